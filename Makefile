@@ -1,0 +1,58 @@
+# Two commands on a fresh machine: `make test` and `make demo`. Everything else builds on .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated audit bench clean
+
+help:
+	@echo "make test             set up .venv if needed and run the whole test suite"
+	@echo "make demo             run the walk-through against a local sandbox"
+	@echo "make check            lint, format check, mypy --strict, check-generated, audit, tests"
+	@echo "make regen            regenerate generated/cflow_openapi from openapi/cflow.yaml"
+	@echo "make check-generated  fail with a diff when generated/ is stale"
+	@echo "make bench            benchmark against raw aiohttp and raw httpx"
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev,sandbox,aiohttp]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) scripts/run_demo.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy cflow_async
+
+regen: $(STAMP)
+	bash scripts/regen.sh
+
+check-generated: $(STAMP)
+	bash scripts/check_generated.sh
+
+audit: $(STAMP)
+	$(PY) scripts/audit.py
+
+check: lint typecheck check-generated audit test
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

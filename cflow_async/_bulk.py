@@ -1,0 +1,119 @@
+"""Bulk submission: many rows, bounded concurrency and memory, an optional rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from ._errors import CflowError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ._client import CflowClient
+
+__all__ = ["RowResult", "submit_records"]
+
+_DONE = object()
+
+
+@attrs.frozen
+class RowResult:
+    """The outcome of one row: ``record_id`` on success, else ``error``.
+
+    ``index`` is the row's 0-based position in the input; results arrive as rows finish,
+    so sort by it if you need input order.
+    """
+
+    index: int
+    record_id: str | None = None
+    error: CflowError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _RateLimiter:
+    """Spaces calls at least ``1/rate`` seconds apart (one loop, so no lock needed)."""
+
+    def __init__(self, rate: float) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+async def _rows(
+    rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+) -> AsyncIterator[Mapping[str, Any]]:
+    if isinstance(rows, AsyncIterable):
+        async for row in rows:
+            yield row
+    else:
+        for row in rows:
+            yield row
+
+
+async def submit_records(
+    client: CflowClient,
+    workflow_name: str,
+    rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+    *,
+    concurrency: int = 8,
+    rate: float | None = None,
+    progress: Callable[[RowResult], Any] | None = None,
+) -> AsyncIterator[RowResult]:
+    if concurrency < 1:
+        raise InvalidArgumentError("concurrency must be at least 1")
+    if rate is not None and rate <= 0:
+        raise InvalidArgumentError("rate must be a positive number of requests per second")
+    limiter = _RateLimiter(rate) if rate is not None else None
+    # Both queues are bounded, so a slow consumer or a huge input never piles rows up.
+    todo: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
+    done: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
+
+    async def feed() -> None:
+        index = 0
+        async for row in _rows(rows):
+            await todo.put((index, row))
+            index += 1
+        for _ in range(concurrency):
+            await todo.put(_DONE)
+
+    async def work() -> None:
+        while (item := await todo.get()) is not _DONE:
+            index, row = item
+            if limiter is not None:
+                await limiter.wait()
+            try:
+                result = RowResult(index, record_id=await client.submit_record(workflow_name, row))
+            except CflowError as exc:
+                result = RowResult(index, error=exc)
+            await done.put(result)
+        await done.put(_DONE)
+
+    tasks = [asyncio.create_task(feed())]
+    tasks += [asyncio.create_task(work()) for _ in range(concurrency)]
+    finished = 0
+    try:
+        while finished < concurrency:
+            result = await done.get()
+            if result is _DONE:
+                finished += 1
+                continue
+            if progress is not None:
+                progress(result)
+            yield result
+        await tasks[0]  # surfaces an exception raised while reading the rows
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,409 @@
+"""CflowClient: configuration, the legacy endpoints, and the OpenAPI namespaces."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from urllib.parse import quote, urlencode
+
+import httpx
+from cflow_openapi import Client as OpenAPIClient
+
+from ._config import Credentials, Region, resolve_base_url, resolve_timeout
+from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
+from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
+from ._retry import RetryBudget, RetryPolicy
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, CflowTransport, ClientTransport
+from ._values import record_values
+from .models import (
+    FieldDefinition,
+    ProcessStage,
+    StageStatus,
+    Workflow,
+    record_id_from_json,
+)
+
+if TYPE_CHECKING:
+    from ._bulk import RowResult
+
+__all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
+
+T = TypeVar("T")
+HttpBackend = Literal["aiohttp", "httpx"]
+
+# Chosen by measurement (see README, "Performance"): past ~32 connections per host
+# httpx's pool spends more CPU scanning connections than it saves in waiting.
+DEFAULT_MAX_CONNECTIONS = 32
+
+_API = "/integromat/api"
+_USER_AGENT = "cflow-async/0.1.0"
+_JSON_HEADERS = {"accept": "application/json", "user-agent": _USER_AGENT}
+_JSON_BODY_HEADERS = {**_JSON_HEADERS, "content-type": "application/json"}
+
+
+def _default_backend() -> HttpBackend:
+    # aiohttp measures 2-4x less CPU per call (README, "Performance"); it is an optional
+    # extra, so fall back to httpx's own transport when it is not installed.
+    import importlib.util
+
+    return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
+
+
+class CflowClient:
+    """An async client for Cflow's legacy and OpenAPI endpoints.
+
+    Use it as ``async with CflowClient(...) as cflow:``, or call :meth:`aclose`. One
+    instance holds one connection pool; share it (e.g. one per FastAPI app).
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        user_key: str | None = None,
+        username: str | None = None,
+        region: Region | str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        http_backend: HttpBackend | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        verify: bool | str | ssl.SSLContext = True,
+        allow_insecure_http: bool = False,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._credentials = Credentials.resolve(api_key, user_key, username)
+        self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
+        policy = retry if retry is not None else RetryPolicy()
+        if not isinstance(policy, RetryPolicy):
+            raise InvalidArgumentError(f"retry must be a RetryPolicy, got {type(policy).__name__}")
+        if max_connections < 1:
+            raise InvalidArgumentError("max_connections must be at least 1")
+        if http_client is not None:
+            if http_backend is not None:
+                raise InvalidArgumentError("pass http_backend or http_client, not both")
+            inner: httpx.AsyncBaseTransport = ClientTransport(http_client)
+            # Nothing proves a request through someone else's transport was never sent.
+            trusted, backend = False, "custom"
+        else:
+            backend = http_backend or _default_backend()
+            inner = self._make_backend(backend, verify, max_connections)
+            trusted = True
+        transport = CflowTransport(
+            inner,
+            credentials=self._credentials,
+            policy=policy,
+            budget=RetryBudget(policy.budget_max_tokens, policy.budget_token_ratio),
+            trusted=trusted,
+            max_response_bytes=max_response_bytes,
+        )
+        self._setup(transport, resolve_timeout(timeout), backend)
+
+    def _setup(self, transport: CflowTransport, timeout: httpx.Timeout, backend: str) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._backend = backend
+        self._extensions = {"timeout": timeout.as_dict()}
+        # The generated layer's front door. trust_env=False: environment proxies would
+        # mount transports that bypass ours (no credentials, no retries).
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url,
+            transport=transport,
+            timeout=timeout,
+            trust_env=False,
+            follow_redirects=False,
+            headers=_JSON_HEADERS,
+        )
+        #: The generated ``cflow_openapi`` client, on the same pool and request path.
+        self.openapi = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(self._http)
+        self.workflows = WorkflowsResource(self)
+        self.requests = RequestsResource(self)
+        self.users = UsersResource(self)
+        self.roles = RolesResource(self)
+        self._urls = {
+            path: self._base_url + _API + path
+            for path in (
+                "/connection/GetConnection",
+                "/cflow/getworkflows",
+                "/cflow/getprocess",
+                "/cflow/getstatus",
+                "/cflow/submitrecord",
+                "/cflow/updaterecord",
+                "/cflow/getworkflowprocessfieldsformap",
+                "/cflow/getworkflowfieldsets",
+                "/cflow/getworkflowprocessfieldsets",
+            )
+        }
+
+    @staticmethod
+    def _make_backend(
+        backend: str, verify: bool | str | ssl.SSLContext, max_connections: int
+    ) -> httpx.AsyncBaseTransport:
+        if backend == "aiohttp":
+            from ._aiohttp import AiohttpTransport
+
+            return AiohttpTransport(max_connections=max_connections, verify=verify)
+        if backend == "httpx":
+            return httpx.AsyncHTTPTransport(
+                verify=verify,
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+            )
+        raise InvalidArgumentError(
+            f"unknown http_backend {backend!r}; valid backends: 'aiohttp', 'httpx'"
+        )
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The server root, e.g. ``https://us.cflowapps.com``."""
+        return self._base_url
+
+    @property
+    def http_backend(self) -> str:
+        return self._backend
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return self._transport.policy
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._timeout
+
+    def __repr__(self) -> str:
+        return (
+            f"<CflowClient base_url={self._base_url!r} username={self._credentials.username!r}"
+            f" backend={self._backend!r}>"
+        )
+
+    def with_options(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> CflowClient:
+        """A light copy with another retry policy or timeout, sharing this client's pool
+        and retry budget. Closing the copy does not close the pool."""
+        clone = object.__new__(CflowClient)
+        clone._credentials = self._credentials
+        clone._base_url = self._base_url
+        transport = self._transport.with_policy(retry if retry is not None else self.retry)
+        clone._setup(
+            transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
+        )
+        return clone
+
+    async def aclose(self) -> None:
+        """Close the connection pool (a caller's injected ``http_client`` is left open)."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- the request path -------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> httpx.Response:
+        url = self._urls[path]
+        if params:
+            # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII
+            # are all percent-encoded and stay inside their value.
+            url = url + "?" + urlencode(params, quote_via=quote)
+        if body is None:
+            request = httpx.Request(method, url, headers=_JSON_HEADERS, extensions=self._extensions)
+        else:
+            request = httpx.Request(
+                method,
+                url,
+                headers=_JSON_BODY_HEADERS,
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                extensions=self._extensions,
+            )
+        return await self._transport.handle_async_request(request)
+
+    async def _legacy(
+        self,
+        method: str,
+        path: str,
+        reader: Callable[[Any], T],
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> T:
+        response = await self._send(method, path, params, body)
+        try:
+            return reader(json.loads(response.content))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise _validation_error(response, exc, write=body is not None) from None
+
+    async def _generated(
+        self,
+        kwargs: dict[str, Any],
+        build: Callable[..., Any],
+        fallback: Callable[[Any], T] | None,
+    ) -> T:
+        """Send a request built by the generated layer and parse it with its parser."""
+        request = self._http.build_request(**kwargs)
+        response = await self._transport.handle_async_request(request)
+        write = request.method not in ("GET", "HEAD")
+        try:
+            parsed = build(client=self.openapi, response=response).parsed
+            if parsed is None and fallback is not None:
+                # A 2xx the document does not list for this operation (say 200 for a
+                # create documented as 201): the body is still the documented model.
+                parsed = fallback(json.loads(response.content))
+        except CflowError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise _validation_error(response, exc, write=write) from None
+        return parsed  # type: ignore[no-any-return]
+
+    # -- legacy endpoints -------------------------------------------------------------
+
+    def _user(self) -> str:
+        return self._credentials.username
+
+    async def check_connection(self) -> None:
+        """GET connection/GetConnection. Returns on 200; raises AuthenticationError on 401."""
+        await self._send("GET", "/connection/GetConnection")
+
+    async def get_workflows(self) -> list[Workflow]:
+        return await self._legacy(
+            "GET", "/cflow/getworkflows", Workflow.list_from_json, {"username": self._user()}
+        )
+
+    async def get_process(self, workflow_name: str) -> list[ProcessStage]:
+        params = {"username": self._user(), "WorkflowName": _name(workflow_name)}
+        return await self._legacy("GET", "/cflow/getprocess", ProcessStage.list_from_json, params)
+
+    async def get_status(self, workflow_name: str, group_id: str | int) -> list[StageStatus]:
+        params = {"WorkflowName": _name(workflow_name), "group_id": _id(group_id, "group_id")}
+        return await self._legacy("GET", "/cflow/getstatus", StageStatus.list_from_json, params)
+
+    async def submit_record(self, workflow_name: str, values: Mapping[str, Any]) -> str:
+        """Submit a new record; returns its id. Never retried once it may have reached the
+        server: on an unknown outcome the error has ``outcome_unknown=True``."""
+        name = _name(workflow_name)
+        body = {"main": {"WorkflowName": name}, "dynamicobj": record_values(values)}
+        params = {"username": self._user(), "WorkflowName": name}
+        return await self._legacy("POST", "/cflow/submitrecord", record_id_from_json, params, body)
+
+    async def update_record(
+        self,
+        workflow_name: str,
+        group_id: str | int,
+        record_id: str | int,
+        values: Mapping[str, Any],
+    ) -> str:
+        name = _name(workflow_name)
+        gid, rid = _id(group_id, "group_id"), _id(record_id, "record_id")
+        body = {
+            "main": {"WorkflowName": name, "group_id": gid, "RecordId": rid},
+            "Values": record_values(values),
+        }
+        params = {"username": self._user(), "WorkflowName": name, "group_id": gid, "RecordId": rid}
+        return await self._legacy("POST", "/cflow/updaterecord", record_id_from_json, params, body)
+
+    async def get_process_fields_for_map(
+        self, workflow_name: str, group_id: str | int
+    ) -> list[FieldDefinition]:
+        params = {
+            "username": self._user(),
+            "WorkflowName": _name(workflow_name),
+            "group_id": _id(group_id, "group_id"),
+        }
+        return await self._legacy(
+            "GET",
+            "/cflow/getworkflowprocessfieldsformap",
+            FieldDefinition.list_from_json,
+            params,
+        )
+
+    async def get_workflow_fieldsets(self, workflow_name: str) -> list[FieldDefinition]:
+        params = {"username": self._user(), "WorkflowName": _name(workflow_name)}
+        return await self._legacy(
+            "GET", "/cflow/getworkflowfieldsets", FieldDefinition.list_from_json, params
+        )
+
+    async def get_process_fieldsets(
+        self, workflow_name: str, group_id: str | int
+    ) -> list[FieldDefinition]:
+        params = {
+            "username": self._user(),
+            "WorkflowName": _name(workflow_name),
+            "group_id": _id(group_id, "group_id"),
+        }
+        return await self._legacy(
+            "GET", "/cflow/getworkflowprocessfieldsets", FieldDefinition.list_from_json, params
+        )
+
+    # -- bulk -------------------------------------------------------------------------
+
+    def submit_records(
+        self,
+        workflow_name: str,
+        rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+        *,
+        concurrency: int = 8,
+        rate: float | None = None,
+        progress: Callable[[RowResult], Any] | None = None,
+    ) -> AsyncIterable[RowResult]:
+        """Submit many records; yields one :class:`RowResult` per row as each finishes.
+
+        Rows are read lazily, at most ``concurrency`` are in flight, and ``rate`` caps
+        requests per second. Each result carries the row's index, and either the record
+        id or the typed error (check ``error.outcome_unknown`` before resubmitting).
+        """
+        from ._bulk import submit_records
+
+        return submit_records(
+            self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+        )
+
+
+def _name(workflow_name: str) -> str:
+    if not isinstance(workflow_name, str) or not workflow_name.strip():
+        raise InvalidArgumentError(
+            f"workflow_name must be a non-empty string, got {workflow_name!r}"
+        )
+    return workflow_name
+
+
+def _id(value: str | int, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidArgumentError(f"{what} must be a string or int, got {type(value).__name__}")
+    text = str(value)
+    if not text:
+        raise InvalidArgumentError(f"{what} is empty")
+    return text
+
+
+def _validation_error(
+    response: httpx.Response, exc: BaseException, *, write: bool
+) -> ResponseValidationError:
+    request = response.request
+    message = f"unreadable response to {request.method} {request.url.path}: {exc}"
+    if write:
+        message += " (the server answered 2xx, so the write was probably applied)"
+    return ResponseValidationError(
+        message, response=response, attempts=response.extensions.get("cflow_attempts", 1)
+    )

@@ -1,0 +1,239 @@
+"""The exception hierarchy. Every failure a caller can see is a :class:`CflowError`.
+
+Errors never hold credentials: the request attached to an error is a copy with the
+``apikey``/``userkey`` headers redacted (see ``_redact``), and messages show paths, never
+query strings or headers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+_REDACTED = "[redacted]"
+_SECRET_HEADERS = frozenset({"apikey", "userkey", "authorization", "proxy-authorization", "cookie"})
+_SNIPPET = 200
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "CflowAPIError",
+    "CflowConnectionError",
+    "CflowError",
+    "CflowTimeoutError",
+    "ConflictError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
+    "ServerError",
+    "UnprocessableEntityError",
+]
+
+_UNKNOWN_OUTCOME_HINT = (
+    " The outcome is unknown: the server may have applied this request."
+    " Check before sending it again."
+)
+
+
+class CflowError(Exception):
+    """Base class of every error this library raises.
+
+    ``attempts`` counts the HTTP attempts made (1 when nothing was retried).
+    ``outcome_unknown`` is True when a write may have been applied by the server even
+    though the call failed (a POST that timed out, lost its connection or got a 5xx):
+    reconcile before resubmitting.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1, outcome_unknown: bool = False) -> None:
+        if outcome_unknown:
+            message += _UNKNOWN_OUTCOME_HINT
+        super().__init__(message)
+        self.message = message
+        self.attempts = attempts
+        self.outcome_unknown = outcome_unknown
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class InvalidArgumentError(CflowError, ValueError):
+    """An argument was refused before anything was sent (also a ``ValueError``)."""
+
+
+class CflowAPIError(CflowError):
+    """The server answered with a status the call does not accept (3xx, 4xx or 5xx)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any,
+        attempts: int = 1,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message, attempts=attempts, outcome_unknown=outcome_unknown)
+        self.response = response
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id: str | None = response.headers.get("x-request-id")
+
+
+class BadRequestError(CflowAPIError):
+    """400."""
+
+
+class AuthenticationError(CflowAPIError):
+    """401: the api key, user key or username was refused."""
+
+
+class PermissionDeniedError(CflowAPIError):
+    """403."""
+
+
+class NotFoundError(CflowAPIError):
+    """404."""
+
+
+class ConflictError(CflowAPIError):
+    """409."""
+
+
+class UnprocessableEntityError(CflowAPIError):
+    """422."""
+
+
+class RateLimitError(CflowAPIError):
+    """429. ``retry_after`` is the server's requested wait in seconds, when it gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(CflowAPIError):
+    """5xx."""
+
+
+class CflowConnectionError(CflowError):
+    """The request could not be completed on the network (refused, reset, dropped)."""
+
+
+class CflowTimeoutError(CflowConnectionError):
+    """A connect, read, write or pool timeout, or the call's overall deadline, expired."""
+
+
+class ResponseValidationError(CflowError):
+    """A 2xx response whose body is not JSON, is truncated, or has the wrong shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None = None,
+        attempts: int = 1,
+        outcome_unknown: bool = False,
+    ) -> None:
+        if response is not None:
+            response = redact_response(response)
+            message = (
+                f"{message} (HTTP {response.status_code}, body starts: {body_snippet(response)})"
+            )
+        super().__init__(message, attempts=attempts, outcome_unknown=outcome_unknown)
+        self.response = response
+
+
+class ResponseTooLargeError(CflowError):
+    """The response body exceeded ``max_response_bytes`` and was not read."""
+
+
+_STATUS_ERRORS: dict[int, type[CflowAPIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def body_snippet(response: httpx.Response, limit: int = _SNIPPET) -> str:
+    """A short, printable start of the body, safe to put in a message."""
+    text = response.content[: limit * 4].decode("utf-8", "replace")
+    text = " ".join(text.split())
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
+
+
+def decode_body(response: httpx.Response) -> Any:
+    """The error body as parsed JSON when it is JSON, else as text."""
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")
+
+
+def redact_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` whose credential headers are replaced, for attaching to errors."""
+    headers = [
+        (k, _REDACTED if k.lower() in _SECRET_HEADERS else v)
+        for k, v in request.headers.multi_items()
+    ]
+    return httpx.Request(request.method, request.url, headers=headers)
+
+
+def redact_response(response: httpx.Response) -> httpx.Response:
+    """A read response re-attached to a redacted copy of its request."""
+    return httpx.Response(
+        response.status_code,
+        headers=response.headers,
+        content=response.content,
+        request=redact_request(response.request),
+    )
+
+
+def api_error(
+    response: httpx.Response,
+    *,
+    attempts: int,
+    outcome_unknown: bool = False,
+    retry_after: float | None = None,
+) -> CflowAPIError:
+    """The typed error for a non-2xx ``response`` whose body has been read."""
+    safe = redact_response(response)
+    request = safe.request
+    status = response.status_code
+    body = decode_body(response)
+    what = f"{status} {response.reason_phrase}".strip()
+    where = f"{request.method} {request.url.path}"
+    if 300 <= status < 400:
+        location = response.headers.get("location", "?")
+        message = (
+            f"{what} for {where}: redirect to {location!r} not followed"
+            " (credentials are never sent to another URL; check base_url)"
+        )
+    else:
+        message = f"{what} for {where}: {body_snippet(response)}"
+    cls = _STATUS_ERRORS.get(status) or (ServerError if status >= 500 else CflowAPIError)
+    if cls is RateLimitError:
+        if retry_after is not None:
+            message += f" (retry after {retry_after:g} s)"
+        return RateLimitError(
+            message,
+            retry_after=retry_after,
+            response=safe,
+            body=body,
+            attempts=attempts,
+            outcome_unknown=outcome_unknown,
+        )
+    return cls(
+        message, response=safe, body=body, attempts=attempts, outcome_unknown=outcome_unknown
+    )

@@ -1,0 +1,181 @@
+"""The OpenAPI operations as namespaces over the generated ``cflow_openapi`` package.
+
+Request building and parsing are the generated code's; what is added here: path
+parameters that cannot leave their segment, ``None`` bodies for unset approval keys,
+and typed errors for bodies the generated parser cannot read.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from cflow_openapi.api.requests import (
+    approve_request,
+    create_draft_request,
+    create_request,
+    delete_request,
+    get_request,
+    list_requests,
+    reject_request,
+    update_request,
+)
+from cflow_openapi.api.users import list_roles, list_users
+from cflow_openapi.api.workflows import get_workflow
+from cflow_openapi.models import (
+    ApprovalAction,
+    Request,
+    RequestCreate,
+    RequestCreateFields,
+    RequestUpdate,
+    RequestUpdateFields,
+    Role,
+    User,
+    Workflow,
+)
+from cflow_openapi.types import UNSET
+
+from ._errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    from ._client import CflowClient
+
+__all__ = ["RequestsResource", "RolesResource", "UsersResource", "WorkflowsResource"]
+
+T = TypeVar("T")
+
+
+def path_segment(value: str | int, name: str) -> str:
+    """An id for a path segment. The generated code percent-encodes it (``/`` included);
+    ``.`` and ``..`` survive encoding and would be resolved as dot-segments, so refuse them."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidArgumentError(f"{name} must be a string or int, got {type(value).__name__}")
+    text = str(value)
+    if not text or text.strip() in (".", ".."):
+        raise InvalidArgumentError(f"{name} {text!r} is not a valid id")
+    return text
+
+
+def _fields(fields: Mapping[str, Any], cls: Callable[[], T]) -> T:
+    if not isinstance(fields, Mapping):
+        raise InvalidArgumentError(f"fields must be a mapping, got {type(fields).__name__}")
+    model = cls()
+    model.additional_properties = dict(fields)  # type: ignore[attr-defined]
+    return model
+
+
+def _one(model: Any) -> Callable[[Any], Any]:
+    return lambda data: model.from_dict(data)
+
+
+def _many(model: Any) -> Callable[[Any], Any]:
+    return lambda data: [model.from_dict(item) for item in data]
+
+
+class _Resource:
+    def __init__(self, client: CflowClient) -> None:
+        self._client = client
+
+
+class WorkflowsResource(_Resource):
+    async def get(self, workflow_id: str | int) -> Workflow:
+        kwargs = get_workflow._get_kwargs(path_segment(workflow_id, "workflow_id"))
+        return await self._client._generated(kwargs, get_workflow._build_response, _one(Workflow))
+
+
+class RequestsResource(_Resource):
+    async def list(self, workflow_id: str | int) -> builtins.list[Request]:
+        kwargs = list_requests._get_kwargs(path_segment(workflow_id, "workflow_id"))
+        return await self._client._generated(kwargs, list_requests._build_response, _many(Request))
+
+    async def create(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
+        body = RequestCreate(fields=_fields(fields, RequestCreateFields))
+        kwargs = create_request._get_kwargs(path_segment(workflow_id, "workflow_id"), body=body)
+        return await self._client._generated(kwargs, create_request._build_response, _one(Request))
+
+    async def create_draft(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
+        body = RequestCreate(fields=_fields(fields, RequestCreateFields))
+        kwargs = create_draft_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"), body=body
+        )
+        return await self._client._generated(
+            kwargs, create_draft_request._build_response, _one(Request)
+        )
+
+    async def get(self, workflow_id: str | int, request_id: str | int) -> Request:
+        kwargs = get_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
+        )
+        return await self._client._generated(kwargs, get_request._build_response, _one(Request))
+
+    async def update(
+        self, workflow_id: str | int, request_id: str | int, fields: Mapping[str, Any]
+    ) -> Request:
+        body = RequestUpdate(fields=_fields(fields, RequestUpdateFields))
+        kwargs = update_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"),
+            path_segment(request_id, "request_id"),
+            body=body,
+        )
+        return await self._client._generated(kwargs, update_request._build_response, _one(Request))
+
+    async def delete(self, workflow_id: str | int, request_id: str | int) -> None:
+        # The generator emits no plain asyncio() for deleteRequest (it returns nothing).
+        kwargs = delete_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
+        )
+        await self._client._generated(kwargs, delete_request._build_response, None)
+
+    async def approve(
+        self,
+        workflow_id: str | int,
+        request_id: str | int,
+        *,
+        comment: str | None = None,
+        reassign_to: str | None = None,
+    ) -> Request:
+        kwargs = approve_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"),
+            path_segment(request_id, "request_id"),
+            body=_action(comment, reassign_to),
+        )
+        return await self._client._generated(kwargs, approve_request._build_response, _one(Request))
+
+    async def reject(
+        self,
+        workflow_id: str | int,
+        request_id: str | int,
+        *,
+        comment: str | None = None,
+        reassign_to: str | None = None,
+    ) -> Request:
+        kwargs = reject_request._get_kwargs(
+            path_segment(workflow_id, "workflow_id"),
+            path_segment(request_id, "request_id"),
+            body=_action(comment, reassign_to),
+        )
+        return await self._client._generated(kwargs, reject_request._build_response, _one(Request))
+
+
+def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
+    for name, value in (("comment", comment), ("reassign_to", reassign_to)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}")
+    # Unset keys are left out of the body, not sent as null.
+    return ApprovalAction(
+        comment=UNSET if comment is None else comment,
+        reassign_to=UNSET if reassign_to is None else reassign_to,
+    )
+
+
+class UsersResource(_Resource):
+    async def list(self) -> builtins.list[User]:
+        kwargs = list_users._get_kwargs()
+        return await self._client._generated(kwargs, list_users._build_response, _many(User))
+
+
+class RolesResource(_Resource):
+    async def list(self) -> builtins.list[Role]:
+        kwargs = list_roles._get_kwargs()
+        return await self._client._generated(kwargs, list_roles._build_response, _many(Role))

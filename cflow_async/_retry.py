@@ -1,0 +1,146 @@
+"""Retry policy, retry budget and the rules for what may be retried.
+
+The loop that applies them lives in ``_transport.CflowTransport`` so the facade and the
+generated layer share it. This module holds only decisions, no I/O.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import threading
+import time
+from typing import Any
+
+import attrs
+import httpx
+
+from ._errors import InvalidArgumentError
+
+__all__ = ["RetryBudget", "RetryPolicy", "is_idempotent", "parse_retry_after"]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if value < 0:
+        raise InvalidArgumentError(f"RetryPolicy.{attribute.name} must be >= 0, got {value!r}")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """When and how calls are retried. ``RetryPolicy(max_retries=0)`` turns retries off.
+
+    Backoff is exponential from ``initial_backoff`` up to ``max_backoff`` seconds, with up
+    to 25% jitter. A server's Retry-After is honoured up to ``max_retry_after`` seconds;
+    above that the error is raised at once. ``deadline`` (seconds) bounds a whole call,
+    all attempts and waits included. ``budget_*`` size the client-wide retry budget
+    (see :class:`RetryBudget`); ``budget_max_tokens=0`` disables it.
+    """
+
+    max_retries: int = attrs.field(default=2, validator=_non_negative)
+    initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
+    max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
+    max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
+    deadline: float | None = None
+    budget_max_tokens: float = attrs.field(default=20.0, validator=_non_negative)
+    budget_token_ratio: float = attrs.field(default=0.5, validator=_non_negative)
+
+    def backoff(self, retry_number: int) -> float:
+        """Delay before retry ``retry_number`` (1-based): exponential, capped, jittered."""
+        delay: float = min(self.max_backoff, self.initial_backoff * 2.0 ** (retry_number - 1))
+        return delay * (1 - 0.25 * random.random())
+
+
+class RetryBudget:
+    """A client-wide token bucket, modelled on gRPC retry throttling (gRFC A6,
+    "Retry Throttling": https://github.com/grpc/proposal/blob/master/A6-client-retries.md).
+
+    The bucket starts full at ``max_tokens``. Every failed attempt takes one token, every
+    success puts back ``token_ratio``. A retry is allowed only while more than half the
+    tokens remain. When the server is down and every attempt fails, the bucket drains after
+    ``max_tokens / 2`` failures and retries stop: they add at most about that many attempts
+    (well under 20% of the load) until successes refill it. With the default ratio of 0.5
+    retries keep flowing while fewer than about a third of attempts fail.
+    """
+
+    def __init__(self, max_tokens: float, token_ratio: float) -> None:
+        self.max_tokens = max_tokens
+        self.token_ratio = token_ratio
+        self._tokens = max_tokens
+        # Calls may come from several event loops (threads) sharing one client.
+        self._lock = threading.Lock()
+
+    @property
+    def tokens(self) -> float:
+        return self._tokens
+
+    def record_success(self) -> None:
+        if self._tokens < self.max_tokens:
+            with self._lock:
+                self._tokens = min(self.max_tokens, self._tokens + self.token_ratio)
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._tokens = max(0.0, self._tokens - 1)
+
+    def allows_retry(self) -> bool:
+        return self.max_tokens <= 0 or self._tokens > self.max_tokens / 2
+
+
+def is_idempotent(method: str) -> bool:
+    return method in IDEMPOTENT_METHODS
+
+
+def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` as seconds or HTTP date."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None:
+        try:
+            value = float(ms) / 1000
+        except ValueError:
+            value = -1
+        if value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+        return max(0.0, seconds)
+    return seconds if seconds >= 0 else None
+
+
+def never_sent(exc: BaseException, trusted: bool) -> bool:
+    """True only when ``exc`` proves the request never reached the server.
+
+    ``trusted`` says whether the transport's exception types can be believed: httpx's own
+    transport and ours map errors faithfully, but httpx-aiohttp reports a dropped
+    connection as ConnectTimeout, so for other transports nothing proves "never sent".
+    """
+    if not trusted:
+        return False
+    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+def is_certificate_error(exc: BaseException) -> bool:
+    """TLS verification failures are permanent: retrying cannot help."""
+    seen: BaseException | None = exc
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

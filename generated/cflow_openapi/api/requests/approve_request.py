@@ -1,0 +1,219 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.approval_action import ApprovalAction
+from ...models.request import Request
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    workflow_id: str,
+    request_id: str,
+    *,
+    body: ApprovalAction | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/integromat/api/cflow/workflows/{workflow_id}/requests/{request_id}/approve".format(
+            workflow_id=quote(str(workflow_id), safe=""),
+            request_id=quote(str(request_id), safe=""),
+        ),
+    }
+
+    if not isinstance(body, Unset):
+        _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Any | Request | None:
+    if response.status_code == 200:
+        response_200 = Request.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = cast(Any, None)
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = cast(Any, None)
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = cast(Any, None)
+        return response_404
+
+    if response.status_code == 500:
+        response_500 = cast(Any, None)
+        return response_500
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Any | Request]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    workflow_id: str,
+    request_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: ApprovalAction | Unset = UNSET,
+) -> Response[Any | Request]:
+    """Cflow Approve Request
+
+     Approves a workflow request at its current process stage. The request may move to the next stage
+    based on the workflow configuration and rule conditions.
+
+    Args:
+        workflow_id (str):
+        request_id (str):
+        body (ApprovalAction | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Request]
+    """
+
+    kwargs = _get_kwargs(
+        workflow_id=workflow_id,
+        request_id=request_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    workflow_id: str,
+    request_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: ApprovalAction | Unset = UNSET,
+) -> Any | Request | None:
+    """Cflow Approve Request
+
+     Approves a workflow request at its current process stage. The request may move to the next stage
+    based on the workflow configuration and rule conditions.
+
+    Args:
+        workflow_id (str):
+        request_id (str):
+        body (ApprovalAction | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Request
+    """
+
+    return sync_detailed(
+        workflow_id=workflow_id,
+        request_id=request_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    workflow_id: str,
+    request_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: ApprovalAction | Unset = UNSET,
+) -> Response[Any | Request]:
+    """Cflow Approve Request
+
+     Approves a workflow request at its current process stage. The request may move to the next stage
+    based on the workflow configuration and rule conditions.
+
+    Args:
+        workflow_id (str):
+        request_id (str):
+        body (ApprovalAction | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Request]
+    """
+
+    kwargs = _get_kwargs(
+        workflow_id=workflow_id,
+        request_id=request_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    workflow_id: str,
+    request_id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    body: ApprovalAction | Unset = UNSET,
+) -> Any | Request | None:
+    """Cflow Approve Request
+
+     Approves a workflow request at its current process stage. The request may move to the next stage
+    based on the workflow configuration and rule conditions.
+
+    Args:
+        workflow_id (str):
+        request_id (str):
+        body (ApprovalAction | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Request
+    """
+
+    return (
+        await asyncio_detailed(
+            workflow_id=workflow_id,
+            request_id=request_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.request_create_fields import RequestCreateFields
+
+
+T = TypeVar("T", bound="RequestCreate")
+
+
+@_attrs_define
+class RequestCreate:
+    """
+    Attributes:
+        fields (RequestCreateFields): Key-value pairs representing the form field data for the new request.
+    """
+
+    fields: RequestCreateFields
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        fields = self.fields.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "fields": fields,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.request_create_fields import RequestCreateFields
+
+        d = dict(src_dict)
+        fields = RequestCreateFields.from_dict(d.pop("fields"))
+
+        request_create = cls(
+            fields=fields,
+        )
+
+        request_create.additional_properties = d
+        return request_create
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerate the low-level package from openapi/cflow.yaml into $1 (default generated/cflow_openapi).
+# Deterministic: runs the pinned generator and pinned ruff, leaves no caches behind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-generated/cflow_openapi}"
+venv_bin="$(pwd)/.venv/bin"
+export PATH="$venv_bin:$PATH" RUFF_NO_CACHE=true
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+openapi-python-client generate \
+  --path openapi/cflow.yaml \
+  --config openapi/config.yaml \
+  --custom-template-path openapi/templates \
+  --meta none \
+  --output-path "$work/cflow_openapi" \
+  --overwrite >/dev/null
+touch "$work/cflow_openapi/py.typed"
+find "$work" -name .ruff_cache -prune -exec rm -rf {} +
+find "$work" -name __pycache__ -prune -exec rm -rf {} +
+rm -rf "$out"
+mkdir -p "$(dirname "$out")"
+cp -R "$work/cflow_openapi" "$out"

@@ -1,0 +1,71 @@
+"""Shared fixtures. Unit tests mock httpx with pytest-httpx (so they use the httpx backend);
+integration tests run against the sandbox over real loopback sockets, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from cflow_async import CflowClient, RetryPolicy
+
+# Distinctive values so leak tests can search for them anywhere.
+API_KEY = "test-api-key-S3CRET-aaaa"
+USER_KEY = "test-user-key-S3CRET-bbbb"
+USERNAME = "tester@example.com"
+CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
+
+#: Retries with backoffs short enough to keep the suite fast.
+FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+
+BASE = "https://us.cflowapps.com/integromat/api"
+
+BACKENDS = ["aiohttp", "httpx"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests must not pick up a developer's real settings.
+    for name in ("CFLOW_API_KEY", "CFLOW_USER_KEY", "CFLOW_USERNAME", "CFLOW_REGION", "CFLOW_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[CflowClient]:
+    """A client for pytest-httpx unit tests (httpx backend, tiny backoffs)."""
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as c:
+        yield c
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    """A sandbox on a free loopback port, in this event loop."""
+    from cflow_async.sandbox import run_sandbox
+
+    async with run_sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClient]:
+    """A real client on the given backend talking to the sandbox over loopback."""
+    async with CflowClient(
+        api_key=sandbox.api_key,
+        user_key=sandbox.user_key,
+        username=sandbox.username,
+        base_url=sandbox.url,
+        http_backend=backend,  # type: ignore[arg-type]
+        retry=FAST_RETRY,
+    ) as c:
+        yield c
