@@ -1,55 +1,36 @@
-"""An httpx transport backed by aiohttp: httpx types at the surface, aiohttp's faster
-connection handling underneath. Imported only when ``http_backend="aiohttp"``.
+"""The aiohttp backend: aiohttp's fast HTTP/1.1 client under our request path. Imported only
+when ``http_backend="aiohttp"`` is chosen (or picked by default when aiohttp is installed).
 
 Why not httpx-aiohttp: it reports aiohttp's ServerDisconnectedError (the connection
 dropped, possibly after the server read the request) as ``httpx.ConnectTimeout``, which
 reads as "never sent" and would let a POST be retried into a duplicate. Here only errors
-raised before a byte was written map to the connect family.
+raised before a byte was written map to httpx's connect family.
 """
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
 from yarl import URL
 
-__all__ = ["AiohttpTransport"]
+from ._backends import Call, RawResponse, Timeouts, fresh_headers, too_large
+
+__all__ = ["AiohttpBackend"]
 
 _CHUNK = 64 * 1024
 
 
-class _BodyStream(httpx.AsyncByteStream):
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response = response
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._response.content.iter_chunked(_CHUNK):
-                yield chunk
-        except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(f"incomplete response body: {exc}") from exc
-        except aiohttp.ServerDisconnectedError as exc:
-            raise httpx.RemoteProtocolError(f"server disconnected: {exc}") from exc
-        except aiohttp.SocketTimeoutError as exc:
-            raise httpx.ReadTimeout(f"read timed out: {exc}") from exc
-        except aiohttp.ClientError as exc:
-            raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
-
-    async def aclose(self) -> None:
-        self._response.release()
-
-
-class AiohttpTransport(httpx.AsyncBaseTransport):
+class AiohttpBackend:
     """One aiohttp session (one connection pool), created on first use inside the loop."""
 
     def __init__(self, *, max_connections: int, verify: bool | str | ssl.SSLContext = True) -> None:
         self._max_connections = max_connections
         self._verify = verify
         self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
+        self._urls: dict[str, URL] = {}
 
     def _ssl(self) -> ssl.SSLContext | bool:
         verify = self._verify
@@ -62,41 +43,63 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, limit_per_host=0, ssl=self._ssl(), ttl_dns_cache=300
         )
-        # auto_decompress=False: httpx decodes Content-Encoding itself, as with its own
-        # transport; the size cap then applies to bytes on the wire.
         self._session = aiohttp.ClientSession(
             connector=connector,
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+            skip_auto_headers=("User-Agent",),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self._session
 
-    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        t = request.extensions.get("timeout") or {}
-        key = (t.get("connect"), t.get("read"), t.get("pool"))
-        timeout = self._timeouts.get(key)
+    def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(timeouts)
         if timeout is None:
-            connect, read, pool = key
+            connect, read, _write, pool = timeouts
             # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
             total_connect = None if connect is None or pool is None else connect + pool
             timeout = aiohttp.ClientTimeout(
                 total=None, connect=total_connect, sock_connect=connect, sock_read=read
             )
-            self._timeouts[key] = timeout
+            self._timeouts[timeouts] = timeout
         return timeout
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    def _url(self, url: str) -> URL:
+        # Parsing is a visible share of a call; most calls repeat a few URLs.
+        parsed = self._urls.get(url)
+        if parsed is None:
+            parsed = URL(url, encoded=True)  # already percent-encoded by the caller
+            if len(self._urls) < 1024:
+                self._urls[url] = parsed
+        return parsed
+
+    async def send(self, call: Call, limit: int) -> RawResponse:
         session = self._session or self._new_session()
         try:
-            response = await session.request(
-                request.method,
-                URL(str(request.url), encoded=True),
-                headers=request.headers.multi_items(),
-                data=request.content or None,
+            async with session.request(
+                call.method,
+                self._url(call.url),
+                headers=call.headers,
+                data=call.content,
                 allow_redirects=False,
-                timeout=self._timeout(request),
-            )
+                timeout=self._timeout(call.timeout),
+            ) as response:
+                length = response.content_length
+                if length is not None and length > limit:
+                    raise too_large(call, limit)
+                if length is not None and "Content-Encoding" not in response.headers:
+                    content = await response.read()
+                else:
+                    # Decoded size is what lands in memory, so count it chunk by chunk.
+                    chunks = []
+                    size = 0
+                    async for chunk in response.content.iter_chunked(_CHUNK):
+                        size += len(chunk)
+                        if size > limit:
+                            raise too_large(call, limit)
+                        chunks.append(chunk)
+                    content = b"".join(chunks)
+                return RawResponse(
+                    response.status, fresh_headers(list(response.raw_headers)), content
+                )
         except aiohttp.ClientConnectorError as exc:
             # Raised while connecting (refused, DNS, TLS handshake): nothing was sent.
             raise httpx.ConnectError(str(exc)) from exc
@@ -109,18 +112,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             # The connection dropped after the request may have been read: NOT "never sent".
             raise httpx.RemoteProtocolError(f"server disconnected: {exc}") from exc
         except aiohttp.ClientPayloadError as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
+            raise httpx.RemoteProtocolError(f"incomplete response: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except TimeoutError as exc:
             raise httpx.ReadTimeout("timed out") from exc
-        return httpx.Response(
-            response.status,
-            headers=response.raw_headers,
-            stream=_BodyStream(response),
-            request=request,
-            extensions={"http_version": b"HTTP/1.1"},
-        )
 
     async def aclose(self) -> None:
         if self._session is not None:

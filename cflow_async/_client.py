@@ -12,11 +12,12 @@ from urllib.parse import quote, urlencode
 import httpx
 from cflow_openapi import Client as OpenAPIClient
 
+from ._backends import Backend, Call, ClientTransport, HttpxBackend, RawResponse
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
 from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
 from ._retry import RetryBudget, RetryPolicy
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, CflowTransport, ClientTransport
+from ._transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, CflowTransport
 from ._values import record_values
 from .models import (
     FieldDefinition,
@@ -39,9 +40,6 @@ HttpBackend = Literal["aiohttp", "httpx"]
 DEFAULT_MAX_CONNECTIONS = 32
 
 _API = "/integromat/api"
-_USER_AGENT = "cflow-async/0.1.0"
-_JSON_HEADERS = {"accept": "application/json", "user-agent": _USER_AGENT}
-_JSON_BODY_HEADERS = {**_JSON_HEADERS, "content-type": "application/json"}
 
 
 def _default_backend() -> HttpBackend:
@@ -86,7 +84,7 @@ class CflowClient:
         if http_client is not None:
             if http_backend is not None:
                 raise InvalidArgumentError("pass http_backend or http_client, not both")
-            inner: httpx.AsyncBaseTransport = ClientTransport(http_client)
+            inner: Backend = HttpxBackend(ClientTransport(http_client))
             # Nothing proves a request through someone else's transport was never sent.
             trusted, backend = False, "custom"
         else:
@@ -107,7 +105,7 @@ class CflowClient:
         self._transport = transport
         self._timeout = timeout
         self._backend = backend
-        self._extensions = {"timeout": timeout.as_dict()}
+        self._timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
         # The generated layer's front door. trust_env=False: environment proxies would
         # mount transports that bypass ours (no credentials, no retries).
         self._http = httpx.AsyncClient(
@@ -116,7 +114,7 @@ class CflowClient:
             timeout=timeout,
             trust_env=False,
             follow_redirects=False,
-            headers=_JSON_HEADERS,
+            headers={"accept": "application/json", "user-agent": USER_AGENT},
         )
         #: The generated ``cflow_openapi`` client, on the same pool and request path.
         self.openapi = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(self._http)
@@ -142,18 +140,16 @@ class CflowClient:
     @staticmethod
     def _make_backend(
         backend: str, verify: bool | str | ssl.SSLContext, max_connections: int
-    ) -> httpx.AsyncBaseTransport:
+    ) -> Backend:
         if backend == "aiohttp":
-            from ._aiohttp import AiohttpTransport
+            from ._aiohttp import AiohttpBackend
 
-            return AiohttpTransport(max_connections=max_connections, verify=verify)
+            return AiohttpBackend(max_connections=max_connections, verify=verify)
         if backend == "httpx":
-            return httpx.AsyncHTTPTransport(
-                verify=verify,
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
+            limits = httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
             )
+            return HttpxBackend(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
         raise InvalidArgumentError(
             f"unknown http_backend {backend!r}; valid backends: 'aiohttp', 'httpx'"
         )
@@ -223,23 +219,19 @@ class CflowClient:
         path: str,
         params: Mapping[str, str] | None = None,
         body: Any = None,
-    ) -> httpx.Response:
+    ) -> tuple[Call, RawResponse]:
         url = self._urls[path]
         if params:
             # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII
             # are all percent-encoded and stay inside their value.
             url = url + "?" + urlencode(params, quote_via=quote)
+        transport = self._transport
         if body is None:
-            request = httpx.Request(method, url, headers=_JSON_HEADERS, extensions=self._extensions)
+            call = Call(method, url, transport.get_headers, None, self._timeouts)
         else:
-            request = httpx.Request(
-                method,
-                url,
-                headers=_JSON_BODY_HEADERS,
-                content=json.dumps(body, ensure_ascii=False).encode(),
-                extensions=self._extensions,
-            )
-        return await self._transport.handle_async_request(request)
+            content = json.dumps(body, ensure_ascii=False).encode()
+            call = Call(method, url, transport.json_headers, content, self._timeouts)
+        return call, await transport.send(call)
 
     async def _legacy(
         self,
@@ -249,33 +241,33 @@ class CflowClient:
         params: Mapping[str, str] | None = None,
         body: Any = None,
     ) -> T:
-        response = await self._send(method, path, params, body)
+        call, raw = await self._send(method, path, params, body)
         try:
-            return reader(json.loads(response.content))
+            return reader(json.loads(raw.content))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _validation_error(response, exc, write=body is not None) from None
+            response = self._transport.error_response(call, raw)
+            raise _validation_error(response, exc, raw.attempts, write=body is not None) from None
 
-    async def _generated(
-        self,
-        kwargs: dict[str, Any],
-        build: Callable[..., Any],
-        fallback: Callable[[Any], T] | None,
-    ) -> T:
-        """Send a request built by the generated layer and parse it with its parser."""
-        request = self._http.build_request(**kwargs)
-        response = await self._transport.handle_async_request(request)
-        write = request.method not in ("GET", "HEAD")
+    async def _generated(self, kwargs: dict[str, Any], parse: Callable[[Any], T] | None) -> T:
+        """Send a request built by the generated layer (its ``_get_kwargs``) and read the
+        body with ``parse`` (built on the generated models' ``from_dict``).
+
+        Any 2xx is read as the documented model: a server answering 200 where the document
+        says 201 has still created the request, and must not look like a failure.
+        """
+        transport = self._transport
+        call = await transport.call_from(self._http.build_request(**kwargs))
+        raw = await transport.send(call)
+        if parse is None:
+            return None  # type: ignore[return-value]
         try:
-            parsed = build(client=self.openapi, response=response).parsed
-            if parsed is None and fallback is not None:
-                # A 2xx the document does not list for this operation (say 200 for a
-                # create documented as 201): the body is still the documented model.
-                parsed = fallback(json.loads(response.content))
+            return parse(json.loads(raw.content))
         except CflowError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise _validation_error(response, exc, write=write) from None
-        return parsed  # type: ignore[no-any-return]
+            response = transport.error_response(call, raw)
+            write = call.method not in ("GET", "HEAD")
+            raise _validation_error(response, exc, raw.attempts, write=write) from None
 
     # -- legacy endpoints -------------------------------------------------------------
 
@@ -398,12 +390,11 @@ def _id(value: str | int, what: str) -> str:
 
 
 def _validation_error(
-    response: httpx.Response, exc: BaseException, *, write: bool
+    response: httpx.Response, exc: BaseException, attempts: int, *, write: bool
 ) -> ResponseValidationError:
     request = response.request
     message = f"unreadable response to {request.method} {request.url.path}: {exc}"
-    if write:
-        message += " (the server answered 2xx, so the write was probably applied)"
+    # A write answered 2xx was applied, but its result (say the new record id) is lost.
     return ResponseValidationError(
-        message, response=response, attempts=response.extensions.get("cflow_attempts", 1)
+        message, response=response, attempts=attempts, outcome_unknown=write
     )

@@ -37,6 +37,8 @@ from cflow_openapi.models import (
 from cflow_openapi.types import UNSET
 
 from ._errors import InvalidArgumentError
+from ._values import record_values
+from .models import ShapeError
 
 if TYPE_CHECKING:
     from ._client import CflowClient
@@ -61,16 +63,32 @@ def _fields(fields: Mapping[str, Any], cls: Callable[[], T]) -> T:
     if not isinstance(fields, Mapping):
         raise InvalidArgumentError(f"fields must be a mapping, got {type(fields).__name__}")
     model = cls()
-    model.additional_properties = dict(fields)  # type: ignore[attr-defined]
+    # Same conversions as legacy records: dates in Cflow's format, lists as given, and
+    # values JSON cannot carry refused before anything is sent.
+    model.additional_properties = record_values(fields)  # type: ignore[attr-defined]
     return model
 
 
 def _one(model: Any) -> Callable[[Any], Any]:
-    return lambda data: model.from_dict(data)
+    def parse(data: Any) -> Any:
+        # The generated from_dict runs dict() on its input, which would turn [] or
+        # [["id", "1"]] into a model; insist on a JSON object.
+        if not isinstance(data, dict):
+            raise ShapeError(f"expected a JSON object, got {type(data).__name__}")
+        return model.from_dict(data)
+
+    return parse
 
 
 def _many(model: Any) -> Callable[[Any], Any]:
-    return lambda data: [model.from_dict(item) for item in data]
+    one = _one(model)
+
+    def parse(data: Any) -> Any:
+        if not isinstance(data, list):
+            raise ShapeError(f"expected a JSON array, got {type(data).__name__}")
+        return [one(item) for item in data]
+
+    return parse
 
 
 class _Resource:
@@ -81,33 +99,31 @@ class _Resource:
 class WorkflowsResource(_Resource):
     async def get(self, workflow_id: str | int) -> Workflow:
         kwargs = get_workflow._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, get_workflow._build_response, _one(Workflow))
+        return await self._client._generated(kwargs, _one(Workflow))
 
 
 class RequestsResource(_Resource):
     async def list(self, workflow_id: str | int) -> builtins.list[Request]:
         kwargs = list_requests._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, list_requests._build_response, _many(Request))
+        return await self._client._generated(kwargs, _many(Request))
 
     async def create(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_request._get_kwargs(path_segment(workflow_id, "workflow_id"), body=body)
-        return await self._client._generated(kwargs, create_request._build_response, _one(Request))
+        return await self._client._generated(kwargs, _one(Request))
 
     async def create_draft(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_draft_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), body=body
         )
-        return await self._client._generated(
-            kwargs, create_draft_request._build_response, _one(Request)
-        )
+        return await self._client._generated(kwargs, _one(Request))
 
     async def get(self, workflow_id: str | int, request_id: str | int) -> Request:
         kwargs = get_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
         )
-        return await self._client._generated(kwargs, get_request._build_response, _one(Request))
+        return await self._client._generated(kwargs, _one(Request))
 
     async def update(
         self, workflow_id: str | int, request_id: str | int, fields: Mapping[str, Any]
@@ -118,14 +134,14 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=body,
         )
-        return await self._client._generated(kwargs, update_request._build_response, _one(Request))
+        return await self._client._generated(kwargs, _one(Request))
 
     async def delete(self, workflow_id: str | int, request_id: str | int) -> None:
         # The generator emits no plain asyncio() for deleteRequest (it returns nothing).
         kwargs = delete_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
         )
-        await self._client._generated(kwargs, delete_request._build_response, None)
+        await self._client._generated(kwargs, None)
 
     async def approve(
         self,
@@ -140,7 +156,7 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=_action(comment, reassign_to),
         )
-        return await self._client._generated(kwargs, approve_request._build_response, _one(Request))
+        return await self._client._generated(kwargs, _one(Request))
 
     async def reject(
         self,
@@ -155,7 +171,7 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=_action(comment, reassign_to),
         )
-        return await self._client._generated(kwargs, reject_request._build_response, _one(Request))
+        return await self._client._generated(kwargs, _one(Request))
 
 
 def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
@@ -172,10 +188,10 @@ def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
 class UsersResource(_Resource):
     async def list(self) -> builtins.list[User]:
         kwargs = list_users._get_kwargs()
-        return await self._client._generated(kwargs, list_users._build_response, _many(User))
+        return await self._client._generated(kwargs, _many(User))
 
 
 class RolesResource(_Resource):
     async def list(self) -> builtins.list[Role]:
         kwargs = list_roles._get_kwargs()
-        return await self._client._generated(kwargs, list_roles._build_response, _many(Role))
+        return await self._client._generated(kwargs, _many(Role))

@@ -1,25 +1,32 @@
 """The one request path: credentials, retries, the retry budget, the response-size cap and
-the mapping of failures to typed errors, as an httpx transport.
+the mapping of failures to typed errors.
 
-Both the facade (which hands requests straight to this transport) and the generated
-``cflow_openapi`` functions (which go through an ``httpx.AsyncClient`` mounted on it) pass
-through :meth:`CflowTransport.handle_async_request`, so there is exactly one retry loop.
+Two doors lead to :meth:`CflowTransport.send`, the single retry loop:
+
+* the facade calls it directly with a :class:`Call` (no httpx Request/Response objects on
+  the hot path: building them costs more CPU than the rest of a call);
+* the generated ``cflow_openapi`` functions go through an ``httpx.AsyncClient`` mounted on
+  this transport, whose :meth:`handle_async_request` adapts httpx's types to a Call.
+
+Below it sits a backend (``_backends``): httpx's transport or aiohttp, which only moves bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import httpx
 
+from ._backends import Backend, Call, RawResponse
 from ._config import Credentials
 from ._errors import (
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
-    ResponseTooLargeError,
     api_error,
+    redact_request,
 )
 from ._retry import (
     IDEMPOTENT_METHODS,
@@ -31,34 +38,20 @@ from ._retry import (
     parse_retry_after,
 )
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "CflowTransport", "ClientTransport"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "CflowTransport"]
 
 logger = logging.getLogger("cflow_async")
 
 DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
-
-
-class ClientTransport(httpx.AsyncBaseTransport):
-    """Sends through a caller's own ``httpx.AsyncClient`` (their pool, TLS and proxy setup)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        # Never follow redirects: the caller's client may be set to, and would carry our
-        # credential headers to whatever origin the Location names.
-        return await self._client.send(request, stream=True, follow_redirects=False)
-
-    async def aclose(self) -> None:
-        """The caller owns their client; closing it is theirs to do."""
+USER_AGENT = "cflow-async/0.1.0"
 
 
 class CflowTransport(httpx.AsyncBaseTransport):
-    """Wraps the network transport (``inner``) with everything a Cflow call needs."""
+    """Everything a Cflow call needs on top of moving bytes (``inner``, a backend)."""
 
     def __init__(
         self,
-        inner: httpx.AsyncBaseTransport,
+        inner: Backend,
         *,
         credentials: Credentials,
         policy: RetryPolicy,
@@ -72,9 +65,20 @@ class CflowTransport(httpx.AsyncBaseTransport):
         self.budget = budget
         self.max_response_bytes = max_response_bytes
         self._credentials = credentials
-        self._auth_headers = tuple(credentials.headers().items())
         self._trusted = trusted
         self._owns_inner = owns_inner
+        auth = credentials.headers()
+        self._auth_items = tuple(auth.items())
+        # gzip and deflate: both backends decode them natively.
+        base = {
+            "accept": "application/json",
+            "accept-encoding": "gzip, deflate",
+            "user-agent": USER_AGENT,
+            **auth,
+        }
+        #: Complete header sets for the facade's requests, built once per client.
+        self.get_headers: Mapping[str, str] = base
+        self.json_headers: Mapping[str, str] = {**base, "content-type": "application/json"}
 
     def __repr__(self) -> str:
         return f"<CflowTransport inner={type(self.inner).__name__} policy={self.policy!r}>"
@@ -95,51 +99,85 @@ class CflowTransport(httpx.AsyncBaseTransport):
         if self._owns_inner:
             await self.inner.aclose()
 
+    # -- the generated layer's door ----------------------------------------------------
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        headers = request.headers
-        for name, value in self._auth_headers:
-            headers[name] = value
+        raw = await self.send(await self.call_from(request))
+        return httpx.Response(
+            raw.status,
+            headers=raw.headers,
+            content=raw.content,
+            request=request,
+            extensions={"cflow_attempts": raw.attempts},
+        )
+
+    async def call_from(self, request: httpx.Request) -> Call:
+        """The Call for an httpx.Request, with the credentials added (to the Call only: the
+        caller's request object never holds them)."""
+        headers = dict(request.headers.multi_items())
+        headers.update(self._auth_items)
+        headers["accept-encoding"] = "gzip, deflate"
+        timeout = request.extensions.get("timeout") or {}
+        return Call(
+            request.method,
+            str(request.url),
+            headers,
+            await request.aread() or None,
+            (
+                timeout.get("connect"),
+                timeout.get("read"),
+                timeout.get("write"),
+                timeout.get("pool"),
+            ),
+        )
+
+    # -- the retry loop ----------------------------------------------------------------
+
+    async def send(self, call: Call) -> RawResponse:
+        """Send ``call`` under the policy; returns a 2xx response or raises a CflowError."""
         policy = self.policy
+        attempts = [0]  # shared with the loop, so a deadline error can tell the count
         if policy.deadline is None:
-            return await self._send_with_retries(request, policy, None)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + policy.deadline
+            return await self._send_with_retries(call, policy, None, attempts)
+        deadline = asyncio.get_running_loop().time() + policy.deadline
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._send_with_retries(request, policy, deadline)
+                return await self._send_with_retries(call, policy, deadline, attempts)
         except TimeoutError:
             raise CflowTimeoutError(
-                f"deadline of {policy.deadline:g} s exceeded"
-                f" for {request.method} {request.url.path}",
-                outcome_unknown=request.method not in IDEMPOTENT_METHODS,
+                f"deadline of {policy.deadline:g} s exceeded for {call.method} {call.path}",
+                attempts=attempts[0],
+                outcome_unknown=call.method not in IDEMPOTENT_METHODS,
             ) from None
 
     async def _send_with_retries(
-        self, request: httpx.Request, policy: RetryPolicy, deadline: float | None
-    ) -> httpx.Response:
-        idempotent = request.method in IDEMPOTENT_METHODS
+        self, call: Call, policy: RetryPolicy, deadline: float | None, attempts: list[int]
+    ) -> RawResponse:
+        idempotent = call.method in IDEMPOTENT_METHODS
         budget = self.budget
         attempt = 0
         while True:
             attempt += 1
+            attempts[0] = attempt
             try:
-                response = await self._attempt(request)
+                raw = await self.inner.send(call, self.max_response_bytes)
             except (httpx.TransportError, OSError) as exc:
                 budget.record_failure()
                 safe = never_sent(exc, self._trusted)
-                error = _transport_error(exc, request, attempt, unknown=not (idempotent or safe))
+                error = _transport_error(exc, call, attempt, unknown=not (idempotent or safe))
                 if (idempotent or safe) and not is_certificate_error(exc):
                     delay = policy.backoff(attempt)
-                    if self._may_retry(request, attempt, delay, deadline, str(error)):
+                    if self._may_retry(call, attempt, delay, deadline, str(error)):
                         await asyncio.sleep(delay)
                         continue
                 raise error from exc
 
-            status = response.status_code
+            status = raw.status
             if status < 300:
                 budget.record_success()
-                response.extensions["cflow_attempts"] = attempt
-                return response
+                raw.attempts = attempt
+                return raw
+            response = self.error_response(call, raw)
             if status not in RETRYABLE_STATUSES:
                 budget.record_success()  # the server is up and answering
                 raise api_error(response, attempts=attempt)
@@ -147,35 +185,26 @@ class CflowTransport(httpx.AsyncBaseTransport):
             retry_after = parse_retry_after(response.headers)
             # A POST is retried only on 429: the server says it did not act on it.
             retryable = idempotent or status == 429
-            error_kwargs = {
-                "attempts": attempt,
-                "outcome_unknown": not idempotent and status >= 500,
-                "retry_after": retry_after,
-            }
+            unknown = not idempotent and status >= 500
             if retryable and retry_after is not None and retry_after > policy.max_retry_after:
                 logger.info(
                     "Not retrying %s %s: Retry-After %.3gs is above max_retry_after %.3gs",
-                    request.method,
-                    request.url.path,
+                    call.method,
+                    call.path,
                     retry_after,
                     policy.max_retry_after,
                 )
-                raise api_error(response, **error_kwargs)  # type: ignore[arg-type]
-            if retryable:
+            elif retryable:
                 delay = retry_after if retry_after is not None else policy.backoff(attempt)
-                reason = f"HTTP {status}"
-                if self._may_retry(request, attempt, delay, deadline, reason):
+                if self._may_retry(call, attempt, delay, deadline, f"HTTP {status}"):
                     await asyncio.sleep(delay)
                     continue
-            raise api_error(response, **error_kwargs)  # type: ignore[arg-type]
+            raise api_error(
+                response, attempts=attempt, outcome_unknown=unknown, retry_after=retry_after
+            )
 
     def _may_retry(
-        self,
-        request: httpx.Request,
-        attempt: int,
-        delay: float,
-        deadline: float | None,
-        reason: str,
+        self, call: Call, attempt: int, delay: float, deadline: float | None, reason: str
     ) -> bool:
         policy = self.policy
         if attempt > policy.max_retries:
@@ -185,15 +214,15 @@ class CflowTransport(httpx.AsyncBaseTransport):
         if not self.budget.allows_retry():
             logger.info(
                 "Not retrying %s %s after %s: the client's retry budget is exhausted",
-                request.method,
-                request.url.path,
+                call.method,
+                call.path,
                 reason,
             )
             return False
         logger.info(
             "Retrying %s %s (attempt %d of %d) in %.3fs: %s",
-            request.method,
-            request.url.path,
+            call.method,
+            call.path,
             attempt + 1,
             policy.max_retries + 1,
             delay,
@@ -201,43 +230,17 @@ class CflowTransport(httpx.AsyncBaseTransport):
         )
         return True
 
-    async def _attempt(self, request: httpx.Request) -> httpx.Response:
-        """One exchange; the body is read here, under the size cap, and the stream closed."""
-        response = await self.inner.handle_async_request(request)
-        try:
-            limit = self.max_response_bytes
-            length = response.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > limit:
-                raise _too_large(request, limit)
-            chunks = []
-            size = 0
-            async for chunk in response.aiter_raw():
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(request, limit)
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
+    @staticmethod
+    def error_response(call: Call, raw: RawResponse) -> httpx.Response:
+        """An httpx.Response for errors to carry, attached to a redacted copy of the request."""
+        request = httpx.Request(call.method, call.url, headers=call.headers)
         return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(chunks),
-            request=request,
-            extensions=response.extensions,
+            raw.status, headers=raw.headers, content=raw.content, request=redact_request(request)
         )
 
 
-def _too_large(request: httpx.Request, limit: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"response to {request.method} {request.url.path} is larger than"
-        f" max_response_bytes={limit}; it was not read"
-    )
-
-
-def _transport_error(
-    exc: BaseException, request: httpx.Request, attempts: int, *, unknown: bool
-) -> CflowError:
-    where = f"{request.method} {request.url.path}"
+def _transport_error(exc: BaseException, call: Call, attempts: int, *, unknown: bool) -> CflowError:
+    where = f"{call.method} {call.path}"
     detail = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__.replace("Timeout", " timeout").lower()

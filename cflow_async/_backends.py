@@ -1,0 +1,150 @@
+"""What moves bytes: a backend takes a :class:`Call` and returns a :class:`RawResponse`
+with the body read (under the size cap) and decoded, or raises one of httpx's transport
+exceptions. Retries, credentials and error mapping are not theirs (see ``_transport``).
+
+``HttpxBackend`` drives any httpx transport: httpx's own pool, a caller's
+``httpx.AsyncClient`` (``ClientTransport``), or a test's mock. The aiohttp backend lives
+in ``_aiohttp`` so that aiohttp is imported only when chosen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+import httpx
+
+from ._errors import ResponseTooLargeError
+
+__all__ = ["Backend", "Call", "ClientTransport", "HttpxBackend", "RawResponse", "too_large"]
+
+# The body handed back is already decoded, so these no longer describe it.
+_STALE_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+Timeouts = tuple[float | None, float | None, float | None, float | None]
+
+
+class Call:
+    """One request as the retry loop sees it. ``timeout`` is (connect, read, write, pool)."""
+
+    __slots__ = ("content", "headers", "method", "timeout", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        timeout: Timeouts,
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.content = content
+        self.timeout = timeout
+
+    @property
+    def path(self) -> str:
+        """The URL's path, for messages and logs (never the query: it names the user)."""
+        rest = self.url.split("://", 1)[-1]
+        start = rest.find("/")
+        return "/" if start < 0 else rest[start:].split("?", 1)[0]
+
+
+class RawResponse:
+    """A response with its body in memory. ``headers`` are raw pairs (minus encoding ones)."""
+
+    __slots__ = ("attempts", "content", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], content: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.content = content
+        self.attempts = 1
+
+
+class Backend(Protocol):
+    async def send(self, call: Call, limit: int) -> RawResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+def too_large(call: Call, limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"response to {call.method} {call.path} is larger than"
+        f" max_response_bytes={limit}; it was not read"
+    )
+
+
+def fresh_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(k, v) for k, v in raw if k.lower() not in _STALE_HEADERS]
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    """Counts raw bytes as they arrive and stops reading once the cap is passed."""
+
+    def __init__(self, stream: httpx.AsyncByteStream, limit: int, call: Call) -> None:
+        self._stream = stream
+        self._limit = limit
+        self._call = call
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._stream:
+            size += len(chunk)
+            if size > self._limit:
+                raise too_large(self._call, self._limit)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class HttpxBackend:
+    """Sends through an httpx transport and reads the body under the cap."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self.transport = transport
+
+    async def send(self, call: Call, limit: int) -> RawResponse:
+        connect, read, write, pool = call.timeout
+        request = httpx.Request(
+            call.method,
+            call.url,
+            headers=call.headers,
+            content=call.content,
+            extensions={
+                "timeout": {"connect": connect, "read": read, "write": write, "pool": pool}
+            },
+        )
+        response = await self.transport.handle_async_request(request)
+        try:
+            length = response.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise too_large(call, limit)
+            if not response.is_stream_consumed:  # a mock may hand back a read response
+                response.stream = _CappedStream(response.stream, limit, call)  # type: ignore[arg-type]
+            content = await response.aread()
+            if len(content) > limit:
+                raise too_large(call, limit)
+        finally:
+            await response.aclose()
+        return RawResponse(response.status_code, fresh_headers(response.headers.raw), content)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+
+class ClientTransport(httpx.AsyncBaseTransport):
+    """Sends through a caller's own ``httpx.AsyncClient`` (their pool, TLS and proxy setup)."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # Never follow redirects: the caller's client may be set to, and would carry our
+        # credential headers to whatever origin the Location names.
+        return await self._client.send(request, stream=True, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        """The caller owns their client; closing it is theirs to do."""
