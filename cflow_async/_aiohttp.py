@@ -15,7 +15,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-from ._backends import Call, RawResponse, Timeouts, fresh_headers, too_large
+from ._backends import Call, RawResponse, Timeouts, fresh_headers, ssl_context, too_large
 
 __all__ = ["AiohttpBackend"]
 
@@ -31,17 +31,14 @@ class AiohttpBackend:
         self._session: aiohttp.ClientSession | None = None
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._urls: dict[str, URL] = {}
-
-    def _ssl(self) -> ssl.SSLContext | bool:
-        verify = self._verify
-        if isinstance(verify, ssl.SSLContext) or verify is False:
-            return verify
-        # The same trust store as httpx's transport: certifi's bundle, or the caller's file.
-        return httpx.create_ssl_context(verify=verify)
+        self.closed = False
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._max_connections, limit_per_host=0, ssl=self._ssl(), ttl_dns_cache=300
+            limit=self._max_connections,
+            limit_per_host=0,
+            ssl=ssl_context(self._verify),
+            ttl_dns_cache=300,
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -119,6 +116,7 @@ class AiohttpBackend:
             raise httpx.ReadTimeout("timed out") from exc
 
     async def aclose(self) -> None:
+        self.closed = True
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()

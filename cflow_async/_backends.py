@@ -9,6 +9,8 @@ in ``_aiohttp`` so that aiohttp is imported only when chosen.
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
@@ -64,6 +66,8 @@ class RawResponse:
 
 
 class Backend(Protocol):
+    closed: bool
+
     async def send(self, call: Call, limit: int) -> RawResponse: ...
 
     async def aclose(self) -> None: ...
@@ -100,11 +104,27 @@ class _CappedStream(httpx.AsyncByteStream):
         await self._stream.aclose()
 
 
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """certifi's trust store, as httpx uses by default; built once (it takes tens of ms)
+    and shared by every client, which SSLContext allows."""
+    return httpx.create_ssl_context()
+
+
+def ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
+    if verify is True:
+        return default_ssl_context()
+    if isinstance(verify, str):
+        return httpx.create_ssl_context(verify=verify)
+    return verify
+
+
 class HttpxBackend:
     """Sends through an httpx transport and reads the body under the cap."""
 
     def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
         self.transport = transport
+        self.closed = False
 
     async def send(self, call: Call, limit: int) -> RawResponse:
         connect, read, write, pool = call.timeout
@@ -132,6 +152,7 @@ class HttpxBackend:
         return RawResponse(response.status_code, fresh_headers(response.headers.raw), content)
 
     async def aclose(self) -> None:
+        self.closed = True
         await self.transport.aclose()
 
 

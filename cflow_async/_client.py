@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import httpx
 from cflow_openapi import Client as OpenAPIClient
 
-from ._backends import Backend, Call, ClientTransport, HttpxBackend, RawResponse
+from ._backends import Backend, Call, ClientTransport, HttpxBackend, RawResponse, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
 from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
@@ -149,7 +149,8 @@ class CflowClient:
             limits = httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=max_connections
             )
-            return HttpxBackend(httpx.AsyncHTTPTransport(verify=verify, limits=limits))
+            transport = httpx.AsyncHTTPTransport(verify=ssl_context(verify), limits=limits)
+            return HttpxBackend(transport)
         raise InvalidArgumentError(
             f"unknown http_backend {backend!r}; valid backends: 'aiohttp', 'httpx'"
         )
@@ -244,7 +245,7 @@ class CflowClient:
         call, raw = await self._send(method, path, params, body)
         try:
             return reader(json.loads(raw.content))
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except _UNREADABLE as exc:
             response = self._transport.error_response(call, raw)
             raise _validation_error(response, exc, raw.attempts, write=body is not None) from None
 
@@ -264,7 +265,7 @@ class CflowClient:
             return parse(json.loads(raw.content))
         except CflowError:
             raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except _UNREADABLE as exc:
             response = transport.error_response(call, raw)
             write = call.method not in ("GET", "HEAD")
             raise _validation_error(response, exc, raw.attempts, write=write) from None
@@ -370,6 +371,11 @@ class CflowClient:
         return submit_records(
             self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
         )
+
+
+# What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Type/
+# AttributeError in the generated models), and JSON nested past the parser's recursion limit.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 
 
 def _name(workflow_name: str) -> str:

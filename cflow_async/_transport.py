@@ -135,6 +135,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
     async def send(self, call: Call) -> RawResponse:
         """Send ``call`` under the policy; returns a 2xx response or raises a CflowError."""
+        if self.inner.closed:
+            raise CflowError(f"cannot send {call.method} {call.path}: the CflowClient is closed")
         policy = self.policy
         attempts = [0]  # shared with the loop, so a deadline error can tell the count
         if policy.deadline is None:

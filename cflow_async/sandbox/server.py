@@ -1,0 +1,386 @@
+"""Serving the sandbox on a real loopback socket: in-process (``run_sandbox``) or as a child
+process (``SandboxProcess``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Generator, Mapping, Sequence
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Self
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from cflow_async.sandbox import data
+from cflow_async.sandbox.app import ABORT_EXTENSION, SandboxApp, create_app
+from cflow_async.sandbox.faults import FaultConfig
+from cflow_async.sandbox.state import SandboxConfig, SandboxState
+
+_STARTUP_TIMEOUT = 10.0
+_LOOPBACK_NAMES = {"localhost": "127.0.0.1"}
+
+
+class SandboxH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus an ASGI extension that lets the app abort the connection.
+
+    uvicorn answers a 500 when an app fails before starting its response, so an app alone can
+    never make the client see "connection closed, no response". With the transport it can.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        inner = self.app
+        extension = {"abort": transport.abort}
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            scope.setdefault("extensions", {})[ABORT_EXTENSION] = extension
+            await inner(scope, receive, send)
+
+        self.app = app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its signal handling, or with handling that exits cleanly.
+
+    uvicorn re-raises a captured SIGINT/SIGTERM after shutting down, which would kill the
+    CLI with a signal status and would hijack Ctrl-C in a test run hosting an embedded sandbox.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, handle_signals: bool) -> None:
+        super().__init__(config)
+        self._handle_signals = handle_signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if not self._handle_signals or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        signals = [signal.SIGINT, signal.SIGTERM]
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in signals}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if self.should_exit and signum == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def check_loopback(host: str) -> str:
+    """The address to bind for ``host``; only loopback addresses are allowed."""
+    address = _LOOPBACK_NAMES.get(host.lower(), host)
+    try:
+        loopback = ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(
+            f"the sandbox only listens on loopback addresses (127.0.0.1, ::1), not {host!r}"
+        )
+    return address.strip("[]")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    address = check_loopback(host)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+class _Serving:
+    """A uvicorn server running as a task of the current event loop."""
+
+    def __init__(
+        self, app: SandboxApp, host: str, port: int, *, handle_signals: bool, **uvicorn_options: Any
+    ) -> None:
+        self.sock = _bind(host, port)
+        self.url = _url(self.sock)
+        options: dict[str, Any] = {
+            "http": SandboxH11Protocol,
+            "ws": "none",
+            "lifespan": "off",
+            # None leaves the host process's logging configuration alone.
+            "log_config": None,
+            "access_log": False,
+            "timeout_graceful_shutdown": 5,
+        }
+        options.update(uvicorn_options)
+        self.server = _Server(uvicorn.Config(app, **options), handle_signals=handle_signals)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        try:
+            async with asyncio.timeout(_STARTUP_TIMEOUT):
+                while not self.server.started:
+                    if self.task.done():
+                        self.task.result()
+                        raise RuntimeError("the sandbox server stopped during start-up")
+                    await asyncio.sleep(0.005)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def wait(self) -> None:
+        if self.task is not None:
+            await self.task
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        task = self.task
+        if task is not None:
+            try:
+                await task
+            except asyncio.CancelledError:
+                task.cancel()
+                raise
+        self.sock.close()
+
+
+class RunningSandbox:
+    """A sandbox served on a loopback socket; what ``run_sandbox`` yields."""
+
+    def __init__(self, app: SandboxApp, url: str) -> None:
+        self.app = app
+        self.url = url
+        config = app.sandbox.config
+        self.api_key = config.api_key
+        self.user_key = config.user_key
+        self.username = config.username
+
+    def __repr__(self) -> str:
+        return f"RunningSandbox(url={self.url!r}, username={self.username!r})"
+
+    @property
+    def state(self) -> SandboxState:
+        return self.app.sandbox
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The authentication headers every Cflow route wants."""
+        return {"apikey": self.api_key, "userkey": self.user_key, "username": self.username}
+
+    def set_faults(self, faults: FaultConfig | Mapping[str, Any]) -> FaultConfig:
+        return self.state.set_faults(faults)
+
+    def reset(self, *, keep_faults: bool = False) -> None:
+        self.state.reset(keep_faults=keep_faults)
+
+
+@contextlib.asynccontextmanager
+async def run_sandbox(
+    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[RunningSandbox]:
+    """Serve a fresh sandbox in the current event loop on a loopback socket (port 0: any)."""
+    app = create_app(config)
+    serving = _Serving(app, host, port, handle_signals=False)
+    await serving.start()
+    try:
+        yield RunningSandbox(app, serving.url)
+    finally:
+        await serving.stop()
+
+
+async def serve_forever(
+    config: SandboxConfig,
+    host: str,
+    port: int,
+    *,
+    on_started: Any = None,
+    **uvicorn_options: Any,
+) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_started(url)`` is called once the socket accepts."""
+    serving = _Serving(create_app(config), host, port, handle_signals=True, **uvicorn_options)
+    await serving.start()
+    try:
+        if on_started is not None:
+            on_started(serving.url)
+        await serving.wait()
+    finally:
+        await serving.stop()
+
+
+# --- child process ----------------------------------------------------------------------------
+
+_URL_RE = re.compile(r"\bon (http://\S+)")
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+
+
+class SandboxProcess:
+    """``python -m cflow_async.sandbox --port 0`` as a child process, for sync or async ``with``.
+
+    Credentials other than the demo ones travel through the environment (never the command
+    line, which other local users can read).
+    """
+
+    def __init__(
+        self,
+        *args: str,
+        host: str = "127.0.0.1",
+        api_key: str = data.DEMO_API_KEY,
+        user_key: str = data.DEMO_USER_KEY,
+        username: str = data.DEMO_USERNAME,
+        python: str | None = None,
+        startup_timeout: float = 20.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.args: Sequence[str] = args
+        self.host = host
+        self.api_key = api_key
+        self.user_key = user_key
+        self.username = username
+        self.python = python or sys.executable
+        self.startup_timeout = startup_timeout
+        self.stop_timeout = stop_timeout
+        self.url: str = ""
+        self.banner: str = ""
+        self.returncode: int | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        pid = None if self._process is None else self._process.pid
+        return f"SandboxProcess(url={self.url!r}, pid={pid})"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._process is None else self._process.pid
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"apikey": self.api_key, "userkey": self.user_key, "username": self.username}
+
+    def start(self) -> Self:
+        env = dict(os.environ)
+        # The child must import this very package even when it is not installed.
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(_PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        )
+        env["PYTHONUNBUFFERED"] = "1"
+        env["CFLOW_SANDBOX_API_KEY"] = self.api_key
+        env["CFLOW_SANDBOX_USER_KEY"] = self.user_key
+        env["CFLOW_SANDBOX_USERNAME"] = self.username
+        command = [self.python, "-m", "cflow_async.sandbox", "--host", self.host, "--port", "0"]
+        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [*command, *self.args],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            env=env,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(
+            target=_pump, args=(self._process, lines), name="sandbox-stdout", daemon=True
+        )
+        self._reader.start()
+        deadline = time.monotonic() + self.startup_timeout
+        match: re.Match[str] | None = None
+        while match is None:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise TimeoutError(
+                    f"the sandbox printed no URL within {self.startup_timeout} s"
+                ) from None
+            if line is None:
+                code = self.stop()
+                raise RuntimeError(f"the sandbox exited with status {code} before serving")
+            match = _URL_RE.search(line)
+            self.banner = line.rstrip("\n")
+        self.url = match.group(1)
+        return self
+
+    def send_signal(self, signum: int) -> None:
+        if self._process is not None:
+            self._process.send_signal(signum)
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the child to exit on its own (after ``send_signal``); its exit status."""
+        if self._process is None:
+            raise RuntimeError("the sandbox process is not running")
+        return self._process.wait(timeout)
+
+    def stop(self) -> int | None:
+        process = self._process
+        if process is None:
+            return self.returncode
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._reader is not None:
+            self._reader.join(self.stop_timeout)
+        if process.stdout is not None:
+            process.stdout.close()
+        self.returncode = process.returncode
+        self._process = None
+        return self.returncode
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        _exc_type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return await asyncio.to_thread(self.start)
+
+    async def __aexit__(
+        self,
+        _exc_type: type[BaseException] | None,
+        _exc: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    # Keeps reading after the URL line so a chatty child can never block on a full pipe.
+    assert process.stdout is not None
+    forwarding = True
+    with contextlib.suppress(ValueError, OSError):
+        for line in process.stdout:
+            if forwarding:
+                lines.put(line)
+                forwarding = _URL_RE.search(line) is None
+    if forwarding:
+        lines.put(None)

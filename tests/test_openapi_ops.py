@@ -1,0 +1,409 @@
+"""The OpenAPI operations: cflow.workflows / requests / users / roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.models import (
+    Request,
+    RequestStatus,
+    Role,
+    Stage,
+    User,
+    UserStatus,
+    Workflow,
+    WorkflowStatus,
+)
+from cflow_openapi.types import Unset
+from conftest import API_KEY, BASE, USER_KEY, USERNAME
+from pytest_httpx import HTTPXMock
+
+from cflow_async import CflowClient
+
+WF = f"{BASE}/cflow/workflows"
+
+REQUEST_JSON: dict[str, Any] = {
+    "id": "req-1",
+    "workflowId": "wf-1",
+    "status": "pending",
+    "currentStage": "Manager Review",
+    "fields": {"City": "trichy", "Amount": 12.5},
+    "submittedBy": "alice",
+    "createdAt": "2024-03-26T18:30:00+00:00",
+    "updatedAt": "2024-03-27T09:00:00+00:00",
+}
+
+WORKFLOW_JSON: dict[str, Any] = {
+    "id": "wf-1",
+    "name": "Expense Claims",
+    "description": "Employee expense claims",
+    "status": "active",
+    "stages": [
+        {"id": "s1", "name": "Submit", "order": 1, "reviewers": []},
+        {"id": "s2", "name": "Manager Review", "order": 2, "reviewers": ["bob", "carol"]},
+    ],
+    "createdAt": "2024-01-02T03:04:05+00:00",
+}
+
+
+def assert_auth_headers(request: httpx.Request) -> None:
+    assert request.headers["apikey"] == API_KEY
+    assert request.headers["userkey"] == USER_KEY
+    assert request.headers["username"] == USERNAME
+
+
+def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
+    requests = httpx_mock.get_requests()
+    assert len(requests) == 1
+    assert_auth_headers(requests[0])
+    return requests[0]
+
+
+def check_request_model(req: Any) -> None:
+    assert isinstance(req, Request)
+    assert req.id == "req-1"
+    assert req.workflow_id == "wf-1"
+    assert req.status == RequestStatus.PENDING
+    assert req.current_stage == "Manager Review"
+    assert not isinstance(req.fields, Unset)
+    assert req.fields.additional_properties == {"City": "trichy", "Amount": 12.5}
+    assert req.submitted_by == "alice"
+    assert req.created_at == dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
+
+
+# -- workflows --------------------------------------------------------------------------
+
+
+async def test_workflows_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="GET", url=f"{WF}/wf-1", json=WORKFLOW_JSON)
+    workflow = await client.workflows.get("wf-1")
+    request = only_request(httpx_mock)
+    assert request.method == "GET"
+    assert isinstance(workflow, Workflow)
+    assert workflow.id == "wf-1"
+    assert workflow.name == "Expense Claims"
+    assert workflow.status == WorkflowStatus.ACTIVE
+    assert not isinstance(workflow.stages, Unset)
+    assert all(isinstance(s, Stage) for s in workflow.stages)
+    assert [(s.name, s.order, s.reviewers) for s in workflow.stages] == [
+        ("Submit", 1, []),
+        ("Manager Review", 2, ["bob", "carol"]),
+    ]
+    assert workflow.created_at == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+async def test_workflows_get_int_id(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="GET", url=f"{WF}/42", json={"id": "42", "name": "N"})
+    workflow = await client.workflows.get(42)
+    assert workflow.id == "42"
+
+
+async def test_workflow_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json={**WORKFLOW_JSON, "status": "archived"})
+    workflow = await client.workflows.get("wf-1")
+    assert not isinstance(workflow.status, Unset)
+    assert workflow.status.value == "archived"
+
+
+# -- requests ---------------------------------------------------------------------------
+
+
+async def test_requests_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    second = {"id": "req-2", "status": "approved"}
+    httpx_mock.add_response(method="GET", url=f"{WF}/wf-1/requests", json=[REQUEST_JSON, second])
+    requests = await client.requests.list("wf-1")
+    request = only_request(httpx_mock)
+    assert request.method == "GET"
+    assert isinstance(requests, list)
+    assert len(requests) == 2
+    check_request_model(requests[0])
+    assert requests[1].id == "req-2"
+    assert requests[1].status == RequestStatus.APPROVED
+    assert isinstance(requests[1].fields, Unset)
+
+
+async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json=[])
+    assert await client.requests.list("wf-1") == []
+
+
+@pytest.mark.parametrize("status_code", [201, 200])
+async def test_requests_create(
+    client: CflowClient, httpx_mock: HTTPXMock, status_code: int
+) -> None:
+    httpx_mock.add_response(
+        method="POST", url=f"{WF}/wf-1/requests", status_code=status_code, json=REQUEST_JSON
+    )
+    created = await client.requests.create("wf-1", {"City": "trichy", "Amount": 12.5})
+    request = only_request(httpx_mock)
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/json"
+    assert json.loads(request.content) == {"fields": {"City": "trichy", "Amount": 12.5}}
+    check_request_model(created)
+
+
+@pytest.mark.parametrize("status_code", [201, 200])
+async def test_requests_create_draft(
+    client: CflowClient, httpx_mock: HTTPXMock, status_code: int
+) -> None:
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{WF}/wf-1/drafts",
+        status_code=status_code,
+        json={**REQUEST_JSON, "status": "draft"},
+    )
+    draft = await client.requests.create_draft("wf-1", {"City": "trichy"})
+    request = only_request(httpx_mock)
+    assert request.method == "POST"
+    assert json.loads(request.content) == {"fields": {"City": "trichy"}}
+    assert isinstance(draft, Request)
+    assert draft.status == RequestStatus.DRAFT
+
+
+async def test_requests_create_with_empty_fields(
+    client: CflowClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(method="POST", status_code=201, json=REQUEST_JSON)
+    await client.requests.create("wf-1", {})
+    assert json.loads(only_request(httpx_mock).content) == {"fields": {}}
+
+
+async def test_requests_create_unsupported_value_raises_value_error_before_sending(
+    client: CflowClient, httpx_mock: HTTPXMock
+) -> None:
+    # Not a raw TypeError from the JSON encoder: a ValueError, and nothing sent.
+    with pytest.raises(ValueError, match="Bad"):
+        await client.requests.create("wf-1", {"Bad": object()})
+    assert httpx_mock.get_requests() == []
+
+
+async def test_requests_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="GET", url=f"{WF}/wf-1/requests/req-1", json=REQUEST_JSON)
+    got = await client.requests.get("wf-1", "req-1")
+    assert only_request(httpx_mock).method == "GET"
+    check_request_model(got)
+
+
+async def test_requests_update_is_a_put(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="PUT", url=f"{WF}/wf-1/requests/req-1", json=REQUEST_JSON)
+    updated = await client.requests.update("wf-1", "req-1", {"City": "tiruchirappalli"})
+    request = only_request(httpx_mock)
+    assert request.method == "PUT"
+    assert json.loads(request.content) == {"fields": {"City": "tiruchirappalli"}}
+    check_request_model(updated)
+
+
+async def test_requests_delete(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(method="DELETE", url=f"{WF}/wf-1/requests/req-1", status_code=204)
+    result = await client.requests.delete("wf-1", "req-1")
+    assert result is None
+    request = only_request(httpx_mock)
+    assert request.method == "DELETE"
+    assert request.content == b""
+
+
+@pytest.mark.parametrize("action", ["approve", "reject"])
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({}, {}),
+        ({"comment": "looks good"}, {"comment": "looks good"}),
+        ({"reassign_to": "bob"}, {"reassignTo": "bob"}),
+        (
+            {"comment": "over to you", "reassign_to": "bob"},
+            {"comment": "over to you", "reassignTo": "bob"},
+        ),
+        ({"comment": ""}, {"comment": ""}),
+        ({"comment": None, "reassign_to": None}, {}),
+    ],
+)
+async def test_requests_approve_and_reject(
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    action: str,
+    kwargs: dict[str, Any],
+    expected: dict[str, Any],
+) -> None:
+    status = "approved" if action == "approve" else "rejected"
+    httpx_mock.add_response(
+        method="POST",
+        url=f"{WF}/wf-1/requests/req-1/{action}",
+        json={**REQUEST_JSON, "status": status},
+    )
+    method = getattr(client.requests, action)
+    result = await method("wf-1", "req-1", **kwargs)
+    request = only_request(httpx_mock)
+    assert request.method == "POST"
+    assert json.loads(request.content) == expected
+    assert isinstance(result, Request)
+    assert result.status == RequestStatus(status)
+
+
+async def test_request_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json=[{**REQUEST_JSON, "status": "on_hold"}])
+    httpx_mock.add_response(json={**REQUEST_JSON, "status": "on_hold"})
+    [listed] = await client.requests.list("wf-1")
+    got = await client.requests.get("wf-1", "req-1")
+    for req in (listed, got):
+        assert not isinstance(req.status, Unset)
+        assert req.status.value == "on_hold"
+        assert isinstance(req.status, RequestStatus)
+
+
+# -- users and roles ----------------------------------------------------------------------
+
+
+async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/cflow/users",
+        json=[
+            {
+                "id": "u1",
+                "username": "alice",
+                "email": "alice@example.com",
+                "role": "Admin",
+                "status": "active",
+            },
+            {"id": "u2", "username": "bob", "status": "inactive"},
+        ],
+    )
+    users = await client.users.list()
+    assert only_request(httpx_mock).method == "GET"
+    assert all(isinstance(u, User) for u in users)
+    assert [(u.id, u.username, u.status) for u in users] == [
+        ("u1", "alice", UserStatus.ACTIVE),
+        ("u2", "bob", UserStatus.INACTIVE),
+    ]
+    assert users[0].email == "alice@example.com"
+    assert users[0].role == "Admin"
+
+
+async def test_user_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json=[{"id": "u1", "username": "alice", "status": "suspended"}])
+    [user] = await client.users.list()
+    assert not isinstance(user.status, Unset)
+    assert user.status.value == "suspended"
+
+
+async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        method="GET",
+        url=f"{BASE}/cflow/roles",
+        json=[
+            {
+                "id": "r1",
+                "name": "Approver",
+                "permissions": {
+                    "workflows": "edit",
+                    "lookups": "view",
+                    "reports": "none",
+                    "support": "view",
+                },
+            }
+        ],
+    )
+    roles = await client.roles.list()
+    assert only_request(httpx_mock).method == "GET"
+    [role] = roles
+    assert isinstance(role, Role)
+    assert (role.id, role.name) == ("r1", "Approver")
+    assert not isinstance(role.permissions, Unset)
+    assert role.permissions.workflows == "edit"
+    assert role.permissions.reports == "none"
+
+
+# -- path parameters --------------------------------------------------------------------
+
+Op = Callable[[CflowClient, Any, Any], Awaitable[Any]]
+
+OPS: dict[str, tuple[str, Op, str]] = {
+    # name: (method, call(client, workflow_id, request_id), path suffix after /workflows/{w})
+    "workflows.get": ("GET", lambda c, w, r: c.workflows.get(w), ""),
+    "requests.list": ("GET", lambda c, w, r: c.requests.list(w), "/requests"),
+    "requests.create": ("POST", lambda c, w, r: c.requests.create(w, {"a": 1}), "/requests"),
+    "requests.create_draft": (
+        "POST",
+        lambda c, w, r: c.requests.create_draft(w, {"a": 1}),
+        "/drafts",
+    ),
+    "requests.get": ("GET", lambda c, w, r: c.requests.get(w, r), "/requests/{r}"),
+    "requests.update": (
+        "PUT",
+        lambda c, w, r: c.requests.update(w, r, {"a": 1}),
+        "/requests/{r}",
+    ),
+    "requests.delete": ("DELETE", lambda c, w, r: c.requests.delete(w, r), "/requests/{r}"),
+    "requests.approve": ("POST", lambda c, w, r: c.requests.approve(w, r), "/requests/{r}/approve"),
+    "requests.reject": ("POST", lambda c, w, r: c.requests.reject(w, r), "/requests/{r}/reject"),
+}
+WITH_REQUEST_ID = [name for name, (_, _, suffix) in OPS.items() if "{r}" in suffix]
+
+
+def _response_for(name: str) -> dict[str, Any]:
+    if name == "requests.delete":
+        return {"status_code": 204}
+    if name == "requests.list":
+        return {"json": []}
+    if name in ("requests.create", "requests.create_draft"):
+        return {"status_code": 201, "json": REQUEST_JSON}
+    if name == "workflows.get":
+        return {"json": WORKFLOW_JSON}
+    return {"json": REQUEST_JSON}
+
+
+@pytest.mark.parametrize(
+    ("workflow_id", "request_id", "enc_w", "enc_r"),
+    [
+        ("wf-1", "req-1", "wf-1", "req-1"),
+        ("a/b", "c/d", "a%2Fb", "c%2Fd"),
+        ("My Workflow", "req 1", "My%20Workflow", "req%201"),
+        ("../admin", "..%2F", "..%2Fadmin", "..%252F"),
+        ("x?y#z", "p&q=r", "x%3Fy%23z", "p%26q%3Dr"),
+    ],
+)
+@pytest.mark.parametrize("name", list(OPS))
+async def test_path_parameters_stay_in_their_segment(
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    name: str,
+    workflow_id: str,
+    request_id: str,
+    enc_w: str,
+    enc_r: str,
+) -> None:
+    method, call, suffix = OPS[name]
+    httpx_mock.add_response(**_response_for(name))
+    await call(client, workflow_id, request_id)
+    request = only_request(httpx_mock)
+    assert request.method == method
+    expected = f"/integromat/api/cflow/workflows/{enc_w}{suffix.replace('{r}', enc_r)}"
+    assert request.url.raw_path == expected.encode("ascii")
+    assert request.url.query == b""
+
+
+@pytest.mark.parametrize("bad", [".", "..", " .. ", ""])
+@pytest.mark.parametrize("name", list(OPS))
+async def test_dot_workflow_ids_are_refused(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, bad: str
+) -> None:
+    _, call, _ = OPS[name]
+    with pytest.raises(ValueError, match="workflow_id"):
+        await call(client, bad, "req-1")
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize("bad", [".", ".."])
+@pytest.mark.parametrize("name", WITH_REQUEST_ID)
+async def test_dot_request_ids_are_refused(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, bad: str
+) -> None:
+    _, call, _ = OPS[name]
+    with pytest.raises(ValueError, match="request_id"):
+        await call(client, "wf-1", bad)
+    assert httpx_mock.get_requests() == []

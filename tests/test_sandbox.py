@@ -1,0 +1,1052 @@
+"""Tests for cflow_async.sandbox: routes, validation, faults, serving, and the CLI process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cflow_async.sandbox import (
+    DEMO_API_KEY,
+    DEMO_USER_KEY,
+    DEMO_USERNAME,
+    FaultConfig,
+    FaultConfigError,
+    SandboxConfig,
+    SandboxConnectionDropped,
+    SandboxProcess,
+    ScriptedFault,
+    create_app,
+    main,
+    run_sandbox,
+)
+
+AUTH = {"apikey": DEMO_API_KEY, "userkey": DEMO_USER_KEY, "username": DEMO_USERNAME}
+API = "/integromat/api/cflow"
+# The legacy API document (the repository's copy first).
+SEED_DOCS = [
+    Path(__file__).resolve().parent / "fixtures" / "seeds" / "000_b21dd8e24f49cec0.txt",
+    Path("/work/shared/seeds/000_b21dd8e24f49cec0.txt"),
+]
+
+# The legacy document's submit and update samples, verbatim.
+SUBMIT_SAMPLE: dict[str, Any] = {
+    "main": {"WorkflowName": "SampleWorkflow"},
+    "dynamicobj": {
+        "City": "trichy",
+        "Name1": "ashoka",
+        "Email": "ashoka@cavintek.com",
+        "Build_Date": "3/26/2022 6:30:00 PM",
+        "Work_Status": ["Stage"],
+        "Completed_work": ["stage testing completed", "live testing completed"],
+    },
+}
+UPDATE_SAMPLE: dict[str, Any] = {
+    "main": {"WorkflowName": "SampleWorkflow", "group_id": "27408", "RecordId": "32"},
+    "Values": {
+        "City": "tiruchirappalli",
+        "Name1": "ashoka",
+        "Email": "ashoka@cavintek.com",
+        "Build_Date": "3/26/2022 6:30:00 PM",
+    },
+}
+SEED_STAGES = [
+    {
+        "ProcessStage": "User Workflow",
+        "ProcessStageDisplayName": "User Workflow",
+        "ProcessID": "27405",
+    },
+    {
+        "ProcessStage": "Manager Review",
+        "ProcessStageDisplayName": "Manager Review",
+        "ProcessID": "27406",
+    },
+    {"ProcessStage": "END", "ProcessStageDisplayName": "END", "ProcessID": "27407"},
+]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox", headers=AUTH) as c:
+        c.app = app  # type: ignore[attr-defined]
+        yield c
+
+
+def state_of(client: httpx.AsyncClient) -> Any:
+    return client.app.state.sandbox  # type: ignore[attr-defined]
+
+
+def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    return body
+
+
+def seed_responses() -> list[Any]:
+    """Every JSON block that follows "Response:" in the legacy document, in order."""
+    doc = next((path for path in SEED_DOCS if path.exists()), None)
+    if doc is None:
+        pytest.skip("legacy API document not available")
+    text = doc.read_text(encoding="utf-8")
+    for curly in ("\u201c", "\u201d", "\u2033"):
+        text = text.replace(curly, '"')
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r"Response:\s*\n", text):
+        start = match.end()
+        if text[start] in "[{":
+            value, _ = decoder.raw_decode(text, start)
+            found.append(value)
+    return found
+
+
+# --- authentication ---------------------------------------------------------------------------
+
+
+async def test_get_connection_ok(client: httpx.AsyncClient) -> None:
+    response = await client.get("/integromat/api/connection/GetConnection")
+    assert response.status_code == 200
+    assert response.json() == {"message": "OK"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"apikey": DEMO_API_KEY, "userkey": DEMO_USER_KEY},
+        {"apikey": "wrong", "userkey": DEMO_USER_KEY, "username": DEMO_USERNAME},
+        {"apikey": DEMO_API_KEY, "userkey": "wrong", "username": DEMO_USERNAME},
+        {"apikey": DEMO_API_KEY, "userkey": DEMO_USER_KEY, "username": "someone@else"},
+    ],
+)
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/integromat/api/connection/GetConnection",
+        f"{API}/getworkflows?username=x",
+        f"{API}/users",
+        f"{API}/does-not-exist",
+    ],
+)
+async def test_bad_credentials_are_401(path: str, headers: dict[str, str]) -> None:
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        response = await c.get(path, headers=headers)
+    body = assert_json_error(response, 401)
+    assert DEMO_API_KEY not in json.dumps(body)
+
+
+async def test_custom_credentials() -> None:
+    config = SandboxConfig(api_key="k1", user_key="k2", username="me@example.com")
+    assert "k1" not in repr(config)
+    assert "k2" not in repr(config)
+    transport = httpx.ASGITransport(app=create_app(config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        ok = await c.get(
+            "/integromat/api/connection/GetConnection",
+            headers={"apikey": "k1", "userkey": "k2", "username": "me@example.com"},
+        )
+        demo = await c.get("/integromat/api/connection/GetConnection", headers=AUTH)
+        users = await c.get(
+            f"{API}/users", headers={"apikey": "k1", "userkey": "k2", "username": "me@example.com"}
+        )
+    assert ok.status_code == 200
+    assert demo.status_code == 401
+    assert users.json()[0]["username"] == "me@example.com"
+
+
+async def test_unknown_route_and_method_are_json(client: httpx.AsyncClient) -> None:
+    assert_json_error(await client.get(f"{API}/nope"), 404)
+    response = await client.delete(f"{API}/getworkflows")
+    assert_json_error(response, 405)
+    assert "GET" in response.headers["allow"]
+
+
+# --- legacy read routes -----------------------------------------------------------------------
+
+
+async def test_getworkflows_legacy_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/getworkflows", params={"username": DEMO_USERNAME})
+    assert response.status_code == 200
+    assert response.json() == {
+        "Workflows": [
+            {"WorkflowDisplayName": name, "WorkflowName": name}
+            for name in ("Test", "User Workflow", "SampleWorkflow", "TrWorkflow")
+        ]
+    }
+
+
+async def test_getworkflows_openapi_shape(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/getworkflows")
+    assert response.status_code == 200
+    workflows = response.json()
+    assert [w["id"] for w in workflows] == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
+    for workflow in workflows:
+        assert workflow["id"] == workflow["name"]
+        assert workflow["status"] == "active"
+        assert [(s["id"], s["name"], s["order"]) for s in workflow["stages"]] == [
+            ("27405", "User Workflow", 1),
+            ("27406", "Manager Review", 2),
+            ("27407", "END", 3),
+        ]
+        for key in ("createdAt", "updatedAt"):
+            assert workflow[key].endswith("Z")
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", workflow[key])
+
+
+@pytest.mark.parametrize("workflow", ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"])
+async def test_getprocess(client: httpx.AsyncClient, workflow: str) -> None:
+    response = await client.get(f"{API}/getprocess", params={"WorkflowName": workflow})
+    assert response.status_code == 200
+    assert response.json() == SEED_STAGES
+
+
+async def test_getprocess_errors(client: httpx.AsyncClient) -> None:
+    assert_json_error(await client.get(f"{API}/getprocess"), 400)
+    assert_json_error(await client.get(f"{API}/getprocess", params={"WorkflowName": ""}), 400)
+    body = assert_json_error(
+        await client.get(f"{API}/getprocess", params={"WorkflowName": "Nope"}), 404
+    )
+    assert "Nope" in body["message"]
+
+
+async def test_getstatus(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        f"{API}/getstatus", params={"WorkflowName": "User Workflow", "group_id": "27406"}
+    )
+    assert response.json() == {
+        "Status": [
+            {"Group_ID": "27406", "Field_Status": "New"},
+            {"Group_ID": "27406", "Field_Status": "Approved"},
+            {"Group_ID": "27406", "Field_Status": "Rejected"},
+        ]
+    }
+    other = await client.get(
+        f"{API}/getstatus", params={"WorkflowName": "Test", "group_id": "27407"}
+    )
+    assert {s["Group_ID"] for s in other.json()["Status"]} == {"27407"}
+
+
+async def test_getstatus_errors(client: httpx.AsyncClient) -> None:
+    assert_json_error(
+        await client.get(f"{API}/getstatus", params={"WorkflowName": "Test", "group_id": "1"}), 404
+    )
+    assert_json_error(await client.get(f"{API}/getstatus", params={"WorkflowName": "Test"}), 400)
+    assert_json_error(await client.get(f"{API}/getstatus", params={"group_id": "27406"}), 400)
+    assert_json_error(
+        await client.get(f"{API}/getstatus", params={"WorkflowName": "X", "group_id": "27406"}), 404
+    )
+
+
+async def test_seed_document_examples_verbatim(client: httpx.AsyncClient) -> None:
+    workflows, process, status, _submit, _update, for_map, fieldsets, process_sets = (
+        seed_responses()
+    )
+    params = {"username": DEMO_USERNAME, "WorkflowName": "User Workflow", "group_id": "27406"}
+    got = {
+        "workflows": (await client.get(f"{API}/getworkflows", params=params)).json(),
+        "process": (await client.get(f"{API}/getprocess", params=params)).json(),
+        "status": (await client.get(f"{API}/getstatus", params=params)).json(),
+        "for_map": (
+            await client.get(f"{API}/getworkflowprocessfieldsformap", params=params)
+        ).json(),
+        "fieldsets": (await client.get(f"{API}/getworkflowfieldsets", params=params)).json(),
+        "process_sets": (
+            await client.get(f"{API}/getworkflowprocessfieldsets", params=params)
+        ).json(),
+    }
+    assert got["workflows"] == workflows
+    assert got["process"] == process
+    assert got["status"] == status
+    # Compared as JSON text too, so key order and the odd "default:" key are pinned.
+    assert json.dumps(got["for_map"]) == json.dumps(for_map)
+    assert json.dumps(got["fieldsets"]) == json.dumps(fieldsets)
+    assert json.dumps(got["process_sets"]) == json.dumps(process_sets)
+
+
+async def test_seed_submit_example_answers_44(client: httpx.AsyncClient) -> None:
+    submit_answer = seed_responses()[3]
+    response = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert response.json() == submit_answer == {"Record_Id": "44"}
+
+
+async def test_field_definitions_quirks(client: httpx.AsyncClient) -> None:
+    params = {"WorkflowName": "User Workflow", "group_id": "27406"}
+    fields = (await client.get(f"{API}/getworkflowprocessfieldsformap", params=params)).json()
+    by_name = {field["name"]: field for field in fields}
+    assert all("default:" in field and "default" not in field for field in fields)
+    assert by_name["R_Comments1"]["default:"] == ""
+    assert by_name["R_Status1"]["default:"] is None
+    assert [o["value"] for o in by_name["R_Status1"]["options"]] == ["New", "Approved", "Rejected"]
+    assert by_name["RecordId"]["required"] is True
+    assert list(by_name) == [
+        "City",
+        "Email",
+        "R_Approved By2",
+        "R_Approved Date2",
+        "GoogleSheetRowNumber",
+        "R_Approved By1",
+        "R_Approved Date1",
+        "R_Comments1",
+        "R_Status1",
+        "Name",
+        "Phone",
+        "RecordId",
+    ]
+
+
+async def test_field_definitions_per_workflow(client: httpx.AsyncClient) -> None:
+    for path in ("getworkflowfieldsets", "getworkflowprocessfieldsets"):
+        sample = (
+            await client.get(f"{API}/{path}", params={"WorkflowName": "SampleWorkflow"})
+        ).json()
+        names = [field["name"] for field in sample]
+        assert names[-4:] == ["Name1", "Build_Date", "Work_Status", "Completed_work"]
+        work_status = sample[-2]
+        assert work_status["multiple"] is True
+        assert work_status["options"] == [{"label": "Stage", "value": "Stage"}]
+        for free_form in ("Test", "TrWorkflow"):
+            response = await client.get(f"{API}/{path}", params={"WorkflowName": free_form})
+            assert response.json() == []
+    assert_json_error(
+        await client.get(f"{API}/getworkflowfieldsets", params={"WorkflowName": "Nope"}), 404
+    )
+    assert_json_error(await client.get(f"{API}/getworkflowfieldsets"), 400)
+    assert_json_error(
+        await client.get(
+            f"{API}/getworkflowprocessfieldsets", params={"WorkflowName": "Test", "group_id": "9"}
+        ),
+        404,
+    )
+
+
+# --- legacy writes ----------------------------------------------------------------------------
+
+
+async def test_submit_and_update_records(client: httpx.AsyncClient) -> None:
+    first = await client.post(
+        f"{API}/submitrecord",
+        params={"username": DEMO_USERNAME, "WorkflowName": "SampleWorkflow"},
+        json=SUBMIT_SAMPLE,
+    )
+    second = await client.post(
+        f"{API}/submitrecord", json={"main": {"WorkflowName": "Test"}, "dynamicobj": {"any": [1]}}
+    )
+    assert first.json() == {"Record_Id": "44"}
+    assert second.json() == {"Record_Id": "45"}
+
+    update = {**UPDATE_SAMPLE, "main": {**UPDATE_SAMPLE["main"], "RecordId": "44"}}
+    updated = await client.post(f"{API}/updaterecord", json=update)
+    assert updated.status_code == 200
+    assert updated.json() == {"Record_Id": "44"}
+
+    records = (await client.get("/__sandbox__/records")).json()
+    assert records["count"] == 2
+    record = records["records"][0]
+    assert record["Record_Id"] == "44"
+    assert record["WorkflowName"] == "SampleWorkflow"
+    assert record["values"]["City"] == "tiruchirappalli"
+    assert record["values"]["Work_Status"] == ["Stage"]
+    assert record["updateCount"] == 1
+    assert record["group_id"] == "27408"
+    stats = (await client.get("/__sandbox__/stats")).json()
+    assert stats["records_stored"] == 2
+    assert stats["submits_applied"] == 2
+    assert stats["updates_applied"] == 1
+
+
+async def test_update_unknown_record_is_404(client: httpx.AsyncClient) -> None:
+    # The document's own update sample names record 32, which a fresh sandbox never issued.
+    body = assert_json_error(await client.post(f"{API}/updaterecord", json=UPDATE_SAMPLE), 404)
+    assert "32" in body["message"]
+    created = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    other_workflow = {
+        "main": {"WorkflowName": "Test", "RecordId": created.json()["Record_Id"]},
+        "Values": {},
+    }
+    assert_json_error(await client.post(f"{API}/updaterecord", json=other_workflow), 404)
+
+
+async def test_update_accepts_integer_ids_and_query_params(client: httpx.AsyncClient) -> None:
+    await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    response = await client.post(
+        f"{API}/updaterecord",
+        params={"WorkflowName": "SampleWorkflow", "group_id": "27406"},
+        json={"main": {"RecordId": 44}, "Values": {"City": "madurai"}},
+    )
+    assert response.json() == {"Record_Id": "44"}
+    assert state_of(client).records["44"].values["City"] == "madurai"
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"not json", 400),
+        (b"", 400),
+        (b"[]", 400),
+        (b'{"main": "SampleWorkflow", "dynamicobj": {}}', 400),
+        (b'{"main": {"WorkflowName": "SampleWorkflow"}}', 400),
+        (b'{"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": []}', 400),
+        (b'{"main": {}, "dynamicobj": {}}', 400),
+        (b'{"main": {"WorkflowName": 5}, "dynamicobj": {}}', 400),
+        (b'{"main": {"WorkflowName": "Nope"}, "dynamicobj": {}}', 404),
+        (b'{"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": NaN}}', 400),
+        (b'{"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": 1e400}}', 400),
+        (b'{"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": "\\udc00"}}', 400),
+        (
+            b'{"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": '
+            + b"[" * 5000
+            + b"]" * 5000
+            + b"}}",
+            400,
+        ),
+    ],
+)
+async def test_submit_rejects_bad_bodies(
+    client: httpx.AsyncClient, body: bytes, status: int
+) -> None:
+    assert_json_error(await client.post(f"{API}/submitrecord", content=body), status)
+    assert state_of(client).records_stored == 0
+
+
+async def test_submit_workflow_name_in_query_only_and_conflicts(client: httpx.AsyncClient) -> None:
+    only_query = await client.post(
+        f"{API}/submitrecord", params={"WorkflowName": "Test"}, json={"main": {}, "dynamicobj": {}}
+    )
+    assert only_query.json() == {"Record_Id": "44"}
+    conflict = await client.post(
+        f"{API}/submitrecord",
+        params={"WorkflowName": "Test"},
+        json={"main": {"WorkflowName": "TrWorkflow"}, "dynamicobj": {}},
+    )
+    assert_json_error(conflict, 400)
+
+
+@pytest.mark.parametrize(
+    ("values", "named"),
+    [
+        ({"Nope": "x", "City": "y", "Other": 1}, ["Nope", "Other"]),
+        ({"Build_Date": "2022-03-26 18:30"}, ["Build_Date"]),
+        ({"Build_Date": "2/30/2022 6:30:00 PM"}, ["Build_Date"]),
+        ({"Build_Date": "3/26/2022 13:30:00 PM"}, ["Build_Date"]),
+        ({"Build_Date": "3/26/2022 6:30 PM"}, ["Build_Date"]),
+        ({"Work_Status": "Stage"}, ["Work_Status"]),
+        ({"Work_Status": ["Stage", 3]}, ["Work_Status"]),
+        ({"Completed_work": ["not an option"]}, ["Completed_work"]),
+        ({"City": {"nested": True}}, ["City"]),
+        ({"City": True}, ["City"]),
+    ],
+)
+async def test_submit_field_validation(
+    client: httpx.AsyncClient, values: dict[str, Any], named: list[str]
+) -> None:
+    body = {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": values}
+    error = assert_json_error(await client.post(f"{API}/submitrecord", json=body), 400)
+    assert error["fields"] == named
+    for name in named:
+        assert name in error["message"]
+    update = {"main": {"WorkflowName": "SampleWorkflow", "RecordId": "44"}, "Values": values}
+    await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert_json_error(await client.post(f"{API}/updaterecord", json=update), 400)
+    assert state_of(client).records["44"].update_count == 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"Build_Date": "03/26/2022 06:30:00 AM"},
+        {"Build_Date": "12/31/1999 12:00:00 AM"},
+        {"Build_Date": ""},
+        {"Work_Status": []},
+        {"R_Status1": "Approved", "R_Comments1": "", "Phone": 12345},
+        {"City": None},
+    ],
+)
+async def test_submit_field_values_accepted(
+    client: httpx.AsyncClient, values: dict[str, Any]
+) -> None:
+    body = {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": values}
+    response = await client.post(f"{API}/submitrecord", json=body)
+    assert response.status_code == 200, response.text
+
+
+async def test_user_workflow_defines_only_seed_fields(client: httpx.AsyncClient) -> None:
+    body = {"main": {"WorkflowName": "User Workflow"}, "dynamicobj": {"Name1": "x"}}
+    assert_json_error(await client.post(f"{API}/submitrecord", json=body), 400)
+    ok = {"main": {"WorkflowName": "User Workflow"}, "dynamicobj": {"RecordId": "1", "Name": "x"}}
+    assert (await client.post(f"{API}/submitrecord", json=ok)).status_code == 200
+
+
+async def test_update_bad_bodies(client: httpx.AsyncClient) -> None:
+    await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    main = {"WorkflowName": "SampleWorkflow", "RecordId": "44"}
+    for body in (
+        {"main": main},
+        {"main": main, "Values": "x"},
+        {"main": [], "Values": {}},
+        {"main": {"WorkflowName": "SampleWorkflow"}, "Values": {}},
+        {"main": {**main, "RecordId": True}, "Values": {}},
+        {"main": {**main, "group_id": []}, "Values": {}},
+    ):
+        assert_json_error(await client.post(f"{API}/updaterecord", json=body), 400)
+
+
+# --- OpenAPI routes ---------------------------------------------------------------------------
+
+
+async def test_get_workflow(client: httpx.AsyncClient) -> None:
+    response = await client.get(f"{API}/workflows/User Workflow")
+    assert response.status_code == 200
+    assert response.json()["id"] == "User Workflow"
+    assert response.json()["stages"][1]["reviewers"] == ["manager@sandbox.local"]
+    assert_json_error(await client.get(f"{API}/workflows/Nope"), 404)
+
+
+async def test_request_lifecycle(client: httpx.AsyncClient) -> None:
+    base = f"{API}/workflows/SampleWorkflow/requests"
+    created = await client.post(base, json={"fields": {"City": "trichy"}})
+    assert created.status_code == 201
+    request = created.json()
+    assert isinstance(request["id"], str)
+    assert request["status"] == "pending"
+    assert request["currentStage"] == "Manager Review"
+    assert request["workflowId"] == "SampleWorkflow"
+    assert request["submittedBy"] == DEMO_USERNAME
+    item = f"{base}/{request['id']}"
+
+    assert (await client.get(base)).json() == [request]
+    assert (await client.get(item)).json() == request
+    assert (await client.get(f"{API}/workflows/Test/requests")).json() == []
+    assert_json_error(await client.get(f"{API}/workflows/Test/requests/{request['id']}"), 404)
+
+    updated = await client.put(item, json={"fields": {"Email": "a@b.c"}})
+    assert updated.status_code == 200
+    assert updated.json()["fields"] == {"City": "trichy", "Email": "a@b.c"}
+    assert_json_error(await client.put(item, json={"fields": {"Bogus": 1}}), 400)
+
+    approved = await client.post(f"{item}/approve", json={"comment": "looks good"})
+    assert approved.status_code == 200
+    body = approved.json()
+    assert body["status"] == "approved"
+    assert body["currentStage"] == "END"
+    assert body["comments"][-1]["comment"] == "looks good"
+    assert body["comments"][-1]["stage"] == "Manager Review"
+    assert [entry["action"] for entry in body["history"]] == ["submitted", "updated", "approved"]
+
+    for action in ("approve", "reject"):
+        assert_json_error(await client.post(f"{item}/{action}"), 400)
+    assert_json_error(await client.put(item, json={"fields": {}}), 400)
+
+    deleted = await client.delete(item)
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+    assert_json_error(await client.get(item), 404)
+    assert_json_error(await client.delete(item), 404)
+    stats = state_of(client).stats_json()
+    assert stats["requests_created"] == 1
+    assert stats["requests_stored"] == 0
+
+
+async def test_draft_is_submitted_by_approve(client: httpx.AsyncClient) -> None:
+    draft = await client.post(f"{API}/workflows/Test/drafts", json={"fields": {"x": 1}})
+    assert draft.status_code == 201
+    assert draft.json()["status"] == "draft"
+    assert draft.json()["currentStage"] == "User Workflow"
+    item = f"{API}/workflows/Test/requests/{draft.json()['id']}"
+    assert_json_error(await client.post(f"{item}/reject"), 400)
+    submitted = (await client.post(f"{item}/approve")).json()
+    assert (submitted["status"], submitted["currentStage"]) == ("pending", "Manager Review")
+    approved = (await client.post(f"{item}/approve", json={})).json()
+    assert (approved["status"], approved["currentStage"]) == ("approved", "END")
+
+
+async def test_reject_and_reassign(client: httpx.AsyncClient) -> None:
+    created = (await client.post(f"{API}/workflows/Test/requests", json={"fields": {}})).json()
+    item = f"{API}/workflows/Test/requests/{created['id']}"
+    reassigned = await client.post(
+        f"{item}/approve", json={"reassignTo": "ashoka@cavintek.com", "comment": "over to you"}
+    )
+    body = reassigned.json()
+    assert (body["status"], body["currentStage"]) == ("pending", "Manager Review")
+    assert body["assignedTo"] == "ashoka@cavintek.com"
+    assert body["comments"][-1]["comment"] == "over to you"
+    assert body["history"][-1]["action"] == "reassigned"
+
+    for target in ("nobody@nowhere", "former.employee@sandbox.local", ""):
+        response = await client.post(f"{item}/reject", json={"reassignTo": target})
+        assert_json_error(response, 400)
+
+    rejected = (await client.post(f"{item}/reject", json={"comment": "no"})).json()
+    assert rejected["status"] == "rejected"
+    assert [c["comment"] for c in rejected["comments"]] == ["over to you", "no"]
+    assert_json_error(await client.post(f"{item}/approve", json={"reassignTo": DEMO_USERNAME}), 400)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"comment": 5},
+        {"comment": None},
+        {"reassignTo": ["x"]},
+        {"reassignTo": None},
+        [],
+        "text",
+    ],
+)
+async def test_approval_action_validation(client: httpx.AsyncClient, body: Any) -> None:
+    created = (await client.post(f"{API}/workflows/Test/requests", json={"fields": {}})).json()
+    item = f"{API}/workflows/Test/requests/{created['id']}"
+    for action in ("approve", "reject"):
+        assert_json_error(await client.post(f"{item}/{action}", json=body), 400)
+    assert (await client.get(item)).json()["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"fields": None}, {"fields": []}, {"fields": "x"}, {"other": {}}, [], 1]
+)
+async def test_create_requires_fields_object(client: httpx.AsyncClient, body: Any) -> None:
+    for path in ("requests", "drafts"):
+        response = await client.post(f"{API}/workflows/Test/{path}", json=body)
+        assert_json_error(response, 400)
+    assert state_of(client).requests_stored == 0
+
+
+async def test_openapi_404s(client: httpx.AsyncClient) -> None:
+    assert_json_error(await client.post(f"{API}/workflows/Nope/requests", json={"fields": {}}), 404)
+    assert_json_error(await client.post(f"{API}/workflows/Nope/drafts", json={"fields": {}}), 404)
+    assert_json_error(await client.get(f"{API}/workflows/Nope/requests"), 404)
+    for method in ("GET", "DELETE"):
+        assert_json_error(await client.request(method, f"{API}/workflows/Test/requests/9"), 404)
+    assert_json_error(
+        await client.put(f"{API}/workflows/Test/requests/9", json={"fields": {}}), 404
+    )
+    assert_json_error(await client.post(f"{API}/workflows/Test/requests/9/approve"), 404)
+    assert_json_error(await client.post(f"{API}/workflows/Test/requests/9/reject"), 404)
+
+
+async def test_users_and_roles(client: httpx.AsyncClient) -> None:
+    users = (await client.get(f"{API}/users")).json()
+    by_name = {user["username"]: user for user in users}
+    assert by_name[DEMO_USERNAME]["role"] == "Admin"
+    assert by_name["manager@sandbox.local"]["role"] == "Manager"
+    assert by_name["ashoka@cavintek.com"]["role"] == "User"
+    assert all(user["status"] in ("active", "inactive") for user in users)
+    roles = (await client.get(f"{API}/roles")).json()
+    assert [role["name"] for role in roles] == ["Admin", "Manager", "User"]
+    assert all(
+        set(role["permissions"]) == {"workflows", "lookups", "reports", "support"} for role in roles
+    )
+
+
+# --- admin routes -----------------------------------------------------------------------------
+
+
+async def test_admin_routes_need_no_credentials() -> None:
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        for path in ("health", "faults", "stats", "records", "requests"):
+            assert (await c.get(f"/__sandbox__/{path}")).status_code == 200
+        stats = (await c.get("/__sandbox__/stats")).json()
+    assert stats["requests_seen"] == 0
+
+
+async def test_admin_faults_put_patch_and_errors(client: httpx.AsyncClient) -> None:
+    default = (await client.get("/__sandbox__/faults")).json()
+    assert default == FaultConfig().to_json()
+    assert default["statuses"] == [503]
+
+    put = await client.put(
+        "/__sandbox__/faults",
+        json={
+            "rate": 0.5,
+            "statuses": [429, 503],
+            "retry_after": 2,
+            "seed": 7,
+            "methods": ["post"],
+        },
+    )
+    assert put.status_code == 200
+    assert put.json()["retry_after"] == "2"
+    assert put.json()["methods"] == ["POST"]
+    patched = (await client.patch("/__sandbox__/faults", json={"latency": 0.25})).json()
+    assert (patched["rate"], patched["latency"], patched["seed"]) == (0.5, 0.25, 7)
+
+    for bad in (
+        {"rate": 2},
+        {"rate": "0.5"},
+        {"statuses": []},
+        {"statuses": [200]},
+        {"statuses": "503"},
+        {"latency": -1},
+        {"retry_after": "1\r\nX: y"},
+        {"retry_after_ms": -5},
+        {"seed": 1.5},
+        {"unknown": 1},
+        {"script": [{"status": 99}]},
+        {"script": [{"drop": "yes"}]},
+        {"script": "x"},
+    ):
+        assert_json_error(await client.put("/__sandbox__/faults", json=bad), 400)
+        assert_json_error(await client.patch("/__sandbox__/faults", json=bad), 400)
+    assert_json_error(await client.put("/__sandbox__/faults", content=b"{"), 400)
+    assert (await client.get("/__sandbox__/faults")).json() == patched
+
+
+async def test_admin_script_append_and_reset(client: httpx.AsyncClient) -> None:
+    await client.post("/__sandbox__/faults/script", json={"status": 502})
+    config = (
+        await client.post("/__sandbox__/faults/script", json=[{"drop": True, "method": "post"}])
+    ).json()
+    assert [(s["status"], s["drop"], s["method"]) for s in config["script"]] == [
+        (502, False, None),
+        (503, True, "POST"),
+    ]
+    assert (await client.get("/integromat/api/connection/GetConnection")).status_code == 502
+    assert (await client.get("/__sandbox__/stats")).json()["script_remaining"] == 1
+    reset = await client.post("/__sandbox__/reset", json={"keep_faults": True})
+    assert reset.json() == {"status": "reset", "keep_faults": True}
+    assert (await client.get("/__sandbox__/faults")).json()["script"] != []
+    await client.post("/__sandbox__/reset")
+    assert (await client.get("/__sandbox__/faults")).json()["script"] == []
+    stats = (await client.get("/__sandbox__/stats")).json()
+    assert stats["requests_seen"] == 0
+    assert_json_error(await client.post("/__sandbox__/reset", json={"keep_faults": 1}), 400)
+
+
+# --- faults over ASGITransport ----------------------------------------------------------------
+
+
+async def test_scripted_fault_with_retry_after(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults(
+        FaultConfig(
+            script=[
+                ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
+                {"status": 429, "retry_after": "Wed, 21 Oct 2037 07:28:00 GMT"},
+            ]
+        )
+    )
+    # The GET skips the POST-only entry and takes the second one.
+    first = await client.get("/integromat/api/connection/GetConnection")
+    assert first.status_code == 429
+    assert first.headers["retry-after"] == "Wed, 21 Oct 2037 07:28:00 GMT"
+    second = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert_json_error(second, 503)
+    assert second.headers["retry-after"] == "1"
+    assert second.headers["retry-after-ms"] == "1500"
+    third = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert third.json() == {"Record_Id": "44"}
+    stats = state_of(client).stats_json()
+    assert stats["faults_injected"] == {"total": 2, "status": 2, "drop": 0}
+    assert stats["faults_by_status"] == {"429": 1, "503": 1}
+    assert stats["records_stored"] == 1
+
+
+async def test_scripted_pass_through_and_path_filter(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults(
+        {
+            "script": [
+                {"status": None, "latency": 0.0, "path_contains": "submitrecord"},
+                {"status": 500, "path_contains": "submitrecord"},
+            ]
+        }
+    )
+    assert (await client.get(f"{API}/users")).status_code == 200
+    ok = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert ok.status_code == 200
+    failed = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert failed.status_code == 500
+    assert failed.json()["message"].startswith("Sandbox fault injected")
+
+
+async def test_act_before_fault_applies_the_write(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults(
+        {"script": [{"status": 503, "act": True}, {"status": 503, "act": False}]}
+    )
+    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
+    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
+    records = (await client.get("/__sandbox__/records")).json()
+    assert [r["Record_Id"] for r in records["records"]] == ["44"]
+    stats = (await client.get("/__sandbox__/stats")).json()
+    assert stats["faults_acted"] == 1
+    assert stats["submits_applied"] == 1
+
+
+async def test_act_before_fault_still_checks_credentials() -> None:
+    app = create_app(SandboxConfig(faults=FaultConfig(rate=1.0, act_before_fault=1.0)))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        response = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert response.status_code == 503
+    assert app.state.sandbox.records_stored == 0
+
+
+async def test_random_faults_are_reproducible_with_a_seed() -> None:
+    async def run(seed: int) -> list[int]:
+        config = SandboxConfig(faults=FaultConfig(rate=0.4, statuses=[500, 502, 503], seed=seed))
+        transport = httpx.ASGITransport(app=create_app(config))
+        async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=AUTH) as c:
+            return [(await c.get(f"{API}/users")).status_code for _ in range(40)]
+
+    first, again, other = await run(11), await run(11), await run(12)
+    assert first == again
+    assert first != other
+    assert set(first) <= {200, 500, 502, 503}
+    assert 5 < sum(status != 200 for status in first) < 35
+
+
+async def test_set_faults_reseeds(client: httpx.AsyncClient) -> None:
+    state = state_of(client)
+
+    async def statuses() -> list[int]:
+        return [(await client.get(f"{API}/users")).status_code for _ in range(20)]
+
+    state.set_faults(FaultConfig(rate=0.5, seed=3))
+    first = await statuses()
+    state.set_faults(FaultConfig(rate=0.5, seed=3))
+    assert await statuses() == first
+
+
+async def test_fault_filters_and_admin_paths_untouched(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults(FaultConfig(rate=1.0, methods=["POST"], path_contains="record"))
+    assert (await client.get(f"{API}/users")).status_code == 200
+    assert (
+        await client.post(f"{API}/workflows/Test/requests", json={"fields": {}})
+    ).status_code == 201
+    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
+    assert (await client.get("/__sandbox__/stats")).status_code == 200
+    assert (await client.post("/__sandbox__/reset", json={"keep_faults": True})).status_code == 200
+
+
+async def test_latency(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults(FaultConfig(latency=0.2, path_contains="users"))
+    start = time.monotonic()
+    assert (await client.get(f"{API}/users")).status_code == 200
+    assert time.monotonic() - start >= 0.19
+    start = time.monotonic()
+    await client.get(f"{API}/roles")
+    assert time.monotonic() - start < 0.19
+    assert state_of(client).stats_json()["requests_delayed"] == 1
+
+
+async def test_drop_without_socket_raises(client: httpx.AsyncClient) -> None:
+    state_of(client).set_faults({"script": [{"drop": True, "act": True}]})
+    with pytest.raises(SandboxConnectionDropped):
+        await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert state_of(client).records_stored == 1
+    assert state_of(client).stats_json()["faults_injected"]["drop"] == 1
+
+
+def test_fault_config_python_validation() -> None:
+    with pytest.raises(FaultConfigError):
+        FaultConfig(rate=1.5)
+    with pytest.raises(FaultConfigError):
+        FaultConfig(statuses=[])
+    with pytest.raises(FaultConfigError):
+        ScriptedFault(status=302)
+    config = FaultConfig(statuses=[429], methods=["get"], script=[{"drop": True}])
+    assert config.methods == ("GET",)
+    assert config.script == (ScriptedFault(drop=True),)
+    assert FaultConfig.from_json(config.to_json()) == config
+
+
+# --- real sockets -----------------------------------------------------------------------------
+
+
+async def test_run_sandbox_serves_over_loopback() -> None:
+    before = asyncio.all_tasks()
+    async with run_sandbox() as sb:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sb.url)
+        assert (sb.api_key, sb.user_key, sb.username) == (
+            DEMO_API_KEY,
+            DEMO_USER_KEY,
+            DEMO_USERNAME,
+        )
+        assert DEMO_API_KEY not in repr(sb)
+        async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
+            assert (await c.get("/integromat/api/connection/GetConnection")).json() == {
+                "message": "OK"
+            }
+            submitted = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+            assert submitted.json() == {"Record_Id": "44"}
+            assert (await c.get(f"{API}/getworkflows")).status_code == 200
+        assert sb.state.records_stored == 1
+    assert asyncio.all_tasks() == before
+
+
+async def test_run_sandbox_ipv6() -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no ::1")
+    async with run_sandbox(host="::1") as sb:
+        assert sb.url.startswith("http://[::1]:")
+        async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
+            assert (await c.get(f"{API}/users")).status_code == 200
+
+
+async def test_run_sandbox_refuses_non_loopback() -> None:
+    with pytest.raises(ValueError, match="loopback"):
+        async with run_sandbox(host="0.0.0.0"):
+            pass
+
+
+async def test_status_fault_keeps_the_connection_usable() -> None:
+    async with run_sandbox() as sb:
+        sb.set_faults({"script": [{"status": 503, "retry_after": "1"}]})
+        async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
+            first = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+            second = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+        assert (first.status_code, first.headers["retry-after"]) == (503, "1")
+        assert second.json() == {"Record_Id": "44"}
+
+
+@pytest.mark.parametrize("act", [False, True])
+async def test_drop_over_socket_httpx(act: bool) -> None:
+    async with run_sandbox() as sb:
+        sb.set_faults({"script": [{"drop": True, "act": act, "path_contains": "submitrecord"}]})
+        async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
+            with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+                await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+            # The next request (new connection) works, and shows whether the drop acted.
+            after = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+        assert after.json() == {"Record_Id": "45" if act else "44"}
+        records = sb.state.records_json()["records"]
+        assert len(records) == (2 if act else 1)
+        assert sb.state.stats_json()["faults_injected"]["drop"] == 1
+
+
+def _raw_exchange(url: str, request: bytes) -> bytes:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    return received
+
+
+async def test_drop_over_raw_socket_sends_no_byte() -> None:
+    payload = json.dumps(
+        {"main": {"WorkflowName": "Test"}, "dynamicobj": {"blob": "x" * 300_000}}
+    ).encode()
+    head = (
+        f"POST {API}/submitrecord HTTP/1.1\r\nHost: sandbox\r\nContent-Type: application/json\r\n"
+        f"apikey: {DEMO_API_KEY}\r\nuserkey: {DEMO_USER_KEY}\r\nusername: {DEMO_USERNAME}\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode()
+    async with run_sandbox() as sb:
+        sb.set_faults(FaultConfig(script=[ScriptedFault(drop=True, act=True)]))
+        received = await asyncio.to_thread(_raw_exchange, sb.url, head + payload)
+        assert received == b""
+        # The whole (multi-chunk) body was read and applied before the connection died.
+        assert sb.state.records["44"].values["blob"] == "x" * 300_000
+        normal = await asyncio.to_thread(
+            _raw_exchange,
+            sb.url,
+            head.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n") + payload,
+        )
+        assert normal.startswith(b"HTTP/1.1 200 ")
+        assert b'{"Record_Id":"45"}' in normal
+
+
+async def test_random_drops_over_socket_are_counted() -> None:
+    faults = FaultConfig(drop_rate=0.5, act_before_fault=1.0, seed=5, methods=["POST"])
+    async with run_sandbox(SandboxConfig(faults=faults)) as sb:
+        outcomes = []
+        async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
+            for _ in range(12):
+                try:
+                    response = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+                    outcomes.append(response.status_code)
+                except httpx.TransportError:
+                    outcomes.append(0)
+        stats = sb.state.stats_json()
+        assert stats["faults_injected"]["drop"] == outcomes.count(0) > 0
+        assert outcomes.count(200) > 0
+        # Every POST was applied, answered or not: act_before_fault=1.
+        assert stats["records_stored"] == 12 == stats["submits_applied"]
+
+
+# --- CLI and child process ----------------------------------------------------------------------
+
+
+def test_main_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--host", "0.0.0.0"]) == 2
+    assert main(["--fault-rate", "2"]) == 2
+    assert main(["--fault-status", "200"]) == 2
+    assert main(["--port", "nope"]) == 2
+    assert main(["--help"]) == 0
+    assert "fault" in capsys.readouterr().out
+
+
+def test_sandbox_process_sync() -> None:
+    with SandboxProcess() as proc:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", proc.url)
+        assert proc.banner == (
+            f"Cflow sandbox on {proc.url}  apikey={DEMO_API_KEY} userkey={DEMO_USER_KEY} "
+            f"username={DEMO_USERNAME}"
+        )
+        with httpx.Client(base_url=proc.url, headers=proc.headers) as c:
+            assert c.get("/integromat/api/connection/GetConnection").json() == {"message": "OK"}
+            assert c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE).json() == {"Record_Id": "44"}
+    assert proc.returncode == 0
+
+
+async def test_sandbox_process_async_with_faults_and_custom_keys() -> None:
+    args = ("--fault-rate", "1", "--fault-status", "429", "--retry-after", "3", "--seed", "1")
+    async with SandboxProcess(*args, api_key="custom-secret-key") as proc:
+        assert "custom-secret-key" not in proc.banner
+        async with httpx.AsyncClient(base_url=proc.url, headers=proc.headers) as c:
+            response = await c.get(f"{API}/users")
+            admin = await c.get("/__sandbox__/stats")
+        assert (response.status_code, response.headers["retry-after"]) == (429, "3")
+        assert admin.json()["faults_by_status"] == {"429": 1}
+    assert proc.returncode == 0
+
+
+def test_cli_exits_zero_on_sigint() -> None:
+    with SandboxProcess() as proc:
+        assert proc.pid is not None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    assert proc.returncode == 0
+
+
+def test_cli_port_in_use_fails_cleanly() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "cflow_async.sandbox", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+    assert result.returncode == 1
+    assert "cannot serve" in result.stderr
+    assert result.stdout == ""
