@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
@@ -84,6 +85,37 @@ def fresh_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [(k, v) for k, v in raw if k.lower() not in _STALE_HEADERS]
 
 
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_STEP = 256 * 1024
+
+
+def decode(content: bytes, encoding: str, limit: int, call: Call) -> bytes:
+    """Undo gzip/deflate in bounded steps, so a small compressed body can never expand
+    past ``limit`` in memory (httpx's decoder inflates each chunk in one go)."""
+    for name in reversed([e.strip().lower() for e in encoding.split(",")]):
+        if name in ("", "identity"):
+            continue
+        if name not in _WBITS:
+            raise httpx.RemoteProtocolError(f"unsupported Content-Encoding {name!r}")
+        inflater = zlib.decompressobj(_WBITS[name])
+        parts: list[bytes] = []
+        size = 0
+        data = content
+        try:
+            while data:
+                part = inflater.decompress(data, _STEP)
+                size += len(part)
+                if size > limit:
+                    raise too_large(call, limit)
+                parts.append(part)
+                data = inflater.unconsumed_tail
+            parts.append(inflater.flush())
+        except zlib.error as exc:
+            raise httpx.RemoteProtocolError(f"corrupt {name} body: {exc}") from None
+        content = b"".join(parts)
+    return content
+
+
 class _CappedStream(httpx.AsyncByteStream):
     """Counts raw bytes as they arrive and stops reading once the cap is passed."""
 
@@ -138,18 +170,23 @@ class HttpxBackend:
             },
         )
         response = await self.transport.handle_async_request(request)
+        headers = response.headers
         try:
-            length = response.headers.get("content-length")
-            if length is not None and length.isdigit() and int(length) > limit:
+            length = headers.get("content-length")
+            if length is not None and length.isascii() and length.isdigit() and int(length) > limit:
                 raise too_large(call, limit)
-            if not response.is_stream_consumed:  # a mock may hand back a read response
+            if response.is_stream_consumed:  # a mock may hand back a read response
+                raw = response.content
+            else:
                 response.stream = _CappedStream(response.stream, limit, call)  # type: ignore[arg-type]
-            content = await response.aread()
-            if len(content) > limit:
-                raise too_large(call, limit)
+                raw = b"".join([chunk async for chunk in response.aiter_raw()])
         finally:
             await response.aclose()
-        return RawResponse(response.status_code, fresh_headers(response.headers.raw), content)
+        encoding = headers.get("content-encoding")
+        content = decode(raw, encoding, limit, call) if encoding else raw
+        if len(content) > limit:
+            raise too_large(call, limit)
+        return RawResponse(response.status_code, fresh_headers(headers.raw), content)
 
     async def aclose(self) -> None:
         self.closed = True

@@ -80,11 +80,16 @@ async def submit_records(
     todo: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
     done: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
 
+    failure: list[BaseException] = []
+
     async def feed() -> None:
         index = 0
-        async for row in _rows(rows):
-            await todo.put((index, row))
-            index += 1
+        try:
+            async for row in _rows(rows):
+                await todo.put((index, row))
+                index += 1
+        except Exception as exc:  # the caller's iterator failed: stop, then re-raise it
+            failure.append(exc)
         for _ in range(concurrency):
             await todo.put(_DONE)
 
@@ -112,7 +117,8 @@ async def submit_records(
             if progress is not None:
                 progress(result)
             yield result
-        await tasks[0]  # surfaces an exception raised while reading the rows
+        if failure:
+            raise failure[0]
     finally:
         for task in tasks:
             task.cancel()

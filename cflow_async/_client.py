@@ -230,7 +230,10 @@ class CflowClient:
         if body is None:
             call = Call(method, url, transport.get_headers, None, self._timeouts)
         else:
-            content = json.dumps(body, ensure_ascii=False).encode()
+            try:
+                content = json.dumps(body, ensure_ascii=False).encode()
+            except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+                raise InvalidArgumentError(f"the values cannot be sent as JSON: {exc}") from None
             call = Call(method, url, transport.json_headers, content, self._timeouts)
         return call, await transport.send(call)
 
@@ -378,12 +381,20 @@ class CflowClient:
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 
 
+def _encodable(text: str, what: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} is not valid Unicode text (lone surrogate)") from None
+    return text
+
+
 def _name(workflow_name: str) -> str:
     if not isinstance(workflow_name, str) or not workflow_name.strip():
         raise InvalidArgumentError(
             f"workflow_name must be a non-empty string, got {workflow_name!r}"
         )
-    return workflow_name
+    return _encodable(workflow_name, "workflow_name")
 
 
 def _id(value: str | int, what: str) -> str:
@@ -392,7 +403,7 @@ def _id(value: str | int, what: str) -> str:
     text = str(value)
     if not text:
         raise InvalidArgumentError(f"{what} is empty")
-    return text
+    return _encodable(text, what)
 
 
 def _validation_error(

@@ -8,9 +8,14 @@ and typed errors for bodies the generated parser cannot read.
 from __future__ import annotations
 
 import builtins
+import functools
+import sys
+import typing
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
+from cflow_openapi import models as generated_models
 from cflow_openapi.api.requests import (
     approve_request,
     create_draft_request,
@@ -34,7 +39,7 @@ from cflow_openapi.models import (
     User,
     Workflow,
 )
-from cflow_openapi.types import UNSET
+from cflow_openapi.types import UNSET, Unset
 
 from ._errors import InvalidArgumentError
 from ._values import record_values
@@ -56,6 +61,10 @@ def path_segment(value: str | int, name: str) -> str:
     text = str(value)
     if not text or text.strip() in (".", ".."):
         raise InvalidArgumentError(f"{name} {text!r} is not a valid id")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{name} is not valid Unicode text") from None
     return text
 
 
@@ -69,13 +78,63 @@ def _fields(fields: Mapping[str, Any], cls: Callable[[], T]) -> T:
     return model
 
 
+@functools.cache
+def _field_types(cls: type) -> dict[str, tuple[Any, ...]]:
+    """The allowed types of each field of a generated model, ``Unset`` left out."""
+    # Generated modules import sibling models only under TYPE_CHECKING; resolve the
+    # annotations against the models package, which holds them all.
+    hints = typing.get_type_hints(
+        cls, globalns=vars(sys.modules[cls.__module__]), localns=vars(generated_models)
+    )
+    return {
+        f.name: tuple(
+            t for t in typing.get_args(hints[f.name]) or (hints[f.name],) if t is not Unset
+        )
+        for f in attrs.fields(cls)
+        if f.name != "additional_properties"
+    }
+
+
+def _conformed(value: Any, allowed: tuple[Any, ...], where: str) -> Any:
+    for kind in allowed:
+        if kind is str:
+            if isinstance(value, str):
+                return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                return str(value)  # ids as numbers, as the legacy API also sends them
+        elif typing.get_origin(kind) is list:
+            if isinstance(value, list):
+                (item,) = typing.get_args(kind)
+                return [_conformed(v, (item,), where) for v in value]
+        elif kind is int:
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        elif attrs.has(kind):
+            if isinstance(value, kind):
+                return _conform(value)
+        elif isinstance(kind, type) and isinstance(value, kind):
+            return value
+    raise ShapeError(f"{where} has an unexpected {type(value).__name__}")
+
+
+def _conform(model: Any) -> Any:
+    """The generated from_dict does not check scalar types ({"id": 5} gives id=5 in a
+    str field). Coerce numeric ids to str and refuse any other mismatch."""
+    cls: Any = type(model)
+    for name, allowed in _field_types(cls).items():
+        value = getattr(model, name)
+        if not isinstance(value, Unset):
+            setattr(model, name, _conformed(value, allowed, f"{type(model).__name__}.{name}"))
+    return model
+
+
 def _one(model: Any) -> Callable[[Any], Any]:
     def parse(data: Any) -> Any:
         # The generated from_dict runs dict() on its input, which would turn [] or
         # [["id", "1"]] into a model; insist on a JSON object.
         if not isinstance(data, dict):
             raise ShapeError(f"expected a JSON object, got {type(data).__name__}")
-        return model.from_dict(data)
+        return _conform(model.from_dict(data))
 
     return parse
 

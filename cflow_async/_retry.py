@@ -102,7 +102,7 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
             value = float(ms) / 1000
         except ValueError:
             value = -1
-        if value >= 0:
+        if value >= 0:  # False for NaN too
             return value
     raw = headers.get("retry-after")
     if raw is None:
@@ -111,13 +111,14 @@ def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float
     try:
         seconds = float(raw)
     except ValueError:
+        # A hostile date can overflow or be out of range in several ways; all mean "ignore".
         try:
             when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+            if when.tzinfo is None:
+                return None
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
             return None
-        if when.tzinfo is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
         return max(0.0, seconds)
     return seconds if seconds >= 0 else None
 

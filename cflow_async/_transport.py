@@ -69,6 +69,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
         self._owns_inner = owns_inner
         auth = credentials.headers()
         self._auth_items = tuple(auth.items())
+        # Scrubbed from any body an error carries: a server may echo the headers back.
+        self._secrets = (credentials.api_key.encode(), credentials.user_key.encode())
         # gzip and deflate: both backends decode them natively.
         base = {
             "accept": "application/json",
@@ -172,6 +174,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
                     if self._may_retry(call, attempt, delay, deadline, str(error)):
                         await asyncio.sleep(delay)
                         continue
+                if isinstance(exc, httpx.RequestError):
+                    # The cause stays for debugging, but its request must not hold the keys.
+                    exc.request = self.redacted_request(call)
                 raise error from exc
 
             status = raw.status
@@ -232,13 +237,19 @@ class CflowTransport(httpx.AsyncBaseTransport):
         )
         return True
 
-    @staticmethod
-    def error_response(call: Call, raw: RawResponse) -> httpx.Response:
-        """An httpx.Response for errors to carry, attached to a redacted copy of the request."""
-        request = httpx.Request(call.method, call.url, headers=call.headers)
+    def error_response(self, call: Call, raw: RawResponse) -> httpx.Response:
+        """An httpx.Response for an error to carry: attached to a redacted copy of the
+        request, with any echo of the keys in the body replaced."""
+        content = raw.content
+        for secret in self._secrets:
+            content = content.replace(secret, b"[redacted]")
         return httpx.Response(
-            raw.status, headers=raw.headers, content=raw.content, request=redact_request(request)
+            raw.status, headers=raw.headers, content=content, request=self.redacted_request(call)
         )
+
+    @staticmethod
+    def redacted_request(call: Call) -> httpx.Request:
+        return redact_request(httpx.Request(call.method, call.url, headers=call.headers))
 
 
 def _transport_error(exc: BaseException, call: Call, attempts: int, *, unknown: bool) -> CflowError:

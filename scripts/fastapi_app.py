@@ -52,9 +52,7 @@ def create_app(**client_options: Any) -> FastAPI:
 
     @app.get("/workflows/{name}/stages")
     async def stages(name: str, cflow: CflowDep) -> list[dict[str, str]]:
-        return [
-            {"id": s.process_id, "name": s.display_name} for s in await cflow.get_process(name)
-        ]
+        return [{"id": s.process_id, "name": s.display_name} for s in await cflow.get_process(name)]
 
     @app.post("/workflows/{name}/records", status_code=201)
     async def submit(name: str, values: dict[str, Any], cflow: CflowDep) -> dict[str, str]:
