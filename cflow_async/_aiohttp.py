@@ -110,6 +110,9 @@ class AiohttpBackend:
             raise httpx.RemoteProtocolError(f"server disconnected: {exc}") from exc
         except aiohttp.ClientPayloadError as exc:
             raise httpx.RemoteProtocolError(f"incomplete response: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            # Its str() embeds the full URL, query (the username) included.
+            raise httpx.RemoteProtocolError(f"bad response: {exc.status} {exc.message}") from exc
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except TimeoutError as exc:

@@ -25,6 +25,7 @@ from ._errors import (
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
+    ResponseTooLargeError,
     api_error,
     redact_request,
 )
@@ -165,7 +166,12 @@ class CflowTransport(httpx.AsyncBaseTransport):
             attempts[0] = attempt
             try:
                 raw = await self.inner.send(call, self.max_response_bytes)
-            except (httpx.TransportError, OSError) as exc:
+            except ResponseTooLargeError as exc:
+                # An answer came, so a write was probably applied.
+                raise ResponseTooLargeError(
+                    str(exc), attempts=attempt, outcome_unknown=not idempotent
+                ) from None
+            except (httpx.RequestError, OSError) as exc:
                 budget.record_failure()
                 safe = never_sent(exc, self._trusted)
                 error = _transport_error(exc, call, attempt, unknown=not (idempotent or safe))
@@ -255,6 +261,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
 def _transport_error(exc: BaseException, call: Call, attempts: int, *, unknown: bool) -> CflowError:
     where = f"{call.method} {call.path}"
     detail = str(exc) or type(exc).__name__
+    _, _, query = call.url.partition("?")
+    if query:  # never show the query (it names the user), whatever a library put in
+        detail = detail.replace(call.url, call.path).replace(query, "...")
     if isinstance(exc, httpx.TimeoutException):
         kind = type(exc).__name__.replace("Timeout", " timeout").lower()
         return CflowTimeoutError(

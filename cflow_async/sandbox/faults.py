@@ -313,7 +313,10 @@ class FaultInjector:
         return FaultPlan(
             status=None if drop else status,
             drop=drop,
-            act=method.upper() in WRITE_METHODS and act_roll < config.act_before_fault,
+            # A 429 (or any 4xx) says the server did not act, so only drops and 5xx may have.
+            act=method.upper() in WRITE_METHODS
+            and act_roll < config.act_before_fault
+            and (drop or status >= 500),
             latency=config.latency,
             retry_after=config.retry_after,
             retry_after_ms=config.retry_after_ms,

@@ -1,0 +1,1117 @@
+"""Unit tests of the retry rules (issue "Resilience"), without sockets.
+
+Two ways to stand in for the network:
+
+* ``trusted``: httpx's own transport (``http_backend="httpx"``) with its
+  ``handle_async_request`` patched, so the client believes "never sent" claims such as
+  ``httpx.ConnectError``;
+* ``untrusted``: an injected ``http_client`` on ``httpx.MockTransport``, whose exception
+  types prove nothing about whether a request reached the server.
+
+Responses are streamed (not preloaded) so the tests exercise the retry rules; preloaded
+bodies have their own test (``test_preloaded_response_from_injected_transport``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.api.requests import create_request
+from cflow_openapi.api.users import list_users
+from cflow_openapi.models import RequestCreate, RequestCreateFields
+from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME
+
+import cflow_async._transport as transport_module
+from cflow_async import (
+    AuthenticationError,
+    BadRequestError,
+    CflowAPIError,
+    CflowClient,
+    CflowConnectionError,
+    CflowError,
+    CflowTimeoutError,
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RetryBudget,
+    RetryPolicy,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+# --- canned bodies -----------------------------------------------------------------------------
+
+WORKFLOWS_JSON = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
+RECORD_JSON = {"Record_Id": "44"}
+REQUEST_JSON = {
+    "id": "1001",
+    "workflowId": "Test",
+    "status": "pending",
+    "currentStage": "Manager Review",
+    "fields": {"Name": "a"},
+    "submittedBy": "demo@sandbox.local",
+    "createdAt": "2026-01-01T00:00:00.000Z",
+    "updatedAt": "2026-01-01T00:00:00.000Z",
+    "assignedTo": "manager@sandbox.local",
+    "comments": [],
+    "history": [],
+}
+USERS_JSON = [
+    {
+        "id": "1",
+        "username": "demo@sandbox.local",
+        "email": "demo@sandbox.local",
+        "role": "Admin",
+        "status": "active",
+    }
+]
+
+UNKNOWN_HINT = "outcome is unknown"
+
+
+# --- a scripted server -------------------------------------------------------------------------
+
+
+class _Body(httpx.AsyncByteStream):
+    """A body that is streamed, like a network transport's."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._data:
+            yield self._data
+
+
+def streamed(
+    status: int, body: Any = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    data = b"" if body is None else json.dumps(body).encode()
+    all_headers = {"content-type": "application/json", "content-length": str(len(data))}
+    all_headers.update(headers or {})
+    return httpx.Response(status, headers=all_headers, stream=_Body(data))
+
+
+#: One scripted answer: a status, (status, headers), an httpx exception class, or "ok".
+Step = int | tuple[int, dict[str, str]] | type[Exception] | str
+
+
+def _ok_for(request: httpx.Request) -> tuple[int, Any]:
+    path = request.url.path
+    if path.endswith(("/users", "/roles")):
+        return 200, USERS_JSON
+    if path.endswith(("/submitrecord", "/updaterecord")):
+        return 200, RECORD_JSON
+    if "/workflows/" in path:
+        return (201 if request.method == "POST" else 200), REQUEST_JSON
+    return 200, WORKFLOWS_JSON
+
+
+class Server:
+    """Answers request n with step n (then with ``then``) and records every request."""
+
+    def __init__(
+        self,
+        steps: list[Step],
+        *,
+        ok: tuple[int, Any] | None = None,
+        then: Step = "ok",
+        latency: float = 0.0,
+    ) -> None:
+        self.steps = list(steps)
+        self.ok = ok
+        self.then = then
+        self.latency = latency
+        self.requests: list[httpx.Request] = []
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        step = self.steps.pop(0) if self.steps else self.then
+        if step == "ok":
+            return streamed(*(self.ok or _ok_for(request)))
+        if isinstance(step, type) and issubclass(step, Exception):
+            raise step("scripted failure")
+        if isinstance(step, tuple):
+            status, headers = step
+        else:
+            assert isinstance(step, int)
+            status, headers = step, {}
+        return streamed(status, {"message": f"scripted {status}"}, headers)
+
+    @property
+    def methods(self) -> list[str]:
+        return [request.method for request in self.requests]
+
+
+@pytest.fixture
+def trusted(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Server]:
+    """Install a scripted server behind httpx's own transport (the ``client`` fixture)."""
+
+    def install(steps: list[Step], **kwargs: Any) -> Server:
+        server = Server(steps, **kwargs)
+
+        async def handle(_self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+            return await server.handle(request)
+
+        monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+        return server
+
+    return install
+
+
+def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY, **kwargs: Any) -> CflowClient:
+    """A client on an injected http_client (MockTransport) answering from ``server``."""
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
+    return CflowClient(**CREDS, http_client=http_client, retry=retry, **kwargs)
+
+
+class RecordingAsyncio:
+    """Stands in for the ``asyncio`` module inside ``cflow_async._transport`` only: records
+    the delays it is asked to sleep instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingAsyncio:
+    recorder = RecordingAsyncio()
+    monkeypatch.setattr(transport_module, "asyncio", recorder)
+    return recorder
+
+
+# --- the operations under test -----------------------------------------------------------------
+
+
+def _fields() -> RequestCreateFields:
+    return RequestCreateFields.from_dict({"Name": "x"})
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    method: str
+    call: Callable[[CflowClient], Awaitable[Any]]
+    ok: tuple[int, Any]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+IDEMPOTENT_OPS = [
+    Op("get_workflows", "GET", lambda c: c.get_workflows(), (200, WORKFLOWS_JSON)),
+    Op("requests.get", "GET", lambda c: c.requests.get("Test", "1001"), (200, REQUEST_JSON)),
+    Op(
+        "openapi.list_users",
+        "GET",
+        lambda c: list_users.asyncio_detailed(client=c.openapi),
+        (200, USERS_JSON),
+    ),
+    Op(
+        "requests.update",
+        "PUT",
+        lambda c: c.requests.update("Test", "1001", {"Name": "y"}),
+        (200, REQUEST_JSON),
+    ),
+    Op("requests.delete", "DELETE", lambda c: c.requests.delete("Test", "1001"), (204, None)),
+]
+
+POST_OPS = [
+    Op(
+        "submit_record",
+        "POST",
+        lambda c: c.submit_record("Test", {"Name": "x"}),
+        (200, RECORD_JSON),
+    ),
+    Op(
+        "update_record",
+        "POST",
+        lambda c: c.update_record("Test", "27406", "44", {"Name": "y"}),
+        (200, RECORD_JSON),
+    ),
+    Op(
+        "requests.create",
+        "POST",
+        lambda c: c.requests.create("Test", {"Name": "x"}),
+        (201, REQUEST_JSON),
+    ),
+    Op(
+        "requests.create_draft",
+        "POST",
+        lambda c: c.requests.create_draft("Test", {"Name": "x"}),
+        (201, REQUEST_JSON),
+    ),
+    Op(
+        "requests.approve",
+        "POST",
+        lambda c: c.requests.approve("Test", "1001"),
+        (200, REQUEST_JSON),
+    ),
+    Op("requests.reject", "POST", lambda c: c.requests.reject("Test", "1001"), (200, REQUEST_JSON)),
+    Op(
+        "openapi.create_request",
+        "POST",
+        lambda c: create_request.asyncio_detailed(
+            "Test", client=c.openapi, body=RequestCreate(fields=_fields())
+        ),
+        (201, REQUEST_JSON),
+    ),
+]
+
+ALL_OPS = IDEMPOTENT_OPS + POST_OPS
+
+RETRYABLE_STATUSES = [408, 429, 500, 502, 503, 504]
+NEVER_RETRIED_STATUSES = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+}
+IDEMPOTENT_TRANSPORT_FAILURES: list[type[Exception]] = [
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ReadTimeout,
+    httpx.PoolTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+]
+# The request may have reached the server: a POST must not be sent again.
+POST_AMBIGUOUS_FAILURES: list[type[Exception]] = [
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+]
+# Raised before a connection exists: through a trusted transport, nothing was sent.
+NEVER_SENT_FAILURES: list[type[Exception]] = [
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+]
+
+
+def _expected_error(step: Step) -> type[CflowError]:
+    if isinstance(step, type):
+        return (
+            CflowTimeoutError if issubclass(step, httpx.TimeoutException) else CflowConnectionError
+        )
+    status = step if isinstance(step, int) else step[0]  # type: ignore[index]
+    if status == 429:
+        return RateLimitError
+    if status >= 500:
+        return ServerError
+    return NEVER_RETRIED_STATUSES.get(status, CflowAPIError)
+
+
+def _status_of(result: Any) -> int | None:
+    return getattr(result, "status_code", None)
+
+
+# --- RetryPolicy, with_options -----------------------------------------------------------------
+
+
+def test_policy_defaults() -> None:
+    policy = RetryPolicy()
+    assert policy.max_retries == 2
+    assert policy.initial_backoff == 0.5
+    assert policy.max_backoff == 8.0
+    assert policy.max_retry_after == 60
+    assert policy.deadline is None
+    assert policy.budget_max_tokens > 0  # a retry budget is on by default
+
+
+async def test_client_defaults_to_default_policy_and_a_budget() -> None:
+    async with CflowClient(**CREDS, http_backend="httpx") as cflow:
+        assert cflow.retry == RetryPolicy()
+        budget = cflow._transport.budget
+        assert isinstance(budget, RetryBudget)
+        assert budget.max_tokens == RetryPolicy().budget_max_tokens
+        assert budget.tokens == budget.max_tokens
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    policy = RetryPolicy(initial_backoff=1.0, max_backoff=5.0)
+    for retry, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 5.0), (10, 5.0)]:
+        for _ in range(50):
+            assert 0.75 * ceiling <= policy.backoff(retry) <= ceiling
+
+
+@pytest.mark.parametrize(
+    "field", ["max_retries", "initial_backoff", "max_backoff", "max_retry_after"]
+)
+def test_policy_refuses_negative_values(field: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        RetryPolicy(**{field: -1})
+
+
+@pytest.mark.parametrize("step", [503, httpx.ConnectError, httpx.ReadTimeout])
+async def test_max_retries_zero_turns_retries_off(
+    trusted: Callable[..., Server], step: Step
+) -> None:
+    server = trusted([step])
+    async with CflowClient(**CREDS, http_backend="httpx", retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(_expected_error(step)) as info:
+            await c.get_workflows()
+    assert info.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
+async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cflow = CflowClient(**CREDS, http_backend=backend, retry=FAST_RETRY)  # type: ignore[arg-type]
+    inner = cflow._transport.inner
+    closes: list[str] = []
+    real_aclose = inner.aclose
+
+    async def spy_aclose() -> None:
+        closes.append("closed")
+        await real_aclose()
+
+    monkeypatch.setattr(inner, "aclose", spy_aclose)
+    other = RetryPolicy(max_retries=5, initial_backoff=0.01)
+    copy = cflow.with_options(retry=other, timeout=3)
+
+    assert copy is not cflow
+    assert copy._transport.inner is inner
+    assert copy._transport.budget is cflow._transport.budget
+    assert copy.retry == other
+    assert cflow.retry == FAST_RETRY
+    assert copy.timeout == httpx.Timeout(3.0)
+    assert cflow.timeout == httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+    assert copy.http_backend == cflow.http_backend
+    assert copy.base_url == cflow.base_url
+
+    # Only a retry policy: the timeout is kept, and vice versa.
+    assert cflow.with_options(retry=other).timeout == cflow.timeout
+    assert cflow.with_options(timeout=7).retry == cflow.retry
+
+    async with copy:
+        pass
+    await copy.aclose()
+    assert closes == [], "closing the copy closed the shared pool"
+
+    await cflow.aclose()
+    assert closes == ["closed"]
+
+
+async def test_original_still_works_after_closing_a_with_options_copy(
+    trusted: Callable[..., Server],
+) -> None:
+    server = trusted([])
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
+        copy = cflow.with_options(timeout=4)
+        assert await copy.get_workflows()
+        await copy.aclose()
+        assert await cflow.get_workflows()
+    assert len(server.requests) == 2
+
+
+async def test_with_options_policy_and_timeout_apply_to_both_layers(
+    trusted: Callable[..., Server],
+) -> None:
+    server = trusted([503, 503], ok=(200, USERS_JSON))
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
+        strict = cflow.with_options(retry=RetryPolicy(max_retries=0), timeout=2.5)
+        with pytest.raises(ServerError) as info:
+            await strict.users.list()
+        assert info.value.attempts == 1
+        with pytest.raises(ServerError):
+            await list_users.asyncio_detailed(client=strict.openapi)
+        response = await list_users.asyncio_detailed(client=strict.openapi)
+        assert response.status_code == 200
+    assert len(server.requests) == 3
+    for request in server.requests:
+        assert request.extensions["timeout"] == httpx.Timeout(2.5).as_dict()
+
+
+async def test_with_options_shares_the_retry_budget(trusted: Callable[..., Server]) -> None:
+    trusted([], then=503)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
+        copy = cflow.with_options(retry=RetryPolicy(max_retries=0))
+        for _ in range(int(cflow.retry.budget_max_tokens)):
+            with pytest.raises(ServerError):
+                await copy.get_workflows()
+        # The copy's failures drained the budget the original uses too.
+        with pytest.raises(ServerError) as info:
+            await cflow.get_workflows()
+        assert info.value.attempts == 1
+
+
+# --- one loop for the facade and the generated layer -------------------------------------------
+
+
+async def test_generated_call_through_openapi_is_retried_on_503(
+    client: CflowClient, trusted: Callable[..., Server]
+) -> None:
+    server = trusted([503, 503], ok=(200, USERS_JSON))
+    response = await list_users.asyncio_detailed(client=client.openapi)
+    assert response.status_code == 200
+    assert response.parsed is not None
+    assert [u.username for u in response.parsed] == ["demo@sandbox.local"]  # type: ignore[union-attr]
+    assert len(server.requests) == 3
+    for request in server.requests:
+        assert request.headers["apikey"] == API_KEY
+        assert request.headers["userkey"] == USER_KEY
+        assert request.headers["username"] == USERNAME
+
+
+async def test_generated_call_gives_up_with_attempts(
+    client: CflowClient, trusted: Callable[..., Server]
+) -> None:
+    server = trusted([], then=503)
+    with pytest.raises(ServerError) as info:
+        await list_users.asyncio_detailed(client=client.openapi)
+    assert info.value.attempts == 3
+    assert len(server.requests) == 3
+
+
+# --- idempotent requests -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES)
+@pytest.mark.parametrize("op", IDEMPOTENT_OPS, ids=str)
+async def test_idempotent_request_is_retried(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
+) -> None:
+    server = trusted([step], ok=op.ok)
+    result = await op.call(client)
+    if _status_of(result) is not None:
+        assert _status_of(result) == op.ok[0]
+    assert server.methods == [op.method, op.method]
+
+
+@pytest.mark.parametrize("step", RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES)
+@pytest.mark.parametrize("op", [IDEMPOTENT_OPS[0], IDEMPOTENT_OPS[3]], ids=str)
+async def test_idempotent_request_gives_up_after_max_retries(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
+) -> None:
+    server = trusted([], then=step)
+    with pytest.raises(_expected_error(step)) as info:
+        await op.call(client)
+    assert info.value.attempts == 3
+    assert not info.value.outcome_unknown
+    assert UNKNOWN_HINT not in str(info.value)
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("status", list(NEVER_RETRIED_STATUSES))
+@pytest.mark.parametrize("op", IDEMPOTENT_OPS + POST_OPS[::2], ids=str)
+async def test_client_errors_are_never_retried(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, status: int
+) -> None:
+    server = trusted([status], ok=op.ok)
+    with pytest.raises(NEVER_RETRIED_STATUSES[status]) as info:
+        await op.call(client)
+    assert info.value.attempts == 1
+    assert info.value.status_code == status
+    assert not info.value.outcome_unknown
+    assert len(server.requests) == 1
+
+
+# --- POST --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, 429])
+@pytest.mark.parametrize("op", POST_OPS, ids=str)
+async def test_post_is_retried_when_the_server_certainly_did_not_act(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
+) -> None:
+    server = trusted([step], ok=op.ok)
+    result = await op.call(client)
+    if _status_of(result) is not None:
+        assert _status_of(result) == op.ok[0]
+    assert server.methods == ["POST", "POST"]
+    # The same body both times.
+    assert server.requests[0].content == server.requests[1].content
+
+
+@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, 429])
+async def test_post_that_was_never_sent_gives_up_with_attempts(
+    client: CflowClient, trusted: Callable[..., Server], step: Step
+) -> None:
+    server = trusted([], then=step)
+    with pytest.raises(_expected_error(step)) as info:
+        await client.submit_record("Test", {"Name": "x"})
+    assert info.value.attempts == 3
+    assert not info.value.outcome_unknown
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("op", POST_OPS, ids=str)
+async def test_post_is_not_retried_after_5xx_and_outcome_is_unknown(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, status: int
+) -> None:
+    server = trusted([status], ok=op.ok)
+    with pytest.raises(ServerError) as info:
+        await op.call(client)
+    error = info.value
+    assert error.attempts == 1
+    assert error.status_code == status
+    assert error.outcome_unknown is True
+    assert UNKNOWN_HINT in str(error)
+    assert len(server.requests) == 1
+
+
+async def test_post_is_not_retried_after_408(
+    client: CflowClient, trusted: Callable[..., Server]
+) -> None:
+    server = trusted([408])
+    with pytest.raises(CflowAPIError) as info:
+        await client.submit_record("Test", {"Name": "x"})
+    assert info.value.attempts == 1
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("step", POST_AMBIGUOUS_FAILURES)
+@pytest.mark.parametrize("op", POST_OPS, ids=str)
+async def test_post_is_not_retried_when_it_may_have_been_received(
+    client: CflowClient, trusted: Callable[..., Server], op: Op, step: type[Exception]
+) -> None:
+    server = trusted([step], ok=op.ok)
+    with pytest.raises(_expected_error(step)) as info:
+        await op.call(client)
+    error = info.value
+    assert error.attempts == 1
+    assert error.outcome_unknown is True
+    assert UNKNOWN_HINT in str(error)
+    assert len(server.requests) == 1
+
+
+# --- injected http_client: no "never sent" claim is trusted ------------------------------------
+
+
+@pytest.mark.parametrize("step", NEVER_SENT_FAILURES)
+async def test_injected_client_post_is_not_retried_on_connect_errors(step: type[Exception]) -> None:
+    server = Server([step], ok=(200, RECORD_JSON))
+    async with untrusted_client(server) as cflow:
+        assert cflow.http_backend == "custom"
+        with pytest.raises(_expected_error(step)) as info:
+            await cflow.submit_record("Test", {"Name": "x"})
+    assert info.value.attempts == 1
+    assert info.value.outcome_unknown is True
+    assert UNKNOWN_HINT in str(info.value)
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, httpx.RemoteProtocolError, 503])
+async def test_injected_client_get_is_still_retried(step: Step) -> None:
+    server = Server([step])
+    async with untrusted_client(server) as cflow:
+        assert await cflow.get_workflows()
+    assert len(server.requests) == 2
+
+
+async def test_injected_client_post_is_still_retried_on_429() -> None:
+    server = Server([429], ok=(200, RECORD_JSON))
+    async with untrusted_client(server) as cflow:
+        assert await cflow.submit_record("Test", {"Name": "x"}) == "44"
+    assert server.methods == ["POST", "POST"]
+
+
+async def test_injected_client_carries_credentials_and_is_left_open() -> None:
+    server = Server([])
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
+    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+        await cflow.get_workflows()
+    assert server.requests[0].headers["apikey"] == API_KEY
+    assert not http_client.is_closed
+    await http_client.aclose()
+
+
+async def test_preloaded_response_from_injected_transport() -> None:
+    """The brief's own recipe: a MockTransport handler returning ``httpx.Response(...)`` with
+    ``json=``. httpx reads such a body at construction, so the transport must accept a
+    response whose content is already in memory."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=WORKFLOWS_JSON)
+
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+        workflows = await cflow.get_workflows()
+    assert [w.name for w in workflows] == ["Test"]
+    await http_client.aclose()
+
+
+# --- Retry-After -------------------------------------------------------------------------------
+
+
+def _http_date(seconds_from_now: float) -> str:
+    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "low", "high"),
+    [
+        ({"retry-after": "7"}, 7.0, 7.0),
+        ({"retry-after": "0"}, 0.0, 0.0),
+        ({"retry-after": "2.5"}, 2.5, 2.5),
+        ({"retry-after-ms": "1500"}, 1.5, 1.5),
+        ({"retry-after": "60"}, 60.0, 60.0),  # exactly the cap is still honoured
+    ],
+)
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_honoured(
+    client: CflowClient,
+    trusted: Callable[..., Server],
+    sleeps: RecordingAsyncio,
+    status: int,
+    headers: dict[str, str],
+    low: float,
+    high: float,
+) -> None:
+    server = trusted([(status, headers)])
+    assert await client.get_workflows()
+    assert len(server.requests) == 2
+    assert len(sleeps.delays) == 1
+    assert low <= sleeps.delays[0] <= high
+
+
+async def test_retry_after_as_http_date_is_honoured(
+    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    server = trusted([(503, {"retry-after": _http_date(30)})])
+    assert await client.get_workflows()
+    assert len(server.requests) == 2
+    (delay,) = sleeps.delays
+    # One-second resolution plus however long the test took to get here.
+    assert 25.0 <= delay <= 31.0
+
+
+async def test_retry_after_in_the_past_means_now(
+    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    trusted([(503, {"retry-after": _http_date(-3600)})])
+    assert await client.get_workflows()
+    assert sleeps.delays == [0.0]
+
+
+async def test_post_429_retry_after_is_honoured(
+    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    server = trusted([(429, {"retry-after": "3"})], ok=(200, RECORD_JSON))
+    assert await client.submit_record("Test", {"Name": "x"}) == "44"
+    assert sleeps.delays == [3.0]
+    assert server.methods == ["POST", "POST"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"retry-after": "soon"}, {"retry-after": "-5"}])
+async def test_without_usable_retry_after_the_backoff_is_used(
+    client: CflowClient,
+    trusted: Callable[..., Server],
+    sleeps: RecordingAsyncio,
+    headers: dict[str, str],
+) -> None:
+    trusted([(503, headers)])
+    assert await client.get_workflows()
+    (delay,) = sleeps.delays
+    assert 0 < delay <= FAST_RETRY.max_backoff
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"retry-after": "61"},
+        {"retry-after": "3600"},
+        {"retry-after-ms": "61000"},
+        {"retry-after": "HTTP-DATE"},  # replaced by a date 2 hours ahead
+    ],
+)
+@pytest.mark.parametrize(
+    ("op", "status", "error"),
+    [
+        (IDEMPOTENT_OPS[0], 429, RateLimitError),
+        (IDEMPOTENT_OPS[0], 503, ServerError),
+        (IDEMPOTENT_OPS[2], 503, ServerError),  # the generated layer
+        (POST_OPS[0], 429, RateLimitError),
+    ],
+    ids=["GET-429", "GET-503", "openapi-GET-503", "POST-429"],
+)
+async def test_retry_after_above_the_cap_raises_at_once(
+    client: CflowClient,
+    trusted: Callable[..., Server],
+    sleeps: RecordingAsyncio,
+    op: Op,
+    status: int,
+    error: type[CflowAPIError],
+    headers: dict[str, str],
+) -> None:
+    if headers.get("retry-after") == "HTTP-DATE":
+        headers = {"retry-after": _http_date(7200)}
+    server = trusted([(status, headers)], ok=op.ok)
+    with pytest.raises(error) as info:
+        await op.call(client)
+    assert info.value.attempts == 1
+    assert info.value.status_code == status
+    assert len(server.requests) == 1
+    assert sleeps.delays == []
+    if status == 429:
+        assert isinstance(info.value, RateLimitError)
+        assert info.value.retry_after is not None
+        assert info.value.retry_after > client.retry.max_retry_after
+        assert not info.value.outcome_unknown
+
+
+async def test_retry_after_cap_is_configurable(
+    trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    server = trusted([(429, {"retry-after": "10"}), (503, {"retry-after": "5"})])
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_retry_after=5)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(RateLimitError) as info:
+            await cflow.get_workflows()
+        assert info.value.retry_after == 10
+        assert info.value.attempts == 1
+        assert await cflow.get_workflows()  # Retry-After 5 is within the cap
+    assert sleeps.delays == [5.0]
+    assert len(server.requests) == 3
+
+
+async def test_rate_limit_error_carries_retry_after_when_retries_run_out(
+    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    trusted([], then=(429, {"retry-after": "2"}))
+    with pytest.raises(RateLimitError) as info:
+        await client.get_workflows()
+    assert info.value.retry_after == 2
+    assert info.value.attempts == 3
+    assert sleeps.delays == [2.0, 2.0]
+
+
+# --- the retry budget --------------------------------------------------------------------------
+
+
+class Switch:
+    """A handler the test steers: fails with ``failing`` (or answers 200 when it is None);
+    ``once`` queues one-off steps that come first."""
+
+    def __init__(self, failing: Step | None) -> None:
+        self.failing = failing
+        self.once: list[Step] = []
+        self.attempts = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        step = self.once.pop(0) if self.once else self.failing
+        if step is None:
+            return streamed(200, WORKFLOWS_JSON)
+        return await Server([step]).handle(request)
+
+
+@pytest.mark.parametrize("failure", [503, httpx.ConnectError])
+async def test_retry_budget_caps_attempts_when_everything_fails(
+    failure: Step, sleeps: RecordingAsyncio
+) -> None:
+    switch = Switch(failure)
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(switch.handle))
+    calls = 300
+    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+        assert cflow.retry.max_retries == 2
+        for _ in range(calls):
+            with pytest.raises(CflowError):
+                await cflow.get_workflows()
+        assert switch.attempts <= 1.2 * calls
+        # Retries did happen at first: the budget is not simply off.
+        assert switch.attempts > calls
+
+        # While drained, a failure is not retried even though the next attempt would work.
+        switch.failing = None
+        switch.once = [failure]
+        with pytest.raises(CflowError) as info:
+            await cflow.get_workflows()
+        assert info.value.attempts == 1
+
+        # Successes refill the bucket, and retries come back.
+        for _ in range(100):
+            await cflow.get_workflows()
+        before = switch.attempts
+        switch.once = [failure]
+        assert await cflow.get_workflows()
+        assert switch.attempts - before == 2, "no retry after the budget refilled"
+    await http_client.aclose()
+
+
+async def test_retry_budget_caps_attempts_under_concurrency(sleeps: RecordingAsyncio) -> None:
+    switch = Switch(503)
+    http_client = httpx.AsyncClient(transport=httpx.MockTransport(switch.handle))
+    calls = 300
+    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+        results = await asyncio.gather(
+            *(cflow.get_workflows() for _ in range(calls)), return_exceptions=True
+        )
+    assert all(isinstance(r, ServerError) for r in results)
+    assert switch.attempts <= 1.2 * calls
+    assert sum(r.attempts for r in results if isinstance(r, ServerError)) == switch.attempts
+    await http_client.aclose()
+
+
+async def test_retry_budget_logs_when_exhausted(
+    caplog: pytest.LogCaptureFixture, trusted: Callable[..., Server]
+) -> None:
+    trusted([], then=503)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
+        with caplog.at_level(logging.INFO, logger="cflow_async"):
+            for _ in range(30):
+                with pytest.raises(ServerError):
+                    await cflow.get_workflows()
+    messages = [r.getMessage() for r in caplog.records if r.name == "cflow_async"]
+    assert any("budget" in m for m in messages)
+
+
+def test_retry_budget_bucket() -> None:
+    budget = RetryBudget(max_tokens=10, token_ratio=0.5)
+    assert budget.allows_retry()
+    for _ in range(5):
+        budget.record_failure()
+    assert not budget.allows_retry()  # 5 tokens left: not more than half
+    budget.record_success()
+    assert budget.allows_retry()
+    for _ in range(100):
+        budget.record_success()
+    assert budget.tokens == 10
+    for _ in range(100):
+        budget.record_failure()
+    assert budget.tokens == 0
+    off = RetryBudget(max_tokens=0, token_ratio=0.5)
+    off.record_failure()
+    assert off.allows_retry()
+
+
+async def test_budget_can_be_disabled(trusted: Callable[..., Server]) -> None:
+    server = trusted([], then=503)
+    policy = RetryPolicy(initial_backoff=0.0, max_backoff=0.0, budget_max_tokens=0)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        for _ in range(30):
+            with pytest.raises(ServerError) as info:
+                await cflow.get_workflows()
+            assert info.value.attempts == 3
+    assert len(server.requests) == 90
+
+
+# --- attempts and logging ----------------------------------------------------------------------
+
+
+def _retry_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "cflow_async" and r.getMessage().startswith("Retrying")
+    ]
+
+
+def _assert_no_secrets(text: str) -> None:
+    for secret in (API_KEY, USER_KEY, "S3CRET", USERNAME, "tester", "username=", "WorkflowName="):
+        assert secret not in text, f"{secret!r} leaked into {text!r}"
+    assert "?" not in text, f"a query string leaked into {text!r}"
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [(503, "503"), (429, "429"), (httpx.ConnectError, "scripted failure")],
+)
+async def test_each_retry_logs_one_info_line_without_secrets(
+    client: CflowClient,
+    trusted: Callable[..., Server],
+    caplog: pytest.LogCaptureFixture,
+    step: Step,
+    reason: str,
+) -> None:
+    trusted([], then=step)
+    with caplog.at_level(logging.INFO, logger="cflow_async"), pytest.raises(CflowError) as info:
+        await client.get_workflows()
+    assert info.value.attempts == 3
+    lines = _retry_lines(caplog)
+    assert len(lines) == info.value.attempts - 1
+    for number, record in enumerate(lines, start=2):
+        assert record.levelno == logging.INFO
+        message = record.getMessage()
+        assert "GET" in message
+        assert "/integromat/api/cflow/getworkflows" in message
+        assert f"attempt {number}" in message
+        assert reason in message
+        assert any(ch.isdigit() for ch in message.split(" in ", 1)[1])  # the delay
+        _assert_no_secrets(message)
+    _assert_no_secrets(str(info.value))
+    _assert_no_secrets(repr(info.value))
+
+
+async def test_retry_log_line_shows_the_delay(
+    client: CflowClient,
+    trusted: Callable[..., Server],
+    sleeps: RecordingAsyncio,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    trusted([(503, {"retry-after": "4.25"})])
+    with caplog.at_level(logging.INFO, logger="cflow_async"):
+        await client.get_workflows()
+    (line,) = _retry_lines(caplog)
+    assert "4.25" in line.getMessage()
+
+
+async def test_post_retry_logs_without_body_or_secrets(
+    client: CflowClient, trusted: Callable[..., Server], caplog: pytest.LogCaptureFixture
+) -> None:
+    trusted([httpx.ConnectError], ok=(200, RECORD_JSON))
+    with caplog.at_level(logging.INFO, logger="cflow_async"):
+        await client.submit_record("Test", {"Name": "marker-value-123"})
+    (line,) = _retry_lines(caplog)
+    message = line.getMessage()
+    assert "POST" in message
+    assert "/integromat/api/cflow/submitrecord" in message
+    assert "marker-value-123" not in message
+    _assert_no_secrets(message)
+
+
+async def test_errors_attach_a_redacted_request(
+    client: CflowClient, trusted: Callable[..., Server]
+) -> None:
+    trusted([], then=503)
+    with pytest.raises(ServerError) as info:
+        await client.get_workflows()
+    request = info.value.response.request
+    assert request.headers["apikey"] != API_KEY
+    assert request.headers["userkey"] != USER_KEY
+
+
+async def test_successful_call_logs_no_retry(
+    client: CflowClient, trusted: Callable[..., Server], caplog: pytest.LogCaptureFixture
+) -> None:
+    trusted([])
+    with caplog.at_level(logging.INFO, logger="cflow_async"):
+        await client.get_workflows()
+    assert _retry_lines(caplog) == []
+
+
+# --- timeouts and the deadline -----------------------------------------------------------------
+
+
+async def test_default_timeouts(trusted: Callable[..., Server]) -> None:
+    server = trusted([])
+    async with CflowClient(**CREDS, http_backend="httpx") as cflow:
+        assert cflow.timeout == httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+        await cflow.get_workflows()
+        await list_users.asyncio_detailed(client=cflow.openapi)
+    expected = {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 10.0}
+    assert [r.extensions["timeout"] for r in server.requests] == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (3, httpx.Timeout(3.0)),
+        (0.5, httpx.Timeout(0.5)),
+        (httpx.Timeout(2.0, read=9.0), httpx.Timeout(2.0, read=9.0)),
+    ],
+)
+async def test_timeout_argument(
+    trusted: Callable[..., Server], given: Any, expected: httpx.Timeout
+) -> None:
+    server = trusted([])
+    async with CflowClient(**CREDS, http_backend="httpx", timeout=given) as cflow:
+        assert cflow.timeout == expected
+        await cflow.get_workflows()
+        await cflow.users.list()
+    for request in server.requests:
+        assert request.extensions["timeout"] == expected.as_dict()
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "5"])
+def test_invalid_timeout_is_refused(bad: Any) -> None:
+    with pytest.raises(InvalidArgumentError):
+        CflowClient(**CREDS, http_backend="httpx", timeout=bad)
+
+
+@pytest.mark.parametrize("op", [IDEMPOTENT_OPS[0], IDEMPOTENT_OPS[2], POST_OPS[0]], ids=str)
+async def test_deadline_bounds_a_slow_call(trusted: Callable[..., Server], op: Op) -> None:
+    server = trusted([], ok=op.ok, latency=30.0)
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, deadline=0.3)
+    started = time.monotonic()
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(CflowTimeoutError) as info:
+            await op.call(cflow)
+    assert time.monotonic() - started < 10  # nowhere near the 30 s the server takes
+    assert "deadline" in str(info.value)
+    assert info.value.outcome_unknown is (op.method == "POST")
+    assert len(server.requests) == 1
+
+
+async def test_deadline_bounds_all_attempts_together(trusted: Callable[..., Server]) -> None:
+    # Each attempt takes 0.4 s and fails with 503; the deadline cuts the second one.
+    server = trusted([], then=503, latency=0.4)
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_retries=10, deadline=0.6)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(CflowTimeoutError) as info:
+            await cflow.get_workflows()
+    assert len(server.requests) >= 2
+    assert len(server.requests) < 11
+    # The error reports the attempts made, like every other error.
+    assert info.value.attempts == len(server.requests)
+
+
+async def test_no_retry_is_started_that_cannot_finish_before_the_deadline(
+    trusted: Callable[..., Server], sleeps: RecordingAsyncio
+) -> None:
+    server = trusted([(503, {"retry-after": "30"})])
+    policy = RetryPolicy(deadline=5.0)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(CflowError):
+            await cflow.get_workflows()
+    assert sleeps.delays == []
+    assert len(server.requests) == 1
+
+
+# --- cancellation ------------------------------------------------------------------------------
+
+
+async def test_cancelling_a_call_propagates_and_is_not_retried(
+    client: CflowClient, trusted: Callable[..., Server]
+) -> None:
+    server = trusted([], latency=30.0)
+    task = asyncio.create_task(client.get_workflows())
+    while not server.requests:
+        await asyncio.sleep(0.001)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0.01)
+    assert len(server.requests) == 1
+    # The client is still usable.
+    server.latency = 0.0
+    assert await client.get_workflows()
+
+
+async def test_cancelling_during_backoff_propagates(trusted: Callable[..., Server]) -> None:
+    server = trusted([503])
+    policy = RetryPolicy(initial_backoff=30.0, max_backoff=30.0)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(cflow.get_workflows(), 0.2)
+        assert len(server.requests) == 1
+        # The next call is unaffected.
+        assert await cflow.get_workflows()

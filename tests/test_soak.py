@@ -1,0 +1,295 @@
+"""Soak: 2,000 mixed operations, 32 at a time, against a sandbox injecting faults into about
+30% of requests (500/502/503/429 and dropped connections; half the faulted writes are applied
+before the fault), on both backends.
+
+Every submit and OpenAPI create carries a unique marker, so afterwards the sandbox's store can
+be reconciled with what the client reported: nothing the client called a failure with a known
+outcome may have landed, nothing may have landed twice, and every success must be there.
+
+The sandbox runs as a child process (``SandboxProcess``), so the sockets and tasks of this
+process are the client's alone when leaks are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.api.users import list_users
+
+from cflow_async import CflowClient, CflowError, RetryPolicy
+from cflow_async.sandbox import SandboxProcess
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+OPERATIONS = 2_000
+CONCURRENCY = 32
+SEED = 20_240_601
+# drop 6% + status 26% of the rest: about 30% of requests are faulted.
+FAULTS = {
+    "rate": 0.26,
+    "statuses": [500, 502, 503, 429],
+    "drop_rate": 0.06,
+    "act_before_fault": 0.5,
+    "seed": SEED,
+}
+SOAK_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+# Seconds per backend; only a hang guard. Measured: ~15 s (aiohttp) and ~25-35 s (httpx) on a
+# busy 2-CPU machine.
+TIME_LIMIT = 90.0
+
+
+# --- bookkeeping -------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    """What the client reported, per kind of write, keyed by marker."""
+
+    ok: dict[str, str] = field(default_factory=dict)  # marker -> id returned
+    unknown: set[str] = field(default_factory=set)
+    failed: set[str] = field(default_factory=set)  # failed, outcome known: not applied
+
+
+@dataclass
+class Outcomes:
+    submits: Ledger = field(default_factory=Ledger)
+    creates: Ledger = field(default_factory=Ledger)
+    record_ids: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    errors: list[tuple[str, BaseException]] = field(default_factory=list)
+
+
+def _plan(rng: random.Random) -> list[str]:
+    """The operation mix: 50% submits, 8% updates, 7% OpenAPI creates, 35% reads."""
+    kinds = ["submit"] * 50 + ["update"] * 8 + ["create"] * 7
+    kinds += ["workflows"] * 10 + ["process"] * 9 + ["users"] * 8 + ["openapi_users"] * 8
+    return [rng.choice(kinds) for _ in range(OPERATIONS)]
+
+
+async def _run_one(
+    cflow: CflowClient, kind: str, index: int, out: Outcomes, rng: random.Random
+) -> None:
+    marker = f"soak-{index:05d}"
+    ledger: Ledger | None = None
+    call: Callable[[], Awaitable[Any]]
+    if kind == "update" and not out.record_ids:
+        kind = "submit"
+    if kind == "submit":
+        ledger = out.submits
+        call = lambda: cflow.submit_record("Test", {"Name": marker})  # noqa: E731
+    elif kind == "create":
+        ledger = out.creates
+        call = lambda: cflow.requests.create("Test", {"Name": marker})  # noqa: E731
+    elif kind == "update":
+        record_id = rng.choice(out.record_ids)
+        call = lambda: cflow.update_record("Test", "27406", record_id, {"Note": marker})  # noqa: E731
+    elif kind == "workflows":
+        call = cflow.get_workflows
+    elif kind == "process":
+        call = lambda: cflow.get_process("Test")  # noqa: E731
+    elif kind == "users":
+        call = cflow.users.list
+    else:
+        call = lambda: list_users.asyncio_detailed(client=cflow.openapi)  # noqa: E731
+    out.counts[kind] += 1
+    try:
+        result = await call()
+    except Exception as exc:
+        out.errors.append((kind, exc))
+        unknown = isinstance(exc, CflowError) and exc.outcome_unknown
+        if ledger is not None:
+            (ledger.unknown if unknown else ledger.failed).add(marker)
+        return
+    if kind == "submit":
+        out.submits.ok[marker] = result
+        out.record_ids.append(result)
+    elif kind == "create":
+        out.creates.ok[marker] = result.id
+
+
+async def _soak(cflow: CflowClient) -> Outcomes:
+    rng = random.Random(SEED)
+    plan = list(enumerate(_plan(rng)))
+    out = Outcomes()
+    jobs = iter(plan)
+
+    async def worker() -> None:
+        for index, kind in jobs:
+            await _run_one(cflow, kind, index, out, rng)
+
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return out
+
+
+# --- reconciliation ----------------------------------------------------------------------------
+
+
+def _reconcile(what: str, ledger: Ledger, stored: list[tuple[str, str]]) -> list[str]:
+    """Problems found comparing the client's ledger with (marker, id) pairs the sandbox holds."""
+    problems = []
+    counts = Counter(marker for marker, _ in stored)
+    twice = sorted(m for m, n in counts.items() if n > 1)
+    if twice:
+        problems.append(f"{what}: {len(twice)} markers stored more than once, e.g. {twice[:5]}")
+    ids = dict(stored)
+    missing = sorted(m for m in ledger.ok if m not in counts)
+    if missing:
+        problems.append(f"{what}: {len(missing)} successes not stored, e.g. {missing[:5]}")
+    wrong_id = sorted(m for m, i in ledger.ok.items() if m in ids and ids[m] != i)
+    if wrong_id:
+        problems.append(f"{what}: {len(wrong_id)} successes stored under another id")
+    landed_known = sorted(m for m in ledger.failed if m in counts)
+    if landed_known:
+        problems.append(
+            f"{what}: {len(landed_known)} calls failed with a known outcome (outcome_unknown"
+            f" False) yet were stored, e.g. {landed_known[:5]}"
+        )
+    strays = sorted(
+        m
+        for m in counts
+        if m not in ledger.ok and m not in ledger.unknown and m not in ledger.failed
+    )
+    if strays:
+        problems.append(f"{what}: {len(strays)} stored markers the client never sent or saw fail")
+    landed_unknown = {m for m in ledger.unknown if m in counts}
+    if len(stored) != len(ledger.ok) + len(landed_unknown):
+        problems.append(
+            f"{what}: the sandbox holds {len(stored)}, expected {len(ledger.ok)} successes"
+            f" + {len(landed_unknown)} unknown-outcome calls that landed"
+        )
+    return problems
+
+
+# --- leak counting -----------------------------------------------------------------------------
+
+
+def _client_sockets(port: int) -> int:
+    """Open TCP sockets of this process whose remote end is ``port``."""
+    mine = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            mine.add(int(target[len("socket:[") : -1]))
+    count = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(table) as fh:
+                rows = fh.read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for row in rows:
+            fields = row.split()
+            remote, inode = fields[2], int(fields[9])
+            if inode in mine and int(remote.rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+async def _eventually_zero(port: int, timeout: float = 3.0) -> int:
+    deadline = time.monotonic() + timeout
+    while (count := _client_sockets(port)) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    return count
+
+
+# --- the soak ----------------------------------------------------------------------------------
+
+
+async def _admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    # A short-lived client, so its connection is gone before the client's sockets are counted.
+    async with httpx.AsyncClient(base_url=url, timeout=10) as admin:
+        response = await admin.request(method, "/__sandbox__" + path, json=body)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.mark.parametrize("backend", ["aiohttp", "httpx"])
+async def test_soak_against_faulty_sandbox(backend: str) -> None:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc to count sockets")
+    async with SandboxProcess() as proc:
+        port = httpx.URL(proc.url).port
+        assert port is not None
+        await _admin(proc.url, "PUT", "/faults", FAULTS)
+
+        cflow = CflowClient(
+            api_key=proc.api_key,
+            user_key=proc.user_key,
+            username=proc.username,
+            base_url=proc.url,
+            http_backend=backend,  # type: ignore[arg-type]
+            retry=SOAK_RETRY,
+            max_connections=CONCURRENCY,
+        )
+        started = time.monotonic()
+        try:
+            out = await _soak(cflow)
+        finally:
+            await cflow.aclose()
+        elapsed = time.monotonic() - started
+
+        # Nothing left open or running once the client is closed.
+        assert await _eventually_zero(port) == 0, "connections left open after aclose()"
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+        await _admin(proc.url, "PUT", "/faults", {"rate": 0.0, "drop_rate": 0.0})
+        stats = await _admin(proc.url, "GET", "/stats")
+        records = (await _admin(proc.url, "GET", "/records"))["records"]
+        requests = (await _admin(proc.url, "GET", "/requests"))["requests"]
+
+    assert elapsed < TIME_LIMIT, f"the soak took {elapsed:.1f} s"
+    assert sum(out.counts.values()) == OPERATIONS
+    writes = out.counts["submit"] + out.counts["update"] + out.counts["create"]
+    assert writes >= 0.4 * OPERATIONS
+
+    # The faults really were injected, retried, and left some outcomes unknown.
+    injected = stats["faults_injected"]
+    assert injected["total"] >= 0.2 * stats["requests_seen"], stats
+    assert injected["drop"] > 0, stats
+    assert stats["faults_acted"] > 0, stats
+    assert stats["requests_seen"] > OPERATIONS, "nothing was retried"
+    assert out.submits.unknown, "no submit had an unknown outcome: the faults did not bite"
+
+    # Every failure is a CflowError; only writes have unknown outcomes.
+    foreign = [(kind, repr(exc)) for kind, exc in out.errors if not isinstance(exc, CflowError)]
+    assert not foreign, f"{len(foreign)} failures are not CflowError, e.g. {foreign[:3]}"
+    reads_unknown = [
+        (kind, repr(exc))
+        for kind, exc in out.errors
+        if kind not in ("submit", "create", "update") and getattr(exc, "outcome_unknown", False)
+    ]
+    assert not reads_unknown, reads_unknown[:3]
+
+    # Reconcile the store with the client's view.
+    stored_records = [
+        (r["values"]["Name"], r["Record_Id"])
+        for r in records
+        if str(r["values"].get("Name", "")).startswith("soak-")
+    ]
+    stored_requests = [
+        (r["fields"]["Name"], r["id"])
+        for r in requests
+        if str(r["fields"].get("Name", "")).startswith("soak-")
+    ]
+    assert len(records) == len(stored_records), "records without a soak marker"
+    problems = _reconcile("submitrecord", out.submits, stored_records)
+    problems += _reconcile("requests.create", out.creates, stored_requests)
+    assert not problems, "\n".join(
+        [
+            *problems,
+            f"sandbox stats: faults_by_status={stats['faults_by_status']}"
+            f" faults_acted={stats['faults_acted']} drops={injected['drop']}",
+        ]
+    )
