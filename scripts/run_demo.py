@@ -22,7 +22,7 @@ def main() -> int:
             CFLOW_USER_KEY=sandbox.user_key,
             CFLOW_USERNAME=sandbox.username,
         )
-        code = subprocess.call([sys.executable, str(demo)], env=env)  # noqa: S603
+        code = subprocess.call([sys.executable, str(demo)], env=env)
     print("\nsandbox stopped", flush=True)
     return code
 

@@ -32,7 +32,8 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests must not pick up a developer's real settings.
-    for name in ("CFLOW_API_KEY", "CFLOW_USER_KEY", "CFLOW_USERNAME", "CFLOW_REGION", "CFLOW_BASE_URL"):
+    names = ("CFLOW_API_KEY", "CFLOW_USER_KEY", "CFLOW_USERNAME", "CFLOW_REGION", "CFLOW_BASE_URL")
+    for name in names:
         monkeypatch.delenv(name, raising=False)
 
 

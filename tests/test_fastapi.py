@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 _spec = importlib.util.spec_from_file_location(
     "fastapi_app", Path(__file__).resolve().parents[1] / "scripts" / "fastapi_app.py"
 )
-assert _spec is not None and _spec.loader is not None
+assert _spec is not None
+assert _spec.loader is not None
 fastapi_app = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fastapi_app)
 
@@ -88,8 +89,10 @@ async def test_errors_map_to_http_answers(served: tuple[str, Any]) -> None:
 async def test_client_disconnect_leaves_the_shared_client_healthy(
     served: tuple[str, Any], sandbox: Any
 ) -> None:
-    url, app = served
-    sandbox.set_faults({"script": [{"status": None, "latency": 1.0, "path_contains": "getprocess"}]})
+    url, _ = served
+    sandbox.set_faults(
+        {"script": [{"status": None, "latency": 1.0, "path_contains": "getprocess"}]}
+    )
     async with httpx.AsyncClient(base_url=url, timeout=0.2) as impatient:
         with pytest.raises(httpx.ReadTimeout):
             await impatient.get("/workflows/SampleWorkflow/stages")
@@ -103,7 +106,9 @@ async def test_cancelled_call_leaves_the_shared_client_healthy(
 ) -> None:
     _, app = served
     cflow: CflowClient = app.state.cflow
-    sandbox.set_faults({"script": [{"status": None, "latency": 2.0, "path_contains": "getprocess"}]})
+    sandbox.set_faults(
+        {"script": [{"status": None, "latency": 2.0, "path_contains": "getprocess"}]}
+    )
     call = asyncio.create_task(cflow.get_process("SampleWorkflow"))
     await asyncio.sleep(0.2)
     call.cancel()
