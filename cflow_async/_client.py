@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
@@ -15,7 +16,6 @@ from cflow_openapi import Client as OpenAPIClient
 from ._backends import Backend, Call, ClientTransport, HttpxBackend, RawResponse, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
-from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, CflowTransport
 from ._values import record_values
@@ -29,6 +29,7 @@ from .models import (
 
 if TYPE_CHECKING:
     from ._bulk import RowResult
+    from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
 
@@ -118,10 +119,6 @@ class CflowClient:
         )
         #: The generated ``cflow_openapi`` client, on the same pool and request path.
         self.openapi = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(self._http)
-        self.workflows = WorkflowsResource(self)
-        self.requests = RequestsResource(self)
-        self.users = UsersResource(self)
-        self.roles = RolesResource(self)
         self._urls = {
             path: self._base_url + _API + path
             for path in (
@@ -154,6 +151,33 @@ class CflowClient:
         raise InvalidArgumentError(
             f"unknown http_backend {backend!r}; valid backends: 'aiohttp', 'httpx'"
         )
+
+    # -- the OpenAPI namespaces (imported on first use: the generated package's api and
+    # model modules are a large share of import time) ------------------------------------
+
+    @functools.cached_property
+    def workflows(self) -> WorkflowsResource:
+        from ._resources import WorkflowsResource
+
+        return WorkflowsResource(self)
+
+    @functools.cached_property
+    def requests(self) -> RequestsResource:
+        from ._resources import RequestsResource
+
+        return RequestsResource(self)
+
+    @functools.cached_property
+    def users(self) -> UsersResource:
+        from ._resources import UsersResource
+
+        return UsersResource(self)
+
+    @functools.cached_property
+    def roles(self) -> RolesResource:
+        from ._resources import RolesResource
+
+        return RolesResource(self)
 
     # -- lifecycle --------------------------------------------------------------------
 
