@@ -111,12 +111,14 @@ class AiohttpBackend:
         except aiohttp.ClientPayloadError as exc:
             raise httpx.RemoteProtocolError(f"incomplete response: {exc}") from exc
         except aiohttp.ClientResponseError as exc:
-            # Its str() embeds the full URL, query (the username) included.
-            raise httpx.RemoteProtocolError(f"bad response: {exc.status} {exc.message}") from exc
+            # Its str() embeds the URL (query included) and its request_info holds our
+            # headers: keep neither, not even as the chained cause.
+            bad_response = f"bad response: {exc.status} {exc.message}"
         except aiohttp.ClientError as exc:
             raise httpx.ReadError(str(exc) or type(exc).__name__) from exc
         except TimeoutError as exc:
             raise httpx.ReadTimeout("timed out") from exc
+        raise httpx.RemoteProtocolError(bad_response)
 
     async def aclose(self) -> None:
         self.closed = True

@@ -147,7 +147,7 @@ def ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
     if verify is True:
         return default_ssl_context()
     if isinstance(verify, str):
-        return httpx.create_ssl_context(verify=verify)
+        return ssl.create_default_context(cafile=verify)
     return verify
 
 

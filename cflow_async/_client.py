@@ -82,6 +82,8 @@ class CflowClient:
             raise InvalidArgumentError(f"retry must be a RetryPolicy, got {type(policy).__name__}")
         if max_connections < 1:
             raise InvalidArgumentError("max_connections must be at least 1")
+        if max_response_bytes < 1:
+            raise InvalidArgumentError("max_response_bytes must be at least 1")
         if http_client is not None:
             if http_backend is not None:
                 raise InvalidArgumentError("pass http_backend or http_client, not both")

@@ -47,8 +47,10 @@ class Region(StrEnum):
             ) from None
 
 
-def _check_header_value(name: str, value: str) -> str:
+def _check_header_value(name: str, value: object) -> str:
     # CR/LF would let a value add headers; other control characters are invalid in a header.
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}")
     if not value:
         raise InvalidArgumentError(f"{name} is empty")
     if any(not (" " <= ch <= "~") for ch in value):

@@ -173,7 +173,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 ) from None
             except (httpx.RequestError, OSError) as exc:
                 budget.record_failure()
-                safe = never_sent(exc, self._trusted)
+                # A failed certificate check happens before any request byte, whatever
+                # the transport; otherwise only a trusted transport's word counts.
+                safe = never_sent(exc, self._trusted) or is_certificate_error(exc)
                 error = _transport_error(exc, call, attempt, unknown=not (idempotent or safe))
                 if (idempotent or safe) and not is_certificate_error(exc):
                     delay = policy.backoff(attempt)

@@ -1,0 +1,936 @@
+"""Hostile input: header-breaking credentials, query and path values that try to escape
+their place, oversized and compressed responses, and 2xx bodies of the wrong shape."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import gzip
+import json
+import ssl
+import tracemalloc
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import httpx
+import pytest
+from pytest_httpx import HTTPXMock
+
+from cflow_async import (
+    CflowAPIError,
+    CflowClient,
+    CflowError,
+    InvalidArgumentError,
+    NotFoundError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+)
+
+API_KEY = "7f1c2e9a-hostile-api-key"
+USER_KEY = "b84d06f3-hostile-user-key"
+USERNAME = "hostile@example.com"
+CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
+FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+KINDS = ["aiohttp", "httpx", "injected"]
+WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
+
+# Values that would add query parameters, a fragment, headers or path segments if they were
+# pasted into a URL without encoding.
+HOSTILE = [
+    "a&b=c",
+    "x=y",
+    "name#frag",
+    "what?x=1",
+    "line\r\nX-Injected: 1",
+    "line\nX-Injected: 1",
+    "tab\there",
+    "%26%3D%23",
+    "a+b c",
+    "../../etc/passwd",
+    "a/b",
+    "a;b,c",
+    "nul\x00byte",
+    "Gr\u00fc\u00dfe \u540d\u524d \U0001f600",
+    "\u2028\u2029\ufeff",
+]
+
+# -- a raw loopback HTTP/1.1 server ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int = 200
+    body: bytes = WORKFLOWS
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+    chunked: bool = False
+    drop: bool = False
+    delay: float = 0.0
+    raw: bytes | None = None  # sent as is, instead of a well-formed response
+
+
+@dataclasses.dataclass
+class Seen:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+class Loopback:
+    """Records every connection and request; answers each with ``handler(seen)``, then closes."""
+
+    def __init__(
+        self,
+        handler: Callable[[Seen], Reply] | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.handler = handler or (lambda seen: Reply())
+        self.host = host
+        self.tls = tls
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Loopback:
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.StreamReaderProtocol:
+            # Called on accept, before any TLS handshake: counts every connection attempt.
+            self.connections += 1
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._serve, loop=loop)
+
+        self._server = await loop.create_server(protocol, self.host, 0, ssl=self.tls)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()  # e.g. a reply still sleeping out its delay
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = []
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers.append((name.strip(), value.strip()))
+            length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+            seen = Seen(method, target, headers, await reader.readexactly(length))
+            self.seen.append(seen)
+            reply = self.handler(seen)
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            if reply.drop:
+                return
+            writer.write(reply.raw if reply.raw is not None else _encode(reply))
+            await writer.drain()
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            # Ending quietly: a cancelled handler task makes asyncio log an error.
+            pass
+        finally:
+            self._writers.discard(writer)
+            self._tasks.discard(task)
+            writer.close()
+
+
+def _encode(reply: Reply) -> bytes:
+    try:
+        reason = HTTPStatus(reply.status).phrase
+    except ValueError:
+        reason = "Whatever"
+    lines = [f"HTTP/1.1 {reply.status} {reason}", *(f"{k}: {v}" for k, v in reply.headers)]
+    body = reply.body
+    if reply.chunked:
+        lines.append("transfer-encoding: chunked")
+        pieces = [body[i : i + 256] for i in range(0, len(body), 256)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    else:
+        lines.append(f"content-length: {len(body)}")
+    lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@contextlib.asynccontextmanager
+async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
+    """A client on the aiohttp or httpx backend, or on a caller's own httpx.AsyncClient."""
+    options.setdefault("retry", FAST)
+    if kind == "injected":
+        follow = options.pop("follow_redirects", True)
+        verify = options.pop("verify", True)
+        async with (
+            httpx.AsyncClient(follow_redirects=follow, verify=verify) as own,
+            CflowClient(**CREDS, base_url=base_url, http_client=own, **options) as client,
+        ):
+            yield client
+    else:
+        async with CflowClient(**CREDS, base_url=base_url, http_backend=kind, **options) as client:
+            yield client
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[CflowClient]:
+    """Overrides conftest's: the httpx backend (for pytest-httpx) with this file's credentials."""
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST) as c:
+        yield c
+
+
+def _ok_reply(seen: Seen) -> Reply:
+    if "/submitrecord" in seen.target or "/updaterecord" in seen.target:
+        return Reply(body=b'{"Record_Id": "9"}')
+    if "/users" in seen.target:
+        return Reply(body=b"[]")
+    if "/requests/" in seen.target or "/drafts" in seen.target:
+        return Reply(body=b'{"id": "r1"}')
+    return Reply(body=b"[]")
+
+
+# -- credentials --------------------------------------------------------------------------------
+
+BAD_CREDENTIAL_PARTS = [
+    "\r",
+    "\n",
+    "\r\nX-Evil: 1",
+    "\x00",
+    "\x01",
+    "\x1b[31m",
+    "\x7f",
+    "\t",
+    "\u00e9",
+    "\u043a\u043b\u044e\u0447",
+    "\u2028",
+    "\ufeff",
+    "\U0001f511",
+]
+
+
+@pytest.mark.parametrize("field", ["api_key", "user_key", "username"])
+@pytest.mark.parametrize("bad", BAD_CREDENTIAL_PARTS)
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_credentials_that_break_headers_are_refused(field: str, bad: str, where: str) -> None:
+    creds = dict(CREDS)
+    creds[field] = "abc" + bad + ("def" if where == "middle" else "")
+    with pytest.raises(ValueError, match=field) as info:
+        CflowClient(**creds, http_backend="httpx")
+    assert isinstance(info.value, InvalidArgumentError)
+
+
+@pytest.mark.parametrize("field", ["api_key", "user_key", "username"])
+def test_credentials_from_the_environment_are_checked_too(
+    field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    creds = dict(CREDS)
+    del creds[field]
+    monkeypatch.setenv("CFLOW_" + field.upper(), "abc\r\nX-Evil: 1")
+    with pytest.raises(ValueError, match=field):
+        CflowClient(**creds, http_backend="httpx")
+
+
+@pytest.mark.parametrize("value", [" key", "key ", "   ", ""])
+def test_blank_or_padded_credentials_are_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="api_key"):
+        CflowClient(api_key=value, user_key=USER_KEY, username=USERNAME, http_backend="httpx")
+
+
+async def test_printable_credentials_are_sent_verbatim(httpx_mock: HTTPXMock) -> None:
+    key = "A-z_0.9~!#$%&'*+^`|=:;,/?@[]{}()<>\"\\ end"
+    httpx_mock.add_response(json=[])
+    async with CflowClient(
+        api_key=key, user_key=USER_KEY, username="u&x=1", http_backend="httpx"
+    ) as client:
+        await client.get_workflow_fieldsets("W")
+    request = httpx_mock.get_requests()[0]
+    assert request.headers["apikey"] == key
+    assert request.headers["username"] == "u&x=1"
+    assert dict(parse_qsl(request.url.query.decode())) == {"username": "u&x=1", "WorkflowName": "W"}
+
+
+# -- query values -------------------------------------------------------------------------------
+
+LEGACY_CALLS: dict[str, tuple[Callable[[CflowClient, str], Any], Callable[[str], dict[str, str]]]]
+LEGACY_CALLS = {
+    "get_process": (
+        lambda c, v: c.get_process(v),
+        lambda v: {"username": USERNAME, "WorkflowName": v},
+    ),
+    "get_status": (
+        lambda c, v: c.get_status(v, v),
+        lambda v: {"WorkflowName": v, "group_id": v},
+    ),
+    "submit_record": (
+        lambda c, v: c.submit_record(v, {v: v}),
+        lambda v: {"username": USERNAME, "WorkflowName": v},
+    ),
+    "update_record": (
+        lambda c, v: c.update_record(v, v, v, {v: v}),
+        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v, "RecordId": v},
+    ),
+    "get_process_fields_for_map": (
+        lambda c, v: c.get_process_fields_for_map(v, v),
+        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v},
+    ),
+    "get_workflow_fieldsets": (
+        lambda c, v: c.get_workflow_fieldsets(v),
+        lambda v: {"username": USERNAME, "WorkflowName": v},
+    ),
+    "get_process_fieldsets": (
+        lambda c, v: c.get_process_fieldsets(v, v),
+        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v},
+    ),
+}
+EXPECTED_HEADERS = {
+    "host",
+    "accept",
+    "accept-encoding",
+    "user-agent",
+    "apikey",
+    "userkey",
+    "username",
+    "content-type",
+    "content-length",
+}
+
+
+def parsed_query(raw: bytes) -> list[tuple[str, str]]:
+    text = raw.decode("ascii")  # everything outside ASCII must arrive percent-encoded
+    for forbidden in ("#", "\r", "\n", " ", "\t", "+"):
+        assert forbidden not in text
+    return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+
+
+def assert_exact_query(request: httpx.Request, expected: dict[str, str]) -> None:
+    assert sorted(parsed_query(request.url.query)) == sorted(expected.items())
+    assert request.url.fragment == ""
+    assert request.url.path.startswith("/integromat/api/cflow/")
+    assert request.url.path.count("/") == 4
+
+
+@pytest.mark.parametrize("method", list(LEGACY_CALLS))
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_query_values_stay_in_their_parameter(
+    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: str
+) -> None:
+    call, expected = LEGACY_CALLS[method]
+    httpx_mock.add_response(json={"Record_Id": "1"} if "record" in method else [])
+    await call(client, value)
+    request = httpx_mock.get_requests()[0]
+    assert_exact_query(request, expected(value))
+    assert {k.lower() for k in request.headers} <= EXPECTED_HEADERS
+    assert request.headers["apikey"] == API_KEY
+    if request.method == "POST":
+        body = json.loads(request.content)
+        assert body["main"]["WorkflowName"] == value
+        values = body.get("dynamicobj") or body.get("Values")
+        assert values == {value: value}
+
+
+@pytest.mark.parametrize("value", [12345, 0, -7, 10**30])
+async def test_integer_ids_are_sent_as_decimal(
+    client: CflowClient, httpx_mock: HTTPXMock, value: int
+) -> None:
+    httpx_mock.add_response(json={"Record_Id": "1"})
+    await client.update_record("W", value, value, {})
+    expected = {"username": USERNAME, "WorkflowName": "W", "group_id": str(value)}
+    assert_exact_query(httpx_mock.get_requests()[0], {**expected, "RecordId": str(value)})
+
+
+@pytest.mark.parametrize("value", ["", "   ", None, 1.5, True, b"bytes", ["a"]])
+async def test_unusable_names_and_ids_are_refused_before_sending(
+    client: CflowClient, value: Any
+) -> None:
+    with pytest.raises(InvalidArgumentError):
+        await client.get_process(value)
+    if value not in ("   ",):
+        with pytest.raises(InvalidArgumentError):
+            await client.get_status("W", value)
+
+
+@pytest.mark.parametrize("value", ["\ud800", "ok\udfff"])
+async def test_unencodable_text_is_a_typed_argument_error(client: CflowClient, value: str) -> None:
+    """A lone surrogate cannot be sent as UTF-8; the caller gets the library's own
+    InvalidArgumentError (a CflowError and a ValueError), not a raw UnicodeEncodeError."""
+    for call in (
+        lambda: client.get_process(value),
+        lambda: client.submit_record("W", {"field": value}),
+        lambda: client.requests.get(value, "r1"),
+    ):
+        with pytest.raises(CflowError) as info:
+            await call()
+        assert isinstance(info.value, InvalidArgumentError)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_query_values_stay_in_place_on_the_wire(kind: str) -> None:
+    async with Loopback(_ok_reply) as server, make_client(kind, server.url) as client:
+        for value in HOSTILE:
+            await client.update_record(value, value, value, {value: value})
+    assert len(server.seen) == len(HOSTILE)
+    for value, seen in zip(HOSTILE, server.seen, strict=True):
+        path, _, query = seen.target.partition("?")
+        assert path == "/integromat/api/cflow/updaterecord"
+        expected = {"username": USERNAME, "WorkflowName": value, "group_id": value}
+        assert sorted(parsed_query(query.encode())) == sorted(
+            {**expected, "RecordId": value}.items()
+        )
+        names = [k.lower() for k, _ in seen.headers]
+        assert "x-injected" not in names
+        assert len(names) == len(set(names))
+        assert seen.header("apikey") == API_KEY
+        assert seen.header("username") == USERNAME
+        assert json.loads(seen.body)["Values"] == {value: value}
+
+
+# -- path parameters ----------------------------------------------------------------------------
+
+PATH_CALLS: dict[str, tuple[Callable[[CflowClient, str], Any], Callable[[str], list[str]], Any]]
+PATH_CALLS = {
+    "workflows.get": (lambda c, v: c.workflows.get(v), lambda v: ["workflows", v], {}),
+    "requests.list": (lambda c, v: c.requests.list(v), lambda v: ["workflows", v, "requests"], []),
+    "requests.create": (
+        lambda c, v: c.requests.create(v, {v: v}),
+        lambda v: ["workflows", v, "requests"],
+        {"id": "r"},
+    ),
+    "requests.create_draft": (
+        lambda c, v: c.requests.create_draft(v, {}),
+        lambda v: ["workflows", v, "drafts"],
+        {"id": "r"},
+    ),
+    "requests.get": (
+        lambda c, v: c.requests.get(v, v),
+        lambda v: ["workflows", v, "requests", v],
+        {"id": "r"},
+    ),
+    "requests.update": (
+        lambda c, v: c.requests.update("w", v, {}),
+        lambda v: ["workflows", "w", "requests", v],
+        {"id": "r"},
+    ),
+    "requests.delete": (
+        lambda c, v: c.requests.delete(v, v),
+        lambda v: ["workflows", v, "requests", v],
+        None,
+    ),
+    "requests.approve": (
+        lambda c, v: c.requests.approve(v, v, comment=v),
+        lambda v: ["workflows", v, "requests", v, "approve"],
+        {"id": "r"},
+    ),
+    "requests.reject": (
+        lambda c, v: c.requests.reject(v, v, reassign_to=v),
+        lambda v: ["workflows", v, "requests", v, "reject"],
+        {"id": "r"},
+    ),
+}
+PATH_HOSTILE = [*HOSTILE, "...", ".hidden", "a/../b", "%2e%2e", "/", "?", "#"]
+
+
+def path_segments(raw_path: bytes) -> list[str]:
+    path, _, query = raw_path.partition(b"?")
+    assert query == b""
+    text = path.decode("ascii")
+    assert text.startswith("/integromat/api/cflow/")
+    return [unquote(s) for s in text.removeprefix("/integromat/api/cflow/").split("/")]
+
+
+@pytest.mark.parametrize("method", list(PATH_CALLS))
+@pytest.mark.parametrize("value", PATH_HOSTILE)
+async def test_path_parameters_stay_in_their_segment(
+    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: str
+) -> None:
+    call, expected, body = PATH_CALLS[method]
+    if body is None:
+        httpx_mock.add_response(status_code=204)
+    else:
+        httpx_mock.add_response(status_code=200, json=body)
+    await call(client, value)
+    request = httpx_mock.get_requests()[0]
+    assert path_segments(request.url.raw_path) == expected(value)
+    assert request.url.fragment == ""
+
+
+@pytest.mark.parametrize("method", list(PATH_CALLS))
+@pytest.mark.parametrize("value", [".", "..", " .. ", "", True, None, 1.0])
+async def test_dot_segments_and_non_ids_are_refused(
+    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: Any
+) -> None:
+    call, _, _ = PATH_CALLS[method]
+    with pytest.raises(InvalidArgumentError) as info:
+        await call(client, value)
+    assert isinstance(info.value, ValueError)
+    assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_path_parameters_stay_in_place_on_the_wire(kind: str) -> None:
+    async with Loopback(_ok_reply) as server, make_client(kind, server.url) as client:
+        for value in PATH_HOSTILE:
+            await client.requests.get(value, value)
+    for value, seen in zip(PATH_HOSTILE, server.seen, strict=True):
+        assert path_segments(seen.target.encode("latin-1")) == [
+            "workflows",
+            value,
+            "requests",
+            value,
+        ]
+        assert seen.header("apikey") == API_KEY
+
+
+# -- response size ------------------------------------------------------------------------------
+
+CAP = 1000
+
+
+def _array(size: int) -> bytes:
+    """A valid JSON empty array of exactly ``size`` bytes."""
+    return b"[" + b" " * (size - 2) + b"]"
+
+
+CAPPED_CALLS: dict[str, Callable[[CflowClient], Any]] = {
+    "legacy": lambda c: c.get_process("W"),
+    "openapi": lambda c: c.users.list(),
+}
+
+
+def test_default_response_cap_is_50_mb() -> None:
+    import inspect
+
+    default = inspect.signature(CflowClient).parameters["max_response_bytes"].default
+    assert default == 50 * 1024 * 1024
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("what", list(CAPPED_CALLS))
+async def test_oversized_responses_are_refused_and_the_client_stays_usable(
+    kind: str, chunked: bool, what: str
+) -> None:
+    sizes = [CAP, CAP + 1, 50 * CAP, CAP]
+    replies = [Reply(body=_array(size), chunked=chunked) for size in sizes]
+
+    def answer(seen: Seen) -> Reply:
+        return replies.pop(0)
+
+    call = CAPPED_CALLS[what]
+    async with (
+        Loopback(answer) as server,
+        make_client(kind, server.url, max_response_bytes=CAP) as client,
+    ):
+        assert await call(client) == []  # exactly at the cap: accepted
+        for _ in range(2):
+            with pytest.raises(ResponseTooLargeError) as info:
+                await call(client)
+            assert isinstance(info.value, CflowError)
+            assert info.value.attempts == 1
+            assert f"max_response_bytes={CAP}" in str(info.value)
+        assert await call(client) == []  # and the client still works
+    assert len(server.seen) == 4  # a refused response is not fetched again
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("what", list(CAPPED_CALLS))
+async def test_compressed_responses_are_capped_after_decoding(kind: str, what: str) -> None:
+    """A few KB of gzip can expand to gigabytes; the cap must bound what is held in memory
+    (the decoded body), not just the bytes on the wire, and the refusal must come before
+    the whole bomb is inflated."""
+    cap = 64 * 1024
+    decoded = 40 * 1024 * 1024
+    bomb = gzip.compress(_array(decoded), compresslevel=9)
+    assert len(bomb) < cap  # on the wire it is under the cap
+    call = CAPPED_CALLS[what]
+    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
+
+    def answer(seen: Seen) -> Reply:
+        return Reply(body=bomb, headers=headers)
+
+    async with (
+        Loopback(answer) as server,
+        make_client(kind, server.url, max_response_bytes=cap) as client,
+    ):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ResponseTooLargeError):
+                await call(client)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < decoded // 5, (
+        f"peak {peak / 1e6:.1f} MB while refusing a {decoded / 1e6:.0f} MB body"
+    )
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_compressed_responses_within_the_cap_are_read(kind: str) -> None:
+    body = gzip.compress(b'[{"ProcessStage": "Review", "ProcessID": "7"}]')
+    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
+    async with (
+        Loopback(lambda seen: Reply(body=body, headers=headers)) as server,
+        make_client(kind, server.url) as client,
+    ):
+        stages = await client.get_process("W")
+    assert [(s.stage, s.process_id) for s in stages] == [("Review", "7")]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    ("status", "body", "call", "expected"),
+    [
+        (404, b'{"message": "no such workflow"}', lambda c: c.workflows.get("w"), NotFoundError),
+        (500, b'{"message": "boom"}', lambda c: c.submit_record("W", {}), ServerError),
+        (
+            200,
+            b"<html>gateway says no</html>",
+            lambda c: c.get_process("W"),
+            ResponseValidationError,
+        ),
+        (200, b'{"id": 1}', lambda c: c.users.list(), ResponseValidationError),
+    ],
+    ids=["404", "500", "html-200", "shape-200"],
+)
+async def test_compressed_error_responses_raise_typed_errors(
+    kind: str, status: int, body: bytes, call: Callable[[CflowClient], Any], expected: type
+) -> None:
+    """Servers gzip error pages too (the generated layer even asks for gzip); the typed
+    error keeps the decoded body."""
+    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
+    reply = Reply(status, gzip.compress(body), headers)
+    async with (
+        Loopback(lambda seen: reply) as server,
+        make_client(kind, server.url, retry=RetryPolicy(max_retries=0)) as client,
+    ):
+        with pytest.raises(expected) as info:
+            await call(client)
+    err = info.value
+    # The message quotes the decoded body, not gzip bytes.
+    assert body.decode()[:12] in str(err)
+    if isinstance(err, CflowAPIError):
+        assert err.body == json.loads(body)
+
+
+# -- bad 2xx bodies -----------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Bad:
+    body: bytes
+    content_type: str = "application/json"
+
+
+BAD_BODIES = {
+    "html page": Bad(
+        b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+    ),
+    "empty": Bad(b""),
+    "truncated": Bad(b'[{"ProcessStage": "Review", "Proc'),
+    "not utf-8": Bad(b"\xff\xfe\xfa{"),
+    "scalar": Bad(b"42"),
+    "string": Bad(b'"[]"'),
+    "null": Bad(b"null"),
+    "list of nulls": Bad(b"[null, null]"),
+    "list of lists": Bad(b"[[1, 2]]"),
+    "object without list": Bad(b'{"unexpected": true}'),
+    "wrong list type": Bad(b'{"Workflows": {"a": 1}, "Process": 5, "Fields": "x", "Status": 1}'),
+    "xml": Bad(b"<?xml version='1.0'?><Workflows/>", "application/xml"),
+    "control chars": Bad(b"\x1b[2J\x1b[31mERROR\r\n\x07\x00 more" + b"x" * 2000, "text/plain"),
+}
+
+LEGACY_READERS: dict[str, Callable[[CflowClient], Any]] = {
+    "get_workflows": lambda c: c.get_workflows(),
+    "get_process": lambda c: c.get_process("W"),
+    "get_status": lambda c: c.get_status("W", 1),
+    "submit_record": lambda c: c.submit_record("W", {}),
+    "update_record": lambda c: c.update_record("W", 1, 2, {}),
+    "get_process_fields_for_map": lambda c: c.get_process_fields_for_map("W", 1),
+    "get_workflow_fieldsets": lambda c: c.get_workflow_fieldsets("W"),
+    "get_process_fieldsets": lambda c: c.get_process_fieldsets("W", 1),
+    "workflows.get": lambda c: c.workflows.get("w"),
+    "requests.list": lambda c: c.requests.list("w"),
+    "requests.create": lambda c: c.requests.create("w", {}),
+    "requests.get": lambda c: c.requests.get("w", "r"),
+    "requests.approve": lambda c: c.requests.approve("w", "r"),
+    "users.list": lambda c: c.users.list(),
+    "roles.list": lambda c: c.roles.list(),
+}
+WRITES = {"submit_record", "update_record", "requests.create", "requests.approve"}
+SINGLE_OBJECTS = {"workflows.get", "requests.create", "requests.get", "requests.approve"}
+
+
+def assert_safe_snippet(err: ResponseValidationError, body: bytes) -> None:
+    message = str(err)
+    assert "body starts: " in message
+    assert len(message) < 800
+    for raw in ("\r", "\n", "\x1b", "\x07", "\x00"):
+        assert raw not in message
+    assert API_KEY not in message
+    assert err.response is not None
+    assert 200 <= err.response.status_code < 300
+    assert err.response.request.headers.get("apikey") != API_KEY
+
+
+@pytest.mark.parametrize("endpoint", list(LEGACY_READERS))
+@pytest.mark.parametrize("bad", list(BAD_BODIES))
+async def test_bad_2xx_bodies_raise_a_typed_error_with_a_safe_snippet(
+    client: CflowClient, httpx_mock: HTTPXMock, endpoint: str, bad: str
+) -> None:
+    case = BAD_BODIES[bad]
+    httpx_mock.add_response(content=case.body, headers={"content-type": case.content_type})
+    outcome: Any
+    try:
+        outcome = await LEGACY_READERS[endpoint](client)
+    except ResponseValidationError as err:
+        outcome = err
+    if isinstance(outcome, ResponseValidationError):
+        assert_safe_snippet(outcome, case.body)
+        # A write answered 2xx was probably applied: the error must say so.
+        assert outcome.outcome_unknown is (endpoint in WRITES)
+    elif endpoint in SINGLE_OBJECTS and bad in ("object without list", "wrong list type"):
+        # Every property of these models is optional and extra keys are allowed: a JSON
+        # object is a valid (if empty) model, its unknown keys kept aside.
+        assert outcome.additional_properties == json.loads(case.body)
+    else:
+        # Only a null list may reasonably read as "nothing" (the legacy API sends nulls).
+        assert bad in ("null", "list of nulls"), outcome
+        assert outcome in ([], None)
+
+
+NUMBERS_FOR_STRINGS: dict[str, tuple[Any, Callable[[Any], Any], Any]] = {
+    "get_workflows": (
+        {"Workflows": [{"WorkflowName": 7, "WorkflowDisplayName": 7.5}]},
+        lambda r: [(w.name, w.display_name) for w in r],
+        [("7", "7.5")],
+    ),
+    "get_process": (
+        [{"ProcessStage": 1, "ProcessStageDisplayName": 2, "ProcessID": 27405}],
+        lambda r: [(s.stage, s.display_name, s.process_id) for s in r],
+        [("1", "2", "27405")],
+    ),
+    "get_status": (
+        {"Status": [{"Group_ID": 27406, "Field_Status": 3}]},
+        lambda r: [(s.group_id, s.status) for s in r],
+        [("27406", "3")],
+    ),
+    "submit_record": ({"Record_Id": 44}, lambda r: r, "44"),
+    "get_workflow_fieldsets": (
+        [{"name": 5, "type": 6, "label": 7, "help": 8, "required": "true"}],
+        lambda r: [(f.name, f.type, f.label, f.help, f.required) for f in r],
+        [("5", "6", "7", "8", True)],
+    ),
+    "users.list": (
+        [{"id": 5, "username": 6, "email": 7, "role": 8}],
+        lambda r: [(u.id, u.username, u.email, u.role) for u in r],
+        [("5", "6", "7", "8")],
+    ),
+    "requests.get": (
+        {"id": 5, "workflowId": 6, "currentStage": 7, "submittedBy": 8},
+        lambda r: (r.id, r.workflow_id, r.current_stage, r.submitted_by),
+        ("5", "6", "7", "8"),
+    ),
+    "roles.list": (
+        [{"id": 1, "name": 2, "permissions": {"workflows": 3}}],
+        lambda r: [(x.id, x.name, x.permissions.workflows) for x in r],
+        [("1", "2", "3")],
+    ),
+    "workflows.get": (
+        {"id": 1, "name": 2, "stages": [{"id": 3, "name": 4, "order": 1, "reviewers": [5]}]},
+        lambda r: (r.id, r.name, r.stages[0].id, r.stages[0].order, r.stages[0].reviewers),
+        ("1", "2", "3", 1, ["5"]),
+    ),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(NUMBERS_FOR_STRINGS))
+async def test_numbers_where_strings_are_expected(
+    client: CflowClient, httpx_mock: HTTPXMock, endpoint: str
+) -> None:
+    """Either the value is read as the documented type (ids as "27405"), or the call fails
+    with ResponseValidationError; never an object whose str-typed fields hold ints."""
+    data, view, expected = NUMBERS_FOR_STRINGS[endpoint]
+    httpx_mock.add_response(json=data)
+    outcome: Any
+    try:
+        outcome = await LEGACY_READERS[endpoint](client)
+    except ResponseValidationError as err:
+        outcome = err
+    if isinstance(outcome, ResponseValidationError):
+        assert_safe_snippet(outcome, json.dumps(data).encode())
+    else:
+        assert view(outcome) == expected
+
+
+async def test_null_where_a_list_is_expected(client: CflowClient, httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(
+        json=[{"name": "City", "type": "dropdown", "options": None, "default:": None}]
+    )
+    fields = await client.get_workflow_fieldsets("W")
+    assert [(f.name, f.options, f.default) for f in fields] == [("City", (), None)]
+    httpx_mock.add_response(json={"name": "wf", "stages": None})
+    with pytest.raises(ResponseValidationError):
+        await client.workflows.get("w")
+
+
+async def test_json_with_another_content_type_is_still_read(
+    client: CflowClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(
+        content=b'[{"ProcessStage": "Review", "ProcessID": "7"}]',
+        headers={"content-type": "text/html; charset=iso-8859-1"},
+    )
+    stages = await client.get_process("W")
+    assert [(s.stage, s.process_id) for s in stages] == [("Review", "7")]
+
+
+@pytest.mark.parametrize("depth", [10_000, 200_000])
+@pytest.mark.parametrize("endpoint", ["get_workflows", "users.list", "requests.get"])
+async def test_deeply_nested_json_is_a_typed_error(
+    client: CflowClient, httpx_mock: HTTPXMock, depth: int, endpoint: str
+) -> None:
+    """A small body of nested brackets makes json.loads raise RecursionError."""
+    httpx_mock.add_response(content=b"[" * depth + b"]" * depth)
+    with pytest.raises(ResponseValidationError):
+        await LEGACY_READERS[endpoint](client)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+async def test_a_body_cut_short_is_a_typed_error(kind: str) -> None:
+    """Content-Length promises more than arrives: a connection error, retried for a GET,
+    and flagged as possibly applied for a write."""
+
+    def answer(seen: Seen) -> Reply:
+        return Reply(body=b'[{"ProcessStage": "Rev', headers=(("content-length", "500"),))
+
+    async with Loopback(answer) as server, make_client(kind, server.url) as client:
+        with pytest.raises(CflowError) as read:
+            await client.get_process("W")
+        with pytest.raises(CflowError) as write:
+            await client.submit_record("W", {})
+    assert read.value.attempts == 3
+    assert write.value.attempts == 1
+    assert write.value.outcome_unknown is True
+    assert len(server.seen) == 4
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"HTTP/1.1 abc Whatever\r\n\r\n",
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\ncontent-length: 2\r\n\r\n[]",
+        b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n[]",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n[]\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 2\r\n\r\n[]",
+    ],
+    ids=["status-line", "not-http", "header-line", "content-length", "chunk-size", "fake-gzip"],
+)
+async def test_malformed_http_is_a_typed_error(kind: str, raw: bytes) -> None:
+    healed = False
+
+    def answer(seen: Seen) -> Reply:
+        return _ok_reply(seen) if healed else Reply(raw=raw)
+
+    async with Loopback(answer) as server, make_client(kind, server.url) as client:
+        with pytest.raises(CflowError) as info:
+            await client.get_process("W")
+        assert len(server.seen) == info.value.attempts
+        healed = True
+        assert await client.get_process("W") == []  # and the client still works
+
+
+# -- hostile headers ----------------------------------------------------------------------------
+
+RETRY_AFTER = [
+    "inf",
+    "-inf",
+    "nan",
+    "-5",
+    "1e400",
+    "99999999999999999999999",
+    "0x10",
+    "",
+    "\u00b2",
+    "Mon, 01 Jan 99999 00:00:00 GMT",
+    "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+    "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
+    "Wed, 21 Oct 2015 07:28:00",
+]
+
+
+def _streamed(status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> httpx.Response:
+    return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("header", ["retry-after", "retry-after-ms"])
+@pytest.mark.parametrize("value", RETRY_AFTER)
+async def test_hostile_retry_after_values_end_in_a_typed_error(
+    status: int, header: str, value: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _streamed(status, b"{}", [(header.encode(), value.encode("latin-1"))])
+
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.002, max_retry_after=0.01)
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as own,
+        CflowClient(**CREDS, http_client=own, retry=policy) as client,
+    ):
+        async with asyncio.timeout(5):
+            with pytest.raises(RateLimitError if status == 429 else ServerError) as info:
+                await client.get_workflows()
+    assert info.value.status_code == status
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "\u0663", "12abc", "-1", "1,2"])
+async def test_hostile_content_length_from_a_custom_transport(length: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _streamed(200, b"[]", [(b"content-length", length.encode("utf-8"))])
+
+    async with (
+        httpx.AsyncClient(transport=httpx.MockTransport(handler)) as own,
+        CflowClient(**CREDS, http_client=own, retry=RetryPolicy(max_retries=0)) as client,
+    ):
+        outcome: Any
+        try:
+            outcome = await client.get_workflows()
+        except CflowError as exc:  # a typed error is fine; a raw ValueError is not
+            outcome = exc
+    assert outcome == [] or isinstance(outcome, CflowError)

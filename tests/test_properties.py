@@ -1,0 +1,669 @@
+"""Property-based tests of response handling: for every endpoint (the 9 legacy methods and
+every OpenAPI namespace method), any status from 100 to 599 with any body and hostile
+headers yields either a parsed result or a CflowError, nothing else.
+
+Each test builds one client on an ``httpx.MockTransport`` whose handler answers with the
+current example, and drives it from a sync hypothesis test through a private event loop
+(one loop and one client per test, not per example).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import gzip
+import json
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+import httpx
+import pytest
+from cflow_openapi.models import (
+    Request,
+    RequestStatus,
+    Role,
+    RolePermissions,
+    Stage,
+    User,
+    UserStatus,
+    WorkflowStatus,
+)
+from cflow_openapi.models import Workflow as ApiWorkflow
+from cflow_openapi.models.request_fields import RequestFields
+from cflow_openapi.types import Unset
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cflow_async import (
+    CflowAPIError,
+    CflowClient,
+    CflowError,
+    FieldDefinition,
+    FieldOption,
+    InvalidArgumentError,
+    ProcessStage,
+    RateLimitError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+    StageStatus,
+    Workflow,
+)
+
+pytestmark = pytest.mark.slow
+
+API_KEY = "7f1c2e9a-property-api-key"
+USER_KEY = "b84d06f3-property-user-key"
+CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": "p@example.com"}
+EXAMPLES = 500
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
+
+
+# -- the harness --------------------------------------------------------------------------------
+
+
+class Harness:
+    """One event loop and one client whose transport answers with ``self.response``."""
+
+    def __init__(self, **options: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.response: tuple[int, list[tuple[bytes, bytes]], bytes] = (200, [], b"")
+        self.requests: list[httpx.Request] = []
+        self.client = self.loop.run_until_complete(self._make(options))
+
+    async def _make(self, options: dict[str, Any]) -> CflowClient:
+        self.own = httpx.AsyncClient(transport=httpx.MockTransport(self._answer))
+        options.setdefault("retry", RetryPolicy(max_retries=0))
+        return CflowClient(**CREDS, http_client=self.own, **options)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        status, headers, body = self.response
+        # A stream, as a real transport returns (not an already-read response).
+        return httpx.Response(status, headers=headers, stream=httpx.ByteStream(body))
+
+    def run(self, call: Callable[[CflowClient], Awaitable[Any]]) -> Any:
+        """The call's result, or the CflowError it raised; anything else propagates."""
+        try:
+            return self.loop.run_until_complete(call(self.client))
+        except CflowError as exc:
+            return exc
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.run_until_complete(self.own.aclose())
+        self.loop.close()
+
+
+@pytest.fixture
+def harness() -> Iterator[Harness]:
+    h = Harness()
+    yield h
+    h.close()
+
+
+# -- strategies ---------------------------------------------------------------------------------
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=8)
+)
+json_values = st.recursive(
+    scalars,
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+plausible = st.sampled_from(
+    [
+        "",
+        "0",
+        "27405",
+        "true",
+        "false",
+        "True",
+        "active",
+        "inactive",
+        "draft",
+        "pending",
+        "approved",
+        "rejected",
+        "completed",
+        "2024-03-26T18:30:00",
+        "2024-03-26T18:30:00+05:30",
+        "2024-02-30T00:00:00",
+        "3/26/2022 6:30:00 PM",
+        "Z",
+        "\u540d\u524d",
+    ]
+)
+field_values = plausible | scalars | st.lists(scalars, max_size=2) | json_values
+
+
+def objects(keys: list[str], nested: dict[str, st.SearchStrategy[Any]] | None = None) -> Any:
+    """Dicts with the real keys (each present or not) holding realistic or random values,
+    sometimes with an unknown key too."""
+    optional: dict[str, Any] = {key: field_values for key in keys}
+    for key, strategy in (nested or {}).items():
+        optional[key] = strategy | field_values
+    optional["unexpected"] = json_values
+    return st.fixed_dictionaries({}, optional=optional)
+
+
+def shapes(item: Any, wrapper: str | None = None) -> Any:
+    options = [item, st.lists(item, max_size=4)]
+    if wrapper is not None:
+        options.append(st.fixed_dictionaries({wrapper: st.lists(item, max_size=4) | json_values}))
+    return st.one_of(*options)
+
+
+WORKFLOW_ITEM = objects(["WorkflowName", "WorkflowDisplayName", "id", "name", "status"])
+PROCESS_ITEM = objects(["ProcessStage", "ProcessStageDisplayName", "ProcessID"])
+STATUS_ITEM = objects(["Group_ID", "Field_Status"])
+OPTION_ITEM = objects(["label", "value"])
+FIELD_KEYS = ["name", "type", "label", "spec", "help", "default:", "default", "required"]
+FIELD_ITEM = objects(
+    [*FIELD_KEYS, "multiple", "multiline"],
+    {"options": st.none() | st.lists(OPTION_ITEM, max_size=3)},
+)
+RECORD = objects(["Record_Id"])
+STAGE = objects(["id", "name", "order", "reviewers"], {"reviewers": st.lists(field_values)})
+API_WORKFLOW = objects(
+    ["id", "name", "description", "status", "createdAt", "updatedAt"],
+    {"stages": st.lists(STAGE, max_size=3)},
+)
+API_REQUEST = objects(
+    ["id", "workflowId", "status", "currentStage", "submittedBy", "createdAt", "updatedAt"],
+    {"fields": st.dictionaries(st.text(max_size=8), json_values, max_size=3)},
+)
+USER = objects(["id", "username", "email", "role", "status"])
+ROLE = objects(
+    ["id", "name"], {"permissions": objects(["workflows", "lookups", "reports", "support"])}
+)
+
+
+def bodies(shape: Any) -> Any:
+    """Bytes: JSON of any value or of a near-real shape, or something that is not JSON."""
+    as_json = (shape | json_values).map(lambda v: json.dumps(v).encode())
+    truncated = st.builds(
+        lambda raw, cut: raw[: max(0, len(raw) - cut)], as_json, st.integers(1, 12)
+    )
+    junk = st.sampled_from(
+        [
+            b"",
+            b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>",
+            b"\xef\xbb\xbf[]",
+            b"\xff\xfe[\x00]\x00",
+            b"[" * 5000 + b"]" * 5000,
+            b"NaN",
+            b"1" * 5000,
+            b'{"a": 1}{"b": 2}',
+        ]
+    ) | st.binary(max_size=40)
+    near_real = shape.map(lambda v: json.dumps(v).encode())
+    return st.one_of(near_real, near_real, as_json, truncated, junk)
+
+
+statuses = st.integers(min_value=100, max_value=599) | st.sampled_from(
+    [200, 200, 201, 204, 299, 301, 400, 401, 404, 429, 500, 503]
+)
+header_text = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=12
+) | st.sampled_from(
+    [
+        "0",
+        "1e-9",
+        "-1",
+        "inf",
+        "nan",
+        "1e400",
+        "application/json",
+        "text/html; charset=utf-8",
+        "gzip",
+        "deflate",
+        "br",
+        "identity",
+        "gzip, identity",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
+        "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
+    ]
+)
+headers = st.lists(
+    st.tuples(
+        st.sampled_from(["content-type", "content-encoding", "x-request-id", "location"]),
+        header_text,
+    ),
+    max_size=2,
+).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+retry_headers = st.lists(
+    st.tuples(st.sampled_from(["retry-after", "retry-after-ms"]), header_text),
+    min_size=1,
+    max_size=2,
+).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+
+
+# -- endpoints and what a parsed result must look like ------------------------------------------
+
+
+def _str_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def legacy_list(model: type, check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda result: (
+        isinstance(result, list) and all(isinstance(x, model) and check(x) for x in result)
+    )
+
+
+def _field_ok(f: FieldDefinition) -> bool:
+    texts = (f.name, f.type, f.label, f.help)
+    flags = (f.required, f.multiple, f.multiline)
+    return (
+        all(isinstance(t, str) for t in texts)
+        and all(isinstance(b, bool) for b in flags)
+        and isinstance(f.options, tuple)
+        and all(
+            isinstance(o, FieldOption) and isinstance(o.label, str) and isinstance(o.value, str)
+            for o in f.options
+        )
+    )
+
+
+Check = Callable[[Any], bool]
+Endpoint = tuple[Callable[[CflowClient], Awaitable[Any]], Any, Check]
+
+LEGACY: dict[str, Endpoint] = {
+    "check_connection": (lambda c: c.check_connection(), json_values, lambda r: r is None),
+    "get_workflows": (
+        lambda c: c.get_workflows(),
+        shapes(WORKFLOW_ITEM, "Workflows"),
+        legacy_list(
+            Workflow,
+            lambda w: (
+                isinstance(w.name, str)
+                and isinstance(w.display_name, str)
+                and _str_or_none(w.id)
+                and _str_or_none(w.status)
+            ),
+        ),
+    ),
+    "get_process": (
+        lambda c: c.get_process("W"),
+        shapes(PROCESS_ITEM, "Process"),
+        legacy_list(
+            ProcessStage,
+            lambda s: all(isinstance(v, str) for v in (s.stage, s.display_name, s.process_id)),
+        ),
+    ),
+    "get_status": (
+        lambda c: c.get_status("W", 1),
+        shapes(STATUS_ITEM, "Status"),
+        legacy_list(
+            StageStatus, lambda s: isinstance(s.group_id, str) and isinstance(s.status, str)
+        ),
+    ),
+    "submit_record": (
+        lambda c: c.submit_record("W", {"a": 1}),
+        RECORD,
+        lambda r: isinstance(r, str),
+    ),
+    "update_record": (
+        lambda c: c.update_record("W", 1, 2, {"a": 1}),
+        RECORD,
+        lambda r: isinstance(r, str),
+    ),
+    "get_process_fields_for_map": (
+        lambda c: c.get_process_fields_for_map("W", 1),
+        shapes(FIELD_ITEM, "Fields"),
+        legacy_list(FieldDefinition, _field_ok),
+    ),
+    "get_workflow_fieldsets": (
+        lambda c: c.get_workflow_fieldsets("W"),
+        shapes(FIELD_ITEM, "Fields"),
+        legacy_list(FieldDefinition, _field_ok),
+    ),
+    "get_process_fieldsets": (
+        lambda c: c.get_process_fieldsets("W", 1),
+        shapes(FIELD_ITEM, "Fields"),
+        legacy_list(FieldDefinition, _field_ok),
+    ),
+}
+
+
+def _one(model: type) -> Check:
+    return lambda r: isinstance(r, model)
+
+
+def _many(model: type) -> Check:
+    return lambda r: isinstance(r, list) and all(isinstance(x, model) for x in r)
+
+
+OPENAPI: dict[str, Endpoint] = {
+    "workflows.get": (lambda c: c.workflows.get("w"), shapes(API_WORKFLOW), _one(ApiWorkflow)),
+    "requests.list": (lambda c: c.requests.list("w"), shapes(API_REQUEST), _many(Request)),
+    "requests.create": (
+        lambda c: c.requests.create("w", {"a": 1}),
+        shapes(API_REQUEST),
+        _one(Request),
+    ),
+    "requests.create_draft": (
+        lambda c: c.requests.create_draft("w", {"a": 1}),
+        shapes(API_REQUEST),
+        _one(Request),
+    ),
+    "requests.get": (lambda c: c.requests.get("w", "r"), shapes(API_REQUEST), _one(Request)),
+    "requests.update": (
+        lambda c: c.requests.update("w", "r", {"a": 1}),
+        shapes(API_REQUEST),
+        _one(Request),
+    ),
+    "requests.delete": (lambda c: c.requests.delete("w", "r"), json_values, lambda r: r is None),
+    "requests.approve": (
+        lambda c: c.requests.approve("w", "r", comment="ok"),
+        shapes(API_REQUEST),
+        _one(Request),
+    ),
+    "requests.reject": (
+        lambda c: c.requests.reject("w", "r", reassign_to="bob"),
+        shapes(API_REQUEST),
+        _one(Request),
+    ),
+    "users.list": (lambda c: c.users.list(), shapes(USER), _many(User)),
+    "roles.list": (lambda c: c.roles.list(), shapes(ROLE), _many(Role)),
+}
+ENDPOINTS = {**LEGACY, **OPENAPI}
+
+
+def test_every_endpoint_is_covered() -> None:
+    assert len(LEGACY) == 9
+    public = {
+        f"{ns}.{name}"
+        for ns in ("workflows", "requests", "users", "roles")
+        for name in dir(getattr(CflowClient(**CREDS, http_backend="httpx"), ns))
+        if not name.startswith("_")
+    }
+    assert public == set(OPENAPI)
+
+
+def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
+    if isinstance(outcome, CflowError):
+        text = str(outcome)
+        assert repr(outcome)
+        assert API_KEY not in text
+        assert USER_KEY not in text
+        if isinstance(outcome, CflowAPIError):
+            assert outcome.status_code == status
+            assert status >= 300
+            assert outcome.response.request.headers.get("apikey") != API_KEY
+            if status == 429:
+                assert isinstance(outcome, RateLimitError)
+            elif status >= 500:
+                assert isinstance(outcome, ServerError)
+        if isinstance(outcome, ResponseValidationError):
+            assert status < 300
+            assert "body starts: " in text
+            assert "\n" not in text
+            assert "\r" not in text
+        return
+    # A result is only ever read from a success.
+    assert status < 300, f"a result for HTTP {status}: {outcome!r}"
+    assert check(outcome), outcome
+
+
+# -- the properties -----------------------------------------------------------------------------
+
+
+# Endpoints grouped by the body they read: each example is answered to every endpoint of
+# its family, so every endpoint sees every example without paying to generate it again.
+FAMILIES: dict[str, tuple[Any, list[str]]] = {
+    "connection": (json_values, ["check_connection"]),
+    "legacy workflows": (shapes(WORKFLOW_ITEM, "Workflows"), ["get_workflows"]),
+    "process": (shapes(PROCESS_ITEM, "Process"), ["get_process"]),
+    "status": (shapes(STATUS_ITEM, "Status"), ["get_status"]),
+    "records": (RECORD, ["submit_record", "update_record"]),
+    "fields": (
+        shapes(FIELD_ITEM, "Fields"),
+        ["get_process_fields_for_map", "get_workflow_fieldsets", "get_process_fieldsets"],
+    ),
+    "openapi workflow": (shapes(API_WORKFLOW), ["workflows.get"]),
+    "openapi requests": (
+        shapes(API_REQUEST),
+        [name for name in OPENAPI if name.startswith("requests.")],
+    ),
+    "users": (shapes(USER), ["users.list"]),
+    "roles": (shapes(ROLE), ["roles.list"]),
+}
+
+
+def test_families_cover_every_endpoint_once() -> None:
+    names = [name for _, members in FAMILIES.values() for name in members]
+    assert sorted(names) == sorted(ENDPOINTS)
+
+
+def answer_all(
+    harness: Harness, members: list[str], status: int, extra: list[tuple[bytes, bytes]], body: bytes
+) -> None:
+    harness.response = (status, extra, body)
+    failures = []
+    for name in members:
+        call, _, check = ENDPOINTS[name]
+        try:
+            assert_well_formed(harness.run(call), status, check)
+        except Exception as exc:  # collected, so one report names every endpoint that broke
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    assert failures == [], f"HTTP {status} {extra} {body[:120]!r}"
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: str) -> None:
+    shape, members = FAMILIES[family]
+    sent_before = len(harness.requests)
+
+    @PROPERTY
+    @given(status=statuses, body=bodies(shape), extra=headers, compress=st.booleans())
+    def prop(status: int, body: bytes, extra: list[tuple[bytes, bytes]], compress: bool) -> None:
+        if compress:  # a well-formed gzip body, which the client must decode
+            body = gzip.compress(body)
+            extra = [*extra, (b"content-encoding", b"gzip")]
+        answer_all(harness, members, status, extra, body)
+
+    prop()
+    # Every endpoint of the family really went through the request path for every example.
+    assert len(harness.requests) - sent_before >= EXAMPLES * len(members)
+    assert harness.requests[-1].headers["apikey"] == API_KEY
+
+
+def test_any_retry_after_header_gives_a_cflow_error(harness: Harness) -> None:
+    """Retry-After and Retry-After-Ms come from the server: any value (numbers, dates,
+    overflowing dates, junk) on any retryable status ends in that status's typed error."""
+    members = ["get_workflows", "submit_record", "users.list", "requests.create"]
+
+    @PROPERTY
+    @given(status=st.sampled_from([408, 429, 500, 502, 503, 504]), extra=retry_headers)
+    def prop(status: int, extra: list[tuple[bytes, bytes]]) -> None:
+        answer_all(harness, members, status, extra, b'{"message": "slow down"}')
+
+    prop()
+
+
+def test_well_formed_bodies_always_parse(harness: Harness) -> None:
+    """The other direction: bodies exactly as documented never fail."""
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        names=st.lists(st.text(min_size=1, max_size=20), min_size=0, max_size=5),
+        ids=st.lists(st.integers(0, 10**9) | st.text(min_size=1, max_size=8), max_size=5),
+    )
+    def prop(names: list[str], ids: list[int | str]) -> None:
+        workflows = {"Workflows": [{"WorkflowName": n, "WorkflowDisplayName": n} for n in names]}
+        harness.response = (200, [], json.dumps(workflows).encode())
+        assert [w.name for w in harness.run(lambda c: c.get_workflows())] == names
+        process = [{"ProcessStage": "S", "ProcessID": i} for i in ids]
+        harness.response = (200, [], json.dumps(process).encode())
+        assert [s.process_id for s in harness.run(lambda c: c.get_process("W"))] == [
+            str(i) for i in ids
+        ]
+
+    prop()
+
+
+# -- request building: any text stays where it belongs -----------------------------------------
+
+texts = st.text(min_size=1, max_size=24).filter(lambda t: t.strip() != "")
+ids = st.integers(min_value=0, max_value=10**18) | texts
+
+
+def test_any_name_or_id_stays_in_its_query_parameter(harness: Harness) -> None:
+    @settings(max_examples=300, deadline=None)
+    @given(name=texts, group=ids, record=ids)
+    def prop(name: str, group: int | str, record: int | str) -> None:
+        harness.response = (200, [], b'{"Record_Id": "1"}')
+        assert harness.run(lambda c: c.update_record(name, group, record, {name: 1})) == "1"
+        request = harness.requests[-1]
+        query = request.url.query.decode("ascii")  # all else percent-encoded
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        expected = {"username": "p@example.com", "WorkflowName": name}
+        assert sorted(pairs) == sorted(
+            {**expected, "group_id": str(group), "RecordId": str(record)}.items()
+        )
+        assert request.url.path == "/integromat/api/cflow/updaterecord"
+        assert request.url.fragment == ""
+        assert json.loads(request.content)["Values"] == {name: 1}
+
+    prop()
+
+
+def test_any_id_stays_in_its_path_segment(harness: Harness) -> None:
+    @settings(max_examples=300, deadline=None)
+    @given(workflow=ids, request_id=ids)
+    def prop(workflow: int | str, request_id: int | str) -> None:
+        harness.response = (200, [], b'{"id": "r1"}')
+        outcome = harness.run(lambda c: c.requests.get(workflow, request_id))
+        if any(str(v).strip() in (".", "..") for v in (workflow, request_id)):
+            assert isinstance(outcome, InvalidArgumentError)
+            return
+        assert isinstance(outcome, Request)
+        raw_path, _, raw_query = harness.requests[-1].url.raw_path.partition(b"?")
+        assert raw_query == b""
+        segments = raw_path.decode("ascii").split("/")
+        assert segments[:5] == ["", "integromat", "api", "cflow", "workflows"]
+        assert [unquote(s) for s in segments[5:]] == [str(workflow), "requests", str(request_id)]
+
+    prop()
+
+
+# -- OpenAPI results have the documented types ------------------------------------------------
+
+
+def _opt(value: Any, *types: type) -> bool:
+    return isinstance(value, (Unset, *types))
+
+
+def _stage_ok(s: Any) -> bool:
+    return (
+        isinstance(s, Stage)
+        and _opt(s.id, str)
+        and _opt(s.name, str)
+        and (isinstance(s.order, Unset) or (type(s.order) is int))
+        and (
+            isinstance(s.reviewers, Unset)
+            or (isinstance(s.reviewers, list) and all(isinstance(r, str) for r in s.reviewers))
+        )
+    )
+
+
+def _api_workflow_ok(w: Any) -> bool:
+    return (
+        isinstance(w, ApiWorkflow)
+        and all(_opt(v, str) for v in (w.id, w.name, w.description))
+        and _opt(w.status, WorkflowStatus)
+        and _opt(w.created_at, dt.datetime)
+        and _opt(w.updated_at, dt.datetime)
+        and (isinstance(w.stages, Unset) or all(_stage_ok(s) for s in w.stages))
+    )
+
+
+def _request_ok(r: Any) -> bool:
+    return (
+        isinstance(r, Request)
+        and all(_opt(v, str) for v in (r.id, r.workflow_id, r.current_stage, r.submitted_by))
+        and _opt(r.status, RequestStatus)
+        and _opt(r.fields, RequestFields)
+        and _opt(r.created_at, dt.datetime)
+        and _opt(r.updated_at, dt.datetime)
+    )
+
+
+def _user_ok(u: Any) -> bool:
+    texts = (u.id, u.username, u.email, u.role)
+    return isinstance(u, User) and all(_opt(v, str) for v in texts) and _opt(u.status, UserStatus)
+
+
+def _role_ok(r: Any) -> bool:
+    perms = r.permissions
+    return (
+        isinstance(r, Role)
+        and _opt(r.id, str)
+        and _opt(r.name, str)
+        and (
+            isinstance(perms, Unset)
+            or (
+                isinstance(perms, RolePermissions)
+                and all(
+                    _opt(v, str)
+                    for v in (perms.workflows, perms.lookups, perms.reports, perms.support)
+                )
+            )
+        )
+    )
+
+
+TYPED: dict[str, tuple[str, Check]] = {
+    "workflows.get": ("workflows.get", _api_workflow_ok),
+    "requests.get": ("requests.get", _request_ok),
+    "requests.list": ("requests.list", lambda r: all(_request_ok(x) for x in r)),
+    "users.list": ("users.list", lambda r: all(_user_ok(x) for x in r)),
+    "roles.list": ("roles.list", lambda r: all(_role_ok(x) for x in r)),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(TYPED))
+def test_openapi_results_have_the_documented_types(harness: Harness, endpoint: str) -> None:
+    """ "Numbers where strings are expected": a parsed model holds the documented types
+    (``id`` a str, ``order`` an int, ``createdAt`` a datetime) or the call fails with
+    ResponseValidationError; never a Request whose ``id`` is a list."""
+    call, shape, _ = ENDPOINTS[endpoint]
+    typed = TYPED[endpoint][1]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(value=shape)
+    def prop(value: Any) -> None:
+        harness.response = (200, [], json.dumps(value).encode())
+        outcome = harness.run(call)
+        if not isinstance(outcome, CflowError):
+            assert typed(outcome), f"{value!r} read as {outcome!r}"
+
+    prop()
+
+
+def test_floats_and_huge_numbers_do_not_escape(harness: Harness) -> None:
+    """Ids must be strings (or ints): inf, NaN, floats and numbers too long to parse are
+    refused as unreadable, not turned into "inf" or raised raw."""
+    for number in (b"Infinity", b"-Infinity", b"NaN", b"1e308", b"1.5", b"1" + b"0" * 5000):
+        harness.response = (200, [], b'[{"ProcessStage": "S", "ProcessID": ' + number + b"}]")
+        outcome = harness.run(lambda c: c.get_process("W"))
+        assert isinstance(outcome, ResponseValidationError), (number[:20], outcome)

@@ -1,0 +1,658 @@
+"""Secrets never leak: not through reprs of anything reachable from the client, not through
+exceptions (message, repr, formatted traceback, attached request), not through log records
+of any logger at any level, on both backends and through a caller's own httpx client."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import inspect
+import logging
+import socket
+import ssl
+import traceback
+import types
+import warnings
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi import Client as OpenAPIClient
+
+from cflow_async import (
+    AuthenticationError,
+    BadRequestError,
+    CflowAPIError,
+    CflowClient,
+    CflowConnectionError,
+    CflowError,
+    CflowTimeoutError,
+    ConflictError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+    UnprocessableEntityError,
+)
+
+API_KEY = "7f1c2e9a-secrets-api-key-value"
+USER_KEY = "b84d06f3-secrets-user-key-value"
+USERNAME = "secrets@example.com"
+CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
+# The full values, and their distinctive starts (a partial leak is a leak).
+SECRETS = (API_KEY, USER_KEY, API_KEY[:8], USER_KEY[:8])
+FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+KINDS = ["aiohttp", "httpx", "injected"]
+WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
+
+
+def leaked(text: str) -> list[str]:
+    return [s for s in SECRETS if s in text]
+
+
+# -- a raw loopback HTTP/1.1 server ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int = 200
+    body: bytes = WORKFLOWS
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+    chunked: bool = False
+    drop: bool = False
+    delay: float = 0.0
+    raw: bytes | None = None  # sent as is, instead of a well-formed response
+
+
+@dataclasses.dataclass
+class Seen:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+class Loopback:
+    """Records every connection and request; answers each with ``handler(seen)``, then closes."""
+
+    def __init__(
+        self,
+        handler: Callable[[Seen], Reply] | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.handler = handler or (lambda seen: Reply())
+        self.host = host
+        self.tls = tls
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Loopback:
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.StreamReaderProtocol:
+            # Called on accept, before any TLS handshake: counts every connection attempt.
+            self.connections += 1
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._serve, loop=loop)
+
+        self._server = await loop.create_server(protocol, self.host, 0, ssl=self.tls)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()  # e.g. a reply still sleeping out its delay
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = []
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers.append((name.strip(), value.strip()))
+            length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+            seen = Seen(method, target, headers, await reader.readexactly(length))
+            self.seen.append(seen)
+            reply = self.handler(seen)
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            if reply.drop:
+                return
+            writer.write(reply.raw if reply.raw is not None else _encode(reply))
+            await writer.drain()
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            # Ending quietly: a cancelled handler task makes asyncio log an error.
+            pass
+        finally:
+            self._writers.discard(writer)
+            self._tasks.discard(task)
+            writer.close()
+
+
+def _encode(reply: Reply) -> bytes:
+    try:
+        reason = HTTPStatus(reply.status).phrase
+    except ValueError:
+        reason = "Whatever"
+    lines = [f"HTTP/1.1 {reply.status} {reason}", *(f"{k}: {v}" for k, v in reply.headers)]
+    body = reply.body
+    if reply.chunked:
+        lines.append("transfer-encoding: chunked")
+        pieces = [body[i : i + 256] for i in range(0, len(body), 256)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    else:
+        lines.append(f"content-length: {len(body)}")
+    lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@contextlib.asynccontextmanager
+async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
+    """A client on the aiohttp or httpx backend, or on a caller's own httpx.AsyncClient."""
+    options.setdefault("retry", FAST)
+    if kind == "injected":
+        follow = options.pop("follow_redirects", True)
+        verify = options.pop("verify", True)
+        async with (
+            httpx.AsyncClient(follow_redirects=follow, verify=verify) as own,
+            CflowClient(**CREDS, base_url=base_url, http_client=own, **options) as client,
+        ):
+            yield client
+    else:
+        async with CflowClient(**CREDS, base_url=base_url, http_backend=kind, **options) as client:
+            yield client
+
+
+async def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# -- walking everything reachable ---------------------------------------------------------------
+
+_SCALARS = (str, bytes, bytearray, int, float, complex, bool, type(None))
+_OPAQUE = (
+    types.ModuleType,
+    type,
+    types.FrameType,
+    types.TracebackType,
+    types.CodeType,
+    asyncio.AbstractEventLoop,
+)
+
+
+def _texts(obj: Any) -> Iterator[str]:
+    if isinstance(obj, bytes | bytearray):
+        yield bytes(obj).decode("latin-1")
+        return
+    for render in (repr, str):
+        try:
+            yield render(obj)
+        except Exception as exc:  # a broken repr is not a leak
+            yield f"<{type(exc).__name__}>"
+
+
+def _children(obj: Any, *, follow_chain: bool) -> Iterator[tuple[str, Any]]:
+    if isinstance(obj, Mapping):  # httpx.Headers included
+        for key, value in list(obj.items()):
+            yield f"[{key!r}]", key
+            yield f"[{key!r}]", value
+        return
+    if isinstance(obj, list | tuple | set | frozenset | collections.deque):
+        for index, item in enumerate(list(obj)):
+            yield f"[{index}]", item
+        return
+    if isinstance(obj, BaseException) and follow_chain:
+        yield ".__cause__", obj.__cause__
+        yield ".__context__", obj.__context__
+    for name in dir(obj):
+        if name.startswith("_"):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # deprecated properties such as URL.raw
+                value = getattr(obj, name)
+        except Exception:  # a property that cannot be read now (e.g. Response.elapsed)
+            continue
+        if inspect.isroutine(value) or isinstance(value, type):
+            continue
+        yield f".{name}", value
+
+
+@dataclasses.dataclass
+class Walk:
+    leaks: list[str]
+    types: set[type]
+
+
+def walk(root: Any, *, follow_chain: bool = True, max_depth: int = 7) -> Walk:
+    """Every object reachable from ``root`` through public attributes, mapping items and
+    sequence items (and an exception's cause/context): paths whose repr/str shows a secret."""
+    result = Walk([], set())
+    visited: set[int] = set()
+    queue: collections.deque[tuple[str, Any, int]] = collections.deque([("root", root, 0)])
+    while queue and len(visited) < 50_000:
+        path, obj, depth = queue.popleft()
+        if id(obj) in visited or isinstance(obj, _OPAQUE):
+            continue
+        visited.add(id(obj))
+        result.types.add(type(obj))
+        for text in _texts(obj):
+            if leaked(text):
+                result.leaks.append(f"{path} ({type(obj).__name__}): {text[:120]!r}")
+                break
+        if depth < max_depth and not isinstance(obj, _SCALARS):
+            for name, child in _children(obj, follow_chain=follow_chain):
+                queue.append((path + name, child, depth + 1))
+    return result
+
+
+def test_the_walker_finds_a_planted_secret() -> None:
+    """The leak checks below can fail: a secret three levels down is found, a private one not."""
+
+    class Holder:
+        def __init__(self) -> None:
+            self.public = {"nested": [types.SimpleNamespace(token=b"x" + API_KEY.encode())]}
+            self._private = USER_KEY
+
+    found = walk(Holder())
+    assert len(found.leaks) >= 1
+    assert any(".public['nested'][0].token" in leak for leak in found.leaks)
+    assert not any(USER_KEY in leak for leak in found.leaks)
+    error = ValueError("outer")
+    error.__cause__ = RuntimeError(f"inner {USER_KEY}")
+    assert any("__cause__" in leak for leak in walk(error).leaks)
+
+
+# -- the client and everything reachable from it ------------------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_nothing_reachable_from_the_client_shows_a_secret(kind: str) -> None:
+    async with Loopback() as server, make_client(kind, server.url) as client:
+        before = walk(client)
+        await client.get_workflows()  # pools, sessions and caches now exist
+        assert server.seen[0].header("apikey") == API_KEY  # the headers really are sent
+        copy = client.with_options(retry=RetryPolicy(max_retries=0), timeout=3)
+        roots = {
+            "client": client,
+            "str(client)": str(client),
+            "with_options copy": copy,
+            "openapi pool": client.openapi.get_async_httpx_client(),
+        }
+        walks = {name: walk(root) for name, root in roots.items()}
+    assert before.leaks == []
+    for name, result in walks.items():
+        assert result.leaks == [], name
+    # The walk really went through the public surface.
+    reached = walks["client"].types
+    assert {OpenAPIClient, RetryPolicy, httpx.Timeout} <= reached
+    assert any(t.__name__ == "RequestsResource" for t in reached)
+    assert httpx.Headers in walks["openapi pool"].types
+    for text in (repr(client), str(client), repr(copy), repr(client.retry)):
+        assert leaked(text) == []
+        assert "cflow" in text.lower() or "Retry" in text
+
+
+def test_client_repr_is_informative_without_secrets() -> None:
+    client = CflowClient(**CREDS, http_backend="httpx")
+    text = repr(client)
+    assert USERNAME in text
+    assert "https://us.cflowapps.com" in text
+    assert leaked(text) == []
+    assert leaked(repr(client.openapi)) == []
+
+
+# -- exceptions ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Scenario:
+    reply: Reply | None  # None: nothing listens on the port
+    call: Callable[[CflowClient], Any]
+    expected: type[CflowError]
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _json(status: int, body: bytes = b'{"message": "no"}', **headers: str) -> Reply:
+    return Reply(status, body, (("content-type", "application/json"), *headers.items()))
+
+
+def _wf(c: CflowClient) -> Any:
+    return c.get_workflows()
+
+
+def _submit(c: CflowClient) -> Any:
+    return c.submit_record("W", {"Name": "x"})
+
+
+async def _after_close(c: CflowClient) -> Any:
+    await c.aclose()
+    return await c.get_workflows()
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "closed client": Scenario(Reply(), _after_close, CflowError),
+    "400": Scenario(_json(400), _wf, BadRequestError),
+    "401": Scenario(_json(401), _wf, AuthenticationError),
+    "403": Scenario(_json(403), _wf, PermissionDeniedError),
+    "404 openapi": Scenario(_json(404), lambda c: c.workflows.get("w1"), NotFoundError),
+    "409": Scenario(_json(409), lambda c: c.requests.create("w1", {"a": 1}), ConflictError),
+    "422": Scenario(_json(422), _submit, UnprocessableEntityError),
+    "429 retried": Scenario(_json(429, **{"retry-after": "0"}), _wf, RateLimitError),
+    "418": Scenario(_json(418), _wf, CflowAPIError),
+    "500 GET retried": Scenario(_json(500), _wf, ServerError),
+    "503 POST": Scenario(_json(503), _submit, ServerError),
+    "302": Scenario(Reply(302, b"", (("location", "http://127.0.0.1:1/x"),)), _wf, CflowAPIError),
+    "drop GET": Scenario(Reply(drop=True), _wf, CflowConnectionError),
+    "malformed status line": Scenario(
+        Reply(raw=b"HTTP/1.1 abc\r\n\r\n"), _wf, CflowConnectionError
+    ),
+    "malformed header": Scenario(
+        Reply(raw=b"HTTP/1.1 200 OK\r\nno colon here\r\ncontent-length: 2\r\n\r\n[]"),
+        _submit,
+        CflowConnectionError,
+    ),
+    "drop POST": Scenario(Reply(drop=True), _submit, CflowConnectionError),
+    "refused": Scenario(None, _wf, CflowConnectionError),
+    "read timeout": Scenario(Reply(delay=2), _wf, CflowTimeoutError, {"timeout": 0.2}),
+    "deadline": Scenario(
+        Reply(delay=2),
+        _submit,
+        CflowTimeoutError,
+        {"retry": RetryPolicy(deadline=0.3, initial_backoff=0.001)},
+    ),
+    "too large": Scenario(
+        Reply(body=b"[" + b" " * 500 + b"]"),
+        _wf,
+        ResponseTooLargeError,
+        {"max_response_bytes": 100},
+    ),
+    "too large chunked": Scenario(
+        Reply(body=b"[" + b" " * 5000 + b"]", chunked=True),
+        lambda c: c.users.list(),
+        ResponseTooLargeError,
+        {"max_response_bytes": 100},
+    ),
+    "html legacy": Scenario(Reply(body=b"<html>oops</html>"), _wf, ResponseValidationError),
+    "html write": Scenario(Reply(body=b"<html>oops</html>"), _submit, ResponseValidationError),
+    "html openapi": Scenario(
+        Reply(body=b"<html>oops</html>"), lambda c: c.users.list(), ResponseValidationError
+    ),
+    "wrong shape openapi": Scenario(
+        Reply(body=b'{"id": 1}'), lambda c: c.requests.list("w"), ResponseValidationError
+    ),
+    "invalid argument": Scenario(Reply(), lambda c: c.get_process(" "), InvalidArgumentError),
+    "dot segment": Scenario(Reply(), lambda c: c.requests.get("w", ".."), InvalidArgumentError),
+}
+
+
+def assert_exception_hides_secrets(err: BaseException) -> None:
+    for text in (str(err), repr(err), getattr(err, "message", "")):
+        assert leaked(text) == [], text
+    formatted = "".join(traceback.format_exception(err))
+    assert leaked(formatted) == [], formatted
+    response = getattr(err, "response", None)
+    if response is not None:
+        request = response.request
+        for name, value in request.headers.multi_items():
+            assert leaked(value) == [], name
+        assert request.headers.get("apikey") != API_KEY
+        assert request.headers.get("userkey") != USER_KEY
+        assert leaked(repr(request.headers)) == []
+    assert walk(err, follow_chain=False).leaks == []
+
+
+async def _raise(kind: str, scenario: Scenario) -> tuple[CflowError, Loopback]:
+    reply = scenario.reply
+    async with Loopback(lambda seen: reply or Reply()) as server:
+        url = server.url if reply is not None else f"http://127.0.0.1:{await _free_port()}"
+        async with make_client(kind, url, **scenario.options) as client:
+            with pytest.raises(CflowError) as info:
+                await scenario.call(client)
+    return info.value, server
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_exceptions_hide_secrets(kind: str, name: str) -> None:
+    scenario = SCENARIOS[name]
+    err, server = await _raise(kind, scenario)
+    assert type(err) is scenario.expected, repr(err)
+    if scenario.expected not in (InvalidArgumentError, CflowError) and scenario.reply is not None:
+        # The secrets were really in play: the server received them.
+        assert server.seen[0].header("apikey") == API_KEY
+    assert_exception_hides_secrets(err)
+    if isinstance(err, CflowAPIError):
+        assert err.response.request.headers.get("apikey") == "[redacted]"
+        assert err.response.request.headers.get("userkey") == "[redacted]"
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "name",
+    [
+        "refused",
+        "drop GET",
+        "read timeout",
+        "malformed status line",
+        "malformed header",
+        "302",
+        "html openapi",
+    ],
+)
+async def test_chained_causes_hide_secrets(kind: str, name: str) -> None:
+    """The exceptions chained under a CflowError (``__cause__``/``__context__``: the httpx
+    error a caller's own client attaches its request to, aiohttp's ClientResponseError and
+    its ``request_info``) do not carry the keys either."""
+    err, _ = await _raise(kind, SCENARIOS[name])
+    assert walk(err, follow_chain=True).leaks == []
+
+
+@pytest.mark.parametrize("field", ["api_key", "user_key", "username"])
+@pytest.mark.parametrize("bad", ["\r\nx-evil: 1", "\x00", "\u00e9", "\x7f", "\t"])
+def test_refused_credentials_are_not_echoed(
+    field: str, bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    value = API_KEY + bad
+    # The environment cannot hold a NUL byte.
+    for how in ("argument",) if "\x00" in bad else ("argument", "environment"):
+        creds = dict(CREDS)
+        if how == "argument":
+            creds[field] = value
+        else:
+            del creds[field]
+            monkeypatch.setenv("CFLOW_" + field.upper(), value)
+        with pytest.raises(ValueError, match=field) as info:
+            CflowClient(**creds)
+        assert_exception_hides_secrets(info.value)
+
+
+def test_missing_credentials_error_hides_the_ones_given() -> None:
+    with pytest.raises(ValueError, match="user_key") as info:
+        CflowClient(api_key=API_KEY, username=USERNAME)
+    assert_exception_hides_secrets(info.value)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+@pytest.mark.parametrize(
+    ("status", "call", "expected"),
+    [
+        (401, _wf, AuthenticationError),
+        (500, _submit, ServerError),
+        (200, _wf, ResponseValidationError),
+        (200, lambda c: c.users.list(), ResponseValidationError),
+    ],
+)
+async def test_a_server_echoing_the_keys_does_not_put_them_in_the_error_message(
+    kind: str, status: int, call: Callable[[CflowClient], Any], expected: type[CflowError]
+) -> None:
+    """Misconfigured gateways and debug servers echo request headers in error pages; the
+    body snippet an error message quotes must not carry the keys into logs and trackers."""
+
+    def echo(seen: Seen) -> Reply:
+        headers = "\n".join(f"{k}: {v}" for k, v in seen.headers)
+        return Reply(status, f"<html><pre>{headers}</pre></html>".encode(), ())
+
+    async with Loopback(echo) as server, make_client(kind, server.url) as client:
+        with pytest.raises(expected) as info:
+            await call(client)
+    err = info.value
+    for text in (str(err), repr(err), "".join(traceback.format_exception(err))):
+        assert leaked(text) == [], text
+
+
+# -- log records --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.LogRecord]]:
+    """Every record any logger creates, at DEBUG, whatever its handlers or propagation."""
+    records: list[logging.LogRecord] = []
+    original = logging.Logger.handle
+
+    def handle(self: logging.Logger, record: logging.LogRecord) -> None:
+        records.append(record)
+        original(self, record)
+
+    monkeypatch.setattr(logging.Logger, "handle", handle)
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    saved = [(lg, lg.level, lg.disabled) for lg in loggers]
+    previous_disable = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+        lg.disabled = False
+    try:
+        yield records
+    finally:
+        for lg, level, disabled in saved:
+            lg.setLevel(level)
+            lg.disabled = disabled
+        logging.disable(previous_disable)
+
+
+def _record_texts(record: logging.LogRecord) -> Iterator[str]:
+    try:
+        yield record.getMessage()
+    except Exception:
+        yield str(record.msg)
+    yield repr(record.args)
+    yield repr(vars(record))
+    if record.exc_info:
+        yield logging.Formatter().formatException(record.exc_info)
+    if record.stack_info:
+        yield record.stack_info
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_no_log_record_shows_a_secret(
+    kind: str, all_log_records: list[logging.LogRecord]
+) -> None:
+    replies: dict[str, list[Reply | None]] = {  # None: the right success for the path
+        "ok": [None],
+        "retried then ok": [_json(503), _json(502), None],
+        "429 then ok": [_json(429, **{"retry-after": "0"}), None],
+        "failing": [_json(500)] * 3,
+        "401": [_json(401)],
+        "302": [Reply(302, b"", (("location", "http://127.0.0.2:1/"),))],
+        "dropped": [Reply(drop=True)] * 3,
+        "too large": [Reply(body=b"[" + b" " * 5000 + b"]", chunked=True)],
+        "unreadable": [Reply(body=b"<html>")],
+    }
+    script: list[Reply | None] = []
+
+    def answer(seen: Seen) -> Reply:
+        reply = script.pop(0) if script else None
+        if reply is not None:
+            return reply
+        if "/submitrecord" in seen.target:
+            return Reply(body=b'{"Record_Id": "1"}')
+        if "/users" in seen.target:
+            return Reply(body=b"[]")
+        return Reply()
+
+    calls: dict[str, Callable[[CflowClient], Any]] = {
+        "legacy GET": _wf,
+        "openapi GET": lambda c: c.users.list(),
+        "legacy POST": _submit,
+    }
+    # No retry budget: every scenario gets its retries whatever came before.
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, budget_max_tokens=0)
+    outcomes: dict[tuple[str, str], str] = {}
+    async with Loopback(answer) as server:
+        async with make_client(kind, server.url, max_response_bytes=1000, retry=policy) as client:
+            for name, plan in replies.items():
+                for call_name, call in calls.items():
+                    script[:] = list(plan)
+                    try:
+                        await call(client)
+                        outcomes[name, call_name] = "ok"
+                    except CflowError as exc:
+                        outcomes[name, call_name] = type(exc).__name__
+        async with make_client(kind, f"http://127.0.0.1:{await _free_port()}") as client:
+            with pytest.raises(CflowConnectionError):
+                await client.get_workflows()
+        assert server.seen[0].header("apikey") == API_KEY
+    assert outcomes["retried then ok", "legacy GET"] == "ok"
+    assert outcomes["429 then ok", "legacy POST"] == "ok"
+    assert outcomes["failing", "openapi GET"] == "ServerError"
+    assert outcomes["too large", "legacy GET"] == "ResponseTooLargeError"
+    bad = [
+        f"{r.name}:{r.levelname}: {text[:200]!r}"
+        for r in all_log_records
+        for text in _record_texts(r)
+        if leaked(text)
+    ]
+    assert bad == []
+    # The capture really saw the libraries talk, at DEBUG and above.
+    names = {r.name for r in all_log_records}
+    assert any(r.name == "cflow_async" and "Retrying" in r.getMessage() for r in all_log_records)
+    if kind == "httpx":
+        assert any(n.startswith("httpcore") for n in names)
+        assert any(r.levelno == logging.DEBUG for r in all_log_records)
+    if kind == "injected":
+        assert "httpx" in names

@@ -1,0 +1,436 @@
+"""Where credentials may go: no redirects followed, no plain HTTP off loopback, TLS verified.
+
+Real loopback servers (raw asyncio, so every byte the client sends is visible) on both
+backends, plus a caller's own ``httpx.AsyncClient``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+import ssl
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+
+from cflow_async import (
+    CflowAPIError,
+    CflowClient,
+    CflowConnectionError,
+    CflowError,
+    CflowTimeoutError,
+    InvalidArgumentError,
+    RetryPolicy,
+)
+
+API_KEY = "7f1c2e9a-transport-api-key"
+USER_KEY = "b84d06f3-transport-user-key"
+USERNAME = "transport@example.com"
+CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
+FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+KINDS = ["aiohttp", "httpx", "injected"]
+WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
+
+
+# -- a raw loopback HTTP/1.1 server ------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Reply:
+    status: int = 200
+    body: bytes = WORKFLOWS
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+    chunked: bool = False
+    drop: bool = False
+    delay: float = 0.0
+    raw: bytes | None = None  # sent as is, instead of a well-formed response
+
+
+@dataclasses.dataclass
+class Seen:
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name), None)
+
+
+class Loopback:
+    """Records every connection and request; answers each with ``handler(seen)``, then closes."""
+
+    def __init__(
+        self,
+        handler: Callable[[Seen], Reply] | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        self.handler = handler or (lambda seen: Reply())
+        self.host = host
+        self.tls = tls
+        self.seen: list[Seen] = []
+        self.connections = 0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> Loopback:
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.StreamReaderProtocol:
+            # Called on accept, before any TLS handshake: counts every connection attempt.
+            self.connections += 1
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(), self._serve, loop=loop)
+
+        self._server = await loop.create_server(protocol, self.host, 0, ssl=self.tls)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        for task in list(self._tasks):
+            task.cancel()  # e.g. a reply still sleeping out its delay
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=2)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = lines[0].split(" ", 2)
+            headers = []
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers.append((name.strip(), value.strip()))
+            length = int(dict((k.lower(), v) for k, v in headers).get("content-length", "0"))
+            seen = Seen(method, target, headers, await reader.readexactly(length))
+            self.seen.append(seen)
+            reply = self.handler(seen)
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            if reply.drop:
+                return
+            writer.write(reply.raw if reply.raw is not None else _encode(reply))
+            await writer.drain()
+        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            # Ending quietly: a cancelled handler task makes asyncio log an error.
+            pass
+        finally:
+            self._writers.discard(writer)
+            self._tasks.discard(task)
+            writer.close()
+
+
+def _encode(reply: Reply) -> bytes:
+    try:
+        reason = HTTPStatus(reply.status).phrase
+    except ValueError:
+        reason = "Whatever"
+    lines = [f"HTTP/1.1 {reply.status} {reason}", *(f"{k}: {v}" for k, v in reply.headers)]
+    body = reply.body
+    if reply.chunked:
+        lines.append("transfer-encoding: chunked")
+        pieces = [body[i : i + 256] for i in range(0, len(body), 256)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+    else:
+        lines.append(f"content-length: {len(body)}")
+    lines.append("connection: close")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@contextlib.asynccontextmanager
+async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
+    """A client on the aiohttp or httpx backend, or on a caller's own httpx.AsyncClient."""
+    options.setdefault("retry", FAST)
+    if kind == "injected":
+        follow = options.pop("follow_redirects", True)
+        verify = options.pop("verify", True)
+        async with (
+            httpx.AsyncClient(follow_redirects=follow, verify=verify) as own,
+            CflowClient(**CREDS, base_url=base_url, http_client=own, **options) as client,
+        ):
+            yield client
+    else:
+        async with CflowClient(**CREDS, base_url=base_url, http_backend=kind, **options) as client:
+            yield client
+
+
+def _loopback_alias_available() -> bool:
+    try:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.2", 0))
+    except OSError:
+        return False
+    return True
+
+
+needs_second_loopback = pytest.mark.skipif(
+    not _loopback_alias_available(), reason="127.0.0.2 is not a loopback address here"
+)
+
+
+# -- redirects ---------------------------------------------------------------------------------
+
+
+async def _call(client: CflowClient, what: str) -> Any:
+    if what == "legacy GET":
+        return await client.get_workflows()
+    if what == "legacy POST":
+        return await client.submit_record("W", {"a": 1})
+    if what == "openapi GET":
+        return await client.workflows.get("wf-1")
+    if what == "openapi POST":
+        return await client.requests.approve("wf-1", "r-1", comment="ok")
+    raise AssertionError(what)
+
+
+@needs_second_loopback
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("what", ["legacy GET", "legacy POST", "openapi GET", "openapi POST"])
+async def test_redirect_to_another_origin_is_not_followed(
+    kind: str, status: int, what: str
+) -> None:
+    async with Loopback(host="127.0.0.2") as other:
+        target = f"{other.url}/integromat/api/cflow/getworkflows?steal=1"
+
+        def redirect(seen: Seen) -> Reply:
+            return Reply(status=status, body=b"", headers=(("location", target),))
+
+        async with Loopback(redirect) as origin, make_client(kind, origin.url) as client:
+            with pytest.raises(CflowAPIError) as info:
+                await _call(client, what)
+
+        # The credentials went to the configured origin only.
+        assert len(origin.seen) == 1
+        assert origin.seen[0].header("apikey") == API_KEY
+        assert other.connections == 0
+        assert other.seen == []
+    err = info.value
+    assert type(err) is CflowAPIError
+    assert err.status_code == status
+    assert err.attempts == 1
+    assert "redirect" in err.message
+    assert target in err.message
+    assert err.response.headers["location"] == target
+
+
+@needs_second_loopback
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+async def test_redirect_to_same_origin_is_not_followed_either(kind: str) -> None:
+    def redirect(seen: Seen) -> Reply:
+        if seen.target.startswith("/elsewhere"):
+            return Reply()
+        return Reply(status=307, body=b"", headers=(("location", "/elsewhere"),))
+
+    async with Loopback(redirect) as origin, make_client(kind, origin.url) as client:
+        with pytest.raises(CflowAPIError) as info:
+            await client.get_workflows()
+    assert info.value.status_code == 307
+    assert [s.target.split("?")[0] for s in origin.seen] == ["/integromat/api/cflow/getworkflows"]
+
+
+# -- plain HTTP --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com",
+        "HTTP://EXAMPLE.COM",
+        "http://us.cflowapps.com/integromat/api",
+        "http://10.0.0.1:8080",
+        "http://192.168.1.10",
+        "http://0.0.0.0:8000",
+        "http://[2001:db8::1]:8080",
+        "http://127.0.0.1.nip.io",
+        "http://localhost.example.com",
+        "http://localhostx",
+    ],
+)
+def test_plain_http_to_a_remote_host_is_refused(url: str) -> None:
+    with pytest.raises(ValueError, match="http") as info:
+        CflowClient(**CREDS, base_url=url)
+    assert isinstance(info.value, CflowError)
+    assert API_KEY not in str(info.value)
+
+
+def test_plain_http_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CFLOW_BASE_URL", "http://example.com")
+    with pytest.raises(ValueError, match="http"):
+        CflowClient(**CREDS)
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "http://10.0.0.1:8080/integromat/api"])
+def test_plain_http_to_a_remote_host_with_explicit_opt_in(url: str) -> None:
+    client = CflowClient(**CREDS, base_url=url, allow_insecure_http=True, http_backend="httpx")
+    assert client.base_url == url.removesuffix("/integromat/api")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("http://127.9.8.7", "http://127.9.8.7"),
+        ("http://[::1]:9000", "http://[::1]:9000"),
+        ("http://localhost:5000", "http://localhost:5000"),
+        ("http://LOCALHOST:5000", "http://localhost:5000"),
+        ("http://api.localhost", "http://api.localhost"),
+    ],
+)
+def test_plain_http_to_loopback_is_allowed(url: str, expected: str) -> None:
+    assert CflowClient(**CREDS, base_url=url, http_backend="httpx").base_url == expected
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com", "https://user:pw@example.com", "https://example.com?x=1"]
+)
+def test_other_unsafe_base_urls_are_refused(url: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        CflowClient(**CREDS, base_url=url)
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+def _server_context(ca: trustme.CA, *names: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(*names).configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def ca_file(ca: trustme.CA, tmp_path: Path) -> str:
+    path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("what", ["legacy GET", "legacy POST", "openapi GET"])
+async def test_untrusted_certificate_is_refused_without_retrying(
+    ca: trustme.CA, kind: str, what: str
+) -> None:
+    async with (
+        Loopback(tls=_server_context(ca, "127.0.0.1")) as server,
+        make_client(kind, server.url) as client,
+    ):
+        with pytest.raises(CflowConnectionError) as info:
+            await _call(client, what)
+    err = info.value
+    assert not isinstance(err, CflowTimeoutError)
+    assert "certificate" in str(err).lower()
+    # A certificate failure is permanent: one attempt, one TLS handshake, nothing sent.
+    assert err.attempts == 1
+    assert server.connections == 1
+    assert server.seen == []
+    if kind != "injected":
+        assert err.outcome_unknown is False
+
+
+@pytest.mark.integration
+async def test_certificate_failure_proves_a_write_was_not_sent(ca: trustme.CA) -> None:
+    """A failed TLS handshake happens before any byte of the request: even through a caller's
+    own client (whose other errors cannot be trusted) the POST is known not to be applied."""
+    async with (
+        Loopback(tls=_server_context(ca, "127.0.0.1")) as server,
+        make_client("injected", server.url) as client,
+    ):
+        with pytest.raises(CflowConnectionError) as info:
+            await client.submit_record("W", {"a": 1})
+    assert info.value.attempts == 1
+    assert server.seen == []
+    assert info.value.outcome_unknown is False
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+async def test_certificate_for_another_host_is_refused(
+    ca: trustme.CA, ca_file: str, kind: str
+) -> None:
+    context = ssl.create_default_context(cafile=ca_file)
+    async with (
+        Loopback(tls=_server_context(ca, "cflow.example")) as server,
+        make_client(kind, server.url, verify=context) as client,
+    ):
+        with pytest.raises(CflowConnectionError) as info:
+            await client.get_workflows()
+    assert info.value.attempts == 1
+    assert server.seen == []
+
+
+@pytest.mark.integration
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("how", ["ca file path", "ssl context"])
+async def test_trusted_certificate_is_accepted(
+    ca: trustme.CA, ca_file: str, kind: str, how: str
+) -> None:
+    verify: str | ssl.SSLContext = ca_file
+    if how == "ssl context":
+        verify = ssl.create_default_context()
+        ca.configure_trust(verify)
+    async with (
+        Loopback(tls=_server_context(ca, "127.0.0.1", "localhost")) as server,
+        make_client(kind, server.url, verify=verify) as client,
+    ):
+        workflows = await client.get_workflows()
+    assert [w.name for w in workflows] == ["W"]
+    assert len(server.seen) == 1
+    assert server.seen[0].header("apikey") == API_KEY
+    assert server.seen[0].header("userkey") == USER_KEY
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
+async def test_https_base_url_keeps_tls_on_every_call(ca: trustme.CA, kind: str) -> None:
+    """Both layers (legacy facade and generated namespaces) use the verified transport."""
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+
+    def answer(seen: Seen) -> Reply:
+        if seen.target.startswith("/integromat/api/cflow/users"):
+            return Reply(body=b'[{"id": "u1", "username": "ann", "status": "active"}]')
+        return Reply()
+
+    async with (
+        Loopback(answer, tls=_server_context(ca, "127.0.0.1")) as server,
+        make_client(kind, server.url, verify=context) as client,
+    ):
+        users = await client.users.list()
+        workflows = await client.get_workflows()
+    assert [u.username for u in users] == ["ann"]
+    assert [w.name for w in workflows] == ["W"]
+    assert server.connections == 2
