@@ -42,7 +42,6 @@ class AiohttpBackend:
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
-            skip_auto_headers=("User-Agent",),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self._session

@@ -9,6 +9,7 @@ in ``_aiohttp`` so that aiohttp is imported only when chosen.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import ssl
 import zlib
@@ -152,13 +153,39 @@ def ssl_context(verify: bool | str | ssl.SSLContext) -> ssl.SSLContext | bool:
 
 
 class HttpxBackend:
-    """Sends through an httpx transport and reads the body under the cap."""
+    """Sends through an httpx transport and reads the body under the cap.
 
-    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+    ``max_connections`` (set for the pool we build, not for a caller's client) queues
+    requests here rather than in httpcore: its pool matches every waiting request against
+    every connection, so its CPU per call grows with the queue (measured 4.8 ms -> 2.0 ms
+    per call at 512 concurrent calls over 32 connections).
+    """
+
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, max_connections: int | None = None
+    ) -> None:
         self.transport = transport
         self.closed = False
+        self._slots = None if max_connections is None else asyncio.Semaphore(max_connections)
 
     async def send(self, call: Call, limit: int) -> RawResponse:
+        slots = self._slots
+        if slots is None:
+            return await self._send(call, limit)
+        if slots.locked():
+            try:
+                async with asyncio.timeout(call.timeout[3]):
+                    await slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("timed out waiting for a free connection") from None
+        else:
+            await slots.acquire()
+        try:
+            return await self._send(call, limit)
+        finally:
+            slots.release()
+
+    async def _send(self, call: Call, limit: int) -> RawResponse:
         connect, read, write, pool = call.timeout
         request = httpx.Request(
             call.method,

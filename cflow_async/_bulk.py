@@ -94,15 +94,19 @@ async def submit_records(
             await todo.put(_DONE)
 
     async def work() -> None:
-        while (item := await todo.get()) is not _DONE:
-            index, row = item
-            if limiter is not None:
-                await limiter.wait()
-            try:
-                result = RowResult(index, record_id=await client.submit_record(workflow_name, row))
-            except CflowError as exc:
-                result = RowResult(index, error=exc)
-            await done.put(result)
+        try:
+            while (item := await todo.get()) is not _DONE:
+                index, row = item
+                if limiter is not None:
+                    await limiter.wait()
+                try:
+                    record_id = await client.submit_record(workflow_name, row)
+                    result = RowResult(index, record_id=record_id)
+                except CflowError as exc:
+                    result = RowResult(index, error=exc)
+                await done.put(result)
+        except Exception as exc:  # not a row's outcome but a bug: stop and re-raise it
+            failure.append(exc)
         await done.put(_DONE)
 
     tasks = [asyncio.create_task(feed())]

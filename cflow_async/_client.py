@@ -36,11 +36,19 @@ __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
 T = TypeVar("T")
 HttpBackend = Literal["aiohttp", "httpx"]
 
-# Chosen by measurement (see README, "Performance"): past ~32 connections per host
-# httpx's pool spends more CPU scanning connections than it saves in waiting.
+# Chosen by measurement (scripts/bench_results.md): on the aiohttp backend no size wins
+# consistently from 10 to 100; on the httpx backend 32 matches 10 and beats 100 once
+# requests queue in HttpxBackend instead of inside httpcore's pool.
 DEFAULT_MAX_CONNECTIONS = 32
 
 _API = "/integromat/api"
+
+
+@functools.lru_cache(maxsize=1024)
+def _query(params: tuple[tuple[str, str], ...]) -> str:
+    # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII are all
+    # percent-encoded and stay inside their value. Cached: most calls repeat a few queries.
+    return urlencode(params, quote_via=quote)
 
 
 def _default_backend() -> HttpBackend:
@@ -104,23 +112,6 @@ class CflowClient:
         )
         self._setup(transport, resolve_timeout(timeout), backend)
 
-    def _setup(self, transport: CflowTransport, timeout: httpx.Timeout, backend: str) -> None:
-        self._transport = transport
-        self._timeout = timeout
-        self._backend = backend
-        self._timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        # The generated layer's front door. trust_env=False: environment proxies would
-        # mount transports that bypass ours (no credentials, no retries).
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url,
-            transport=transport,
-            timeout=timeout,
-            trust_env=False,
-            follow_redirects=False,
-            headers={"accept": "application/json", "user-agent": USER_AGENT},
-        )
-        #: The generated ``cflow_openapi`` client, on the same pool and request path.
-        self.openapi = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(self._http)
         self._urls = {
             path: self._base_url + _API + path
             for path in (
@@ -136,6 +127,29 @@ class CflowClient:
             )
         }
 
+    def _setup(self, transport: CflowTransport, timeout: httpx.Timeout, backend: str) -> None:
+        self._transport = transport
+        self._timeout = timeout
+        self._backend = backend
+        self._timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        self._timeout_extension = {"timeout": timeout.as_dict()}
+
+    @functools.cached_property
+    def openapi(self) -> OpenAPIClient:
+        """The generated ``cflow_openapi`` client, on the same pool and request path:
+        ``await list_users.asyncio(client=cflow.openapi)``."""
+        # trust_env=False: environment proxies would mount transports that bypass ours
+        # (no credentials, no retries). Closing is the transport's: see aclose().
+        http = httpx.AsyncClient(
+            base_url=self._base_url,
+            transport=self._transport,
+            timeout=self._timeout,
+            trust_env=False,
+            follow_redirects=False,
+            headers={"accept": "application/json", "user-agent": USER_AGENT},
+        )
+        return OpenAPIClient(base_url=self._base_url).set_async_httpx_client(http)
+
     @staticmethod
     def _make_backend(
         backend: str, verify: bool | str | ssl.SSLContext, max_connections: int
@@ -149,7 +163,7 @@ class CflowClient:
                 max_connections=max_connections, max_keepalive_connections=max_connections
             )
             transport = httpx.AsyncHTTPTransport(verify=ssl_context(verify), limits=limits)
-            return HttpxBackend(transport)
+            return HttpxBackend(transport, max_connections)
         raise InvalidArgumentError(
             f"unknown http_backend {backend!r}; valid backends: 'aiohttp', 'httpx'"
         )
@@ -213,10 +227,14 @@ class CflowClient:
         timeout: float | httpx.Timeout | None = None,
     ) -> CflowClient:
         """A light copy with another retry policy or timeout, sharing this client's pool
-        and retry budget. Closing the copy does not close the pool."""
+        and its client-wide retry budget (whose size stays the client's). Closing the
+        copy does not close the pool."""
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise InvalidArgumentError(f"retry must be a RetryPolicy, got {type(retry).__name__}")
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
+        clone._urls = self._urls
         transport = self._transport.with_policy(retry if retry is not None else self.retry)
         clone._setup(
             transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
@@ -224,8 +242,11 @@ class CflowClient:
         return clone
 
     async def aclose(self) -> None:
-        """Close the connection pool (a caller's injected ``http_client`` is left open)."""
-        await self._http.aclose()
+        """Close the connection pool (a caller's injected ``http_client`` is left open).
+        Later facade calls raise a CflowError."""
+        await self._transport.aclose()
+        if "openapi" in self.__dict__:  # created on first use
+            await self.openapi.get_async_httpx_client().aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -249,15 +270,13 @@ class CflowClient:
     ) -> tuple[Call, RawResponse]:
         url = self._urls[path]
         if params:
-            # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII
-            # are all percent-encoded and stay inside their value.
-            url = url + "?" + urlencode(params, quote_via=quote)
+            url = url + "?" + _query(tuple(params.items()))
         transport = self._transport
         if body is None:
             call = Call(method, url, transport.get_headers, None, self._timeouts)
         else:
             try:
-                content = json.dumps(body, ensure_ascii=False).encode()
+                content = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
             except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
                 raise InvalidArgumentError(f"the values cannot be sent as JSON: {exc}") from None
             call = Call(method, url, transport.json_headers, content, self._timeouts)
@@ -286,7 +305,11 @@ class CflowClient:
         says 201 has still created the request, and must not look like a failure.
         """
         transport = self._transport
-        call = await transport.call_from(self._http.build_request(**kwargs))
+        kwargs = dict(kwargs)
+        method = kwargs.pop("method")
+        url = self._base_url + kwargs.pop("url")
+        request = httpx.Request(method, url, extensions=self._timeout_extension, **kwargs)
+        call = await transport.call_from(request)
         raw = await transport.send(call)
         if parse is None:
             return None  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 _REDACTED = "[redacted]"
-_SECRET_HEADERS = frozenset({"apikey", "userkey", "authorization", "proxy-authorization", "cookie"})
+SECRET_HEADERS = frozenset({"apikey", "userkey", "authorization", "proxy-authorization", "cookie"})
 _SNIPPET = 200
 
 __all__ = [
@@ -184,7 +184,7 @@ def decode_body(response: httpx.Response) -> Any:
 def redact_request(request: httpx.Request) -> httpx.Request:
     """A copy of ``request`` whose credential headers are replaced, for attaching to errors."""
     headers = [
-        (k, _REDACTED if k.lower() in _SECRET_HEADERS else v)
+        (k, _REDACTED if k.lower() in SECRET_HEADERS else v)
         for k, v in request.headers.multi_items()
     ]
     return httpx.Request(request.method, request.url, headers=headers)

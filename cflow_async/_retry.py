@@ -9,7 +9,6 @@ from __future__ import annotations
 import email.utils
 import random
 import ssl
-import threading
 import time
 from typing import Any
 
@@ -18,7 +17,7 @@ import httpx
 
 from ._errors import InvalidArgumentError
 
-__all__ = ["RetryBudget", "RetryPolicy", "is_idempotent", "parse_retry_after"]
+__all__ = ["RetryBudget", "RetryPolicy", "parse_retry_after"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -27,6 +26,11 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
         raise InvalidArgumentError(f"RetryPolicy.{attribute.name} must be >= 0, got {value!r}")
+
+
+def _positive_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise InvalidArgumentError(f"RetryPolicy.{attribute.name} must be > 0, got {value!r}")
 
 
 @attrs.frozen
@@ -44,7 +48,7 @@ class RetryPolicy:
     initial_backoff: float = attrs.field(default=0.5, validator=_non_negative)
     max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
-    deadline: float | None = None
+    deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
     budget_max_tokens: float = attrs.field(default=20.0, validator=_non_negative)
     budget_token_ratio: float = attrs.field(default=0.5, validator=_non_negative)
 
@@ -69,9 +73,8 @@ class RetryBudget:
     def __init__(self, max_tokens: float, token_ratio: float) -> None:
         self.max_tokens = max_tokens
         self.token_ratio = token_ratio
+        # A client is bound to one event loop (see CflowTransport.send), so no lock.
         self._tokens = max_tokens
-        # Calls may come from several event loops (threads) sharing one client.
-        self._lock = threading.Lock()
 
     @property
     def tokens(self) -> float:
@@ -79,19 +82,13 @@ class RetryBudget:
 
     def record_success(self) -> None:
         if self._tokens < self.max_tokens:
-            with self._lock:
-                self._tokens = min(self.max_tokens, self._tokens + self.token_ratio)
+            self._tokens = min(self.max_tokens, self._tokens + self.token_ratio)
 
     def record_failure(self) -> None:
-        with self._lock:
-            self._tokens = max(0.0, self._tokens - 1)
+        self._tokens = max(0.0, self._tokens - 1)
 
     def allows_retry(self) -> bool:
         return self.max_tokens <= 0 or self._tokens > self.max_tokens / 2
-
-
-def is_idempotent(method: str) -> bool:
-    return method in IDEMPOTENT_METHODS
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:

@@ -14,6 +14,7 @@ Below it sits a backend (``_backends``): httpx's transport or aiohttp, which onl
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 
@@ -22,10 +23,12 @@ import httpx
 from ._backends import Backend, Call, RawResponse
 from ._config import Credentials
 from ._errors import (
+    SECRET_HEADERS,
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
     ResponseTooLargeError,
+    ResponseValidationError,
     api_error,
     redact_request,
 )
@@ -68,20 +71,25 @@ class CflowTransport(httpx.AsyncBaseTransport):
         self._credentials = credentials
         self._trusted = trusted
         self._owns_inner = owns_inner
+        self._loop: asyncio.AbstractEventLoop | None = None
         auth = credentials.headers()
         self._auth_items = tuple(auth.items())
         # Scrubbed from any body an error carries: a server may echo the headers back.
         self._secrets = (credentials.api_key.encode(), credentials.user_key.encode())
         # gzip and deflate: both backends decode them natively.
-        base = {
-            "accept": "application/json",
-            "accept-encoding": "gzip, deflate",
-            "user-agent": USER_AGENT,
-            **auth,
-        }
+        base = _Headers(
+            {
+                "accept": "application/json",
+                "accept-encoding": "gzip, deflate",
+                "user-agent": USER_AGENT,
+                **auth,
+            }
+        )
         #: Complete header sets for the facade's requests, built once per client.
         self.get_headers: Mapping[str, str] = base
-        self.json_headers: Mapping[str, str] = {**base, "content-type": "application/json"}
+        self.json_headers: Mapping[str, str] = _Headers(
+            {**base, "content-type": "application/json"}
+        )
 
     def __repr__(self) -> str:
         return f"<CflowTransport inner={type(self.inner).__name__} policy={self.policy!r}>"
@@ -105,7 +113,20 @@ class CflowTransport(httpx.AsyncBaseTransport):
     # -- the generated layer's door ----------------------------------------------------
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        raw = await self.send(await self.call_from(request))
+        call = await self.call_from(request)
+        raw = await self.send(call)
+        if raw.content.strip():
+            # The generated parsers call response.json() unguarded; keep a bad body from
+            # escaping them as a raw JSONDecodeError.
+            try:
+                json.loads(raw.content)
+            except (ValueError, RecursionError) as exc:
+                raise ResponseValidationError(
+                    f"unreadable response to {call.method} {call.path}: {exc}",
+                    response=self.error_response(call, raw),
+                    attempts=raw.attempts,
+                    outcome_unknown=call.method not in IDEMPOTENT_METHODS,
+                ) from None
         return httpx.Response(
             raw.status,
             headers=raw.headers,
@@ -138,8 +159,15 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
     async def send(self, call: Call) -> RawResponse:
         """Send ``call`` under the policy; returns a 2xx response or raises a CflowError."""
-        if self.inner.closed:
-            raise CflowError(f"cannot send {call.method} {call.path}: the CflowClient is closed")
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            # Pooled connections belong to the loop that opened them.
+            if self._loop is not None:
+                raise CflowError(
+                    "this CflowClient was first used in another event loop; create one"
+                    " client per event loop (e.g. inside asyncio.run or a FastAPI lifespan)"
+                )
+            self._loop = loop
         policy = self.policy
         attempts = [0]  # shared with the loop, so a deadline error can tell the count
         if policy.deadline is None:
@@ -162,6 +190,11 @@ class CflowTransport(httpx.AsyncBaseTransport):
         budget = self.budget
         attempt = 0
         while True:
+            if self.inner.closed:  # also after a backoff, if aclose() came meanwhile
+                raise CflowError(
+                    f"cannot send {call.method} {call.path}: the CflowClient is closed",
+                    attempts=attempt,
+                )
             attempt += 1
             attempts[0] = attempt
             try:
@@ -186,6 +219,14 @@ class CflowTransport(httpx.AsyncBaseTransport):
                     # The cause stays for debugging, but its request must not hold the keys.
                     exc.request = self.redacted_request(call)
                 raise error from exc
+            except Exception as exc:
+                # Last resort, so the caller only ever sees a CflowError. Nothing says the
+                # request did not leave, so no retry, and a write's outcome is unknown.
+                raise CflowConnectionError(
+                    f"request failed for {call.method} {call.path}: {type(exc).__name__}",
+                    attempts=attempt,
+                    outcome_unknown=not idempotent,
+                ) from exc
 
             status = raw.status
             if status < 300:
@@ -193,14 +234,15 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 raw.attempts = attempt
                 return raw
             response = self.error_response(call, raw)
+            # Any 5xx to a write may come after the server acted (a 524 is an origin timeout).
+            unknown = not idempotent and status >= 500
             if status not in RETRYABLE_STATUSES:
                 budget.record_success()  # the server is up and answering
-                raise api_error(response, attempts=attempt)
+                raise api_error(response, attempts=attempt, outcome_unknown=unknown)
             budget.record_failure()
             retry_after = parse_retry_after(response.headers)
             # A POST is retried only on 429: the server says it did not act on it.
             retryable = idempotent or status == 429
-            unknown = not idempotent and status >= 500
             if retryable and retry_after is not None and retry_after > policy.max_retry_after:
                 logger.info(
                     "Not retrying %s %s: Retry-After %.3gs is above max_retry_after %.3gs",
@@ -258,6 +300,13 @@ class CflowTransport(httpx.AsyncBaseTransport):
     @staticmethod
     def redacted_request(call: Call) -> httpx.Request:
         return redact_request(httpx.Request(call.method, call.url, headers=call.headers))
+
+
+class _Headers(dict[str, str]):
+    """Request headers that never show the credentials in a repr."""
+
+    def __repr__(self) -> str:
+        return repr({k: "[redacted]" if k in SECRET_HEADERS else v for k, v in self.items()})
 
 
 def _transport_error(exc: BaseException, call: Call, attempts: int, *, unknown: bool) -> CflowError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,11 +28,21 @@ def format_cflow_datetime(value: dt.date) -> str:
 
 
 def _wire(key: str, value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"value of field {key!r} is not valid Unicode") from None
+        return value
     if isinstance(value, dt.date):  # datetime is a date too
         return format_cflow_datetime(value)
     if isinstance(value, list | tuple):
         return [_wire(key, v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool | dict):
+    if isinstance(value, dict):
+        return {str(k): _wire(key, v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgumentError(f"value of field {key!r} is {value!r}, which JSON cannot carry")
+    if value is None or isinstance(value, int | float | bool):
         return value
     raise InvalidArgumentError(
         f"value of field {key!r} has type {type(value).__name__}, which cannot be sent to Cflow;"
