@@ -1,0 +1,111 @@
+"""Review findings pinned down: event-loop binding, closing mid-retry, values JSON cannot
+carry, every 5xx to a write is outcome-unknown, and direct generated calls stay typed."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.api.users import list_users
+from conftest import CREDS, FAST_RETRY
+
+from cflow_async import (
+    CflowClient,
+    CflowError,
+    InvalidArgumentError,
+    ResponseValidationError,
+    RetryPolicy,
+    ServerError,
+)
+
+WORKFLOWS = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
+
+
+def _mock(handler: Any, **options: Any) -> tuple[httpx.AsyncClient, CflowClient]:
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return http, CflowClient(**CREDS, http_client=http, **options)
+
+
+def test_a_client_is_bound_to_one_event_loop() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=WORKFLOWS)
+
+    _, cflow = _mock(handler)
+    assert [w.name for w in asyncio.run(cflow.get_workflows())] == ["Test"]
+    with pytest.raises(CflowError, match="another event loop"):
+        asyncio.run(cflow.get_workflows())
+    assert len(seen) == 1
+
+
+async def test_closing_during_a_backoff_stops_the_retry() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503, headers={"retry-after": "0.3"})
+
+    http, cflow = _mock(handler)
+    call = asyncio.create_task(cflow.get_workflows())
+    await asyncio.sleep(0.1)
+    await cflow.aclose()
+    with pytest.raises(CflowError, match="closed"):
+        await call
+    assert len(seen) == 1
+    await http.aclose()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "\ud800", {"a": {"b": {1, 2}}}])
+async def test_values_json_cannot_carry_are_refused_before_sending(value: Any) -> None:
+    seen: list[httpx.Request] = []
+    http, cflow = _mock(lambda r: seen.append(r) or httpx.Response(200, json={"Record_Id": "1"}))
+    with pytest.raises(InvalidArgumentError):
+        await cflow.submit_record("Test", {"Amount": value})
+    with pytest.raises(InvalidArgumentError):
+        await cflow.requests.create("Test", {"Amount": value})
+    assert seen == []
+    await http.aclose()
+
+
+@pytest.mark.parametrize("status", [501, 505, 507, 520, 524, 599])
+async def test_any_5xx_to_a_write_is_an_unknown_outcome(status: int) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(status, json={"message": "origin timeout"})
+
+    http, cflow = _mock(handler, retry=FAST_RETRY)
+    with pytest.raises(ServerError) as info:
+        await cflow.submit_record("Test", {"Name": "x"})
+    assert info.value.outcome_unknown
+    assert "outcome is unknown" in str(info.value)
+    assert len(seen) == 1
+    await http.aclose()
+
+
+async def test_direct_generated_call_with_html_body_is_typed() -> None:
+    http, cflow = _mock(lambda r: httpx.Response(200, text="<html>maintenance</html>"))
+    with pytest.raises(ResponseValidationError, match="maintenance"):
+        await list_users.asyncio(client=cflow.openapi)
+    await http.aclose()
+
+
+async def test_with_options_checks_its_arguments() -> None:
+    async with CflowClient(**CREDS, http_backend="httpx") as cflow:
+        with pytest.raises(InvalidArgumentError):
+            cflow.with_options(retry=3)  # type: ignore[arg-type]
+        copy = cflow.with_options(retry=RetryPolicy(max_retries=0), timeout=2)
+        assert copy.retry.max_retries == 0
+        assert copy.timeout.read == 2
+        assert cflow.retry.max_retries == 2
+
+
+def test_a_deadline_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="deadline"):
+        RetryPolicy(deadline=0)
