@@ -150,6 +150,14 @@ def _many(model: Any) -> Callable[[Any], Any]:
     return parse
 
 
+# Readers built once, not per call.
+_REQUEST = _one(Request)
+_REQUESTS = _many(Request)
+_WORKFLOW = _one(Workflow)
+_USERS = _many(User)
+_ROLES = _many(Role)
+
+
 class _Resource:
     def __init__(self, client: CflowClient) -> None:
         self._client = client
@@ -158,31 +166,31 @@ class _Resource:
 class WorkflowsResource(_Resource):
     async def get(self, workflow_id: str | int) -> Workflow:
         kwargs = get_workflow._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, _one(Workflow))
+        return await self._client._generated(kwargs, _WORKFLOW)
 
 
 class RequestsResource(_Resource):
     async def list(self, workflow_id: str | int) -> builtins.list[Request]:
         kwargs = list_requests._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, _many(Request))
+        return await self._client._generated(kwargs, _REQUESTS)
 
     async def create(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_request._get_kwargs(path_segment(workflow_id, "workflow_id"), body=body)
-        return await self._client._generated(kwargs, _one(Request))
+        return await self._client._generated(kwargs, _REQUEST)
 
     async def create_draft(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_draft_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), body=body
         )
-        return await self._client._generated(kwargs, _one(Request))
+        return await self._client._generated(kwargs, _REQUEST)
 
     async def get(self, workflow_id: str | int, request_id: str | int) -> Request:
         kwargs = get_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
         )
-        return await self._client._generated(kwargs, _one(Request))
+        return await self._client._generated(kwargs, _REQUEST)
 
     async def update(
         self, workflow_id: str | int, request_id: str | int, fields: Mapping[str, Any]
@@ -193,7 +201,7 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=body,
         )
-        return await self._client._generated(kwargs, _one(Request))
+        return await self._client._generated(kwargs, _REQUEST)
 
     async def delete(self, workflow_id: str | int, request_id: str | int) -> None:
         # The generator emits no plain asyncio() for deleteRequest (it returns nothing).
@@ -210,12 +218,8 @@ class RequestsResource(_Resource):
         comment: str | None = None,
         reassign_to: str | None = None,
     ) -> Request:
-        kwargs = approve_request._get_kwargs(
-            path_segment(workflow_id, "workflow_id"),
-            path_segment(request_id, "request_id"),
-            body=_action(comment, reassign_to),
-        )
-        return await self._client._generated(kwargs, _one(Request))
+        """Approve at the current stage, or with ``reassign_to`` hand it to another user."""
+        return await self._act(approve_request, workflow_id, request_id, comment, reassign_to)
 
     async def reject(
         self,
@@ -225,12 +229,23 @@ class RequestsResource(_Resource):
         comment: str | None = None,
         reassign_to: str | None = None,
     ) -> Request:
-        kwargs = reject_request._get_kwargs(
+        """Reject at the current stage, or with ``reassign_to`` hand it to another user."""
+        return await self._act(reject_request, workflow_id, request_id, comment, reassign_to)
+
+    async def _act(
+        self,
+        operation: Any,
+        workflow_id: str | int,
+        request_id: str | int,
+        comment: str | None,
+        reassign_to: str | None,
+    ) -> Request:
+        kwargs = operation._get_kwargs(
             path_segment(workflow_id, "workflow_id"),
             path_segment(request_id, "request_id"),
             body=_action(comment, reassign_to),
         )
-        return await self._client._generated(kwargs, _one(Request))
+        return await self._client._generated(kwargs, _REQUEST)
 
 
 def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
@@ -247,10 +262,10 @@ def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
 class UsersResource(_Resource):
     async def list(self) -> builtins.list[User]:
         kwargs = list_users._get_kwargs()
-        return await self._client._generated(kwargs, _many(User))
+        return await self._client._generated(kwargs, _USERS)
 
 
 class RolesResource(_Resource):
     async def list(self) -> builtins.list[Role]:
         kwargs = list_roles._get_kwargs()
-        return await self._client._generated(kwargs, _many(Role))
+        return await self._client._generated(kwargs, _ROLES)
