@@ -97,6 +97,13 @@ def report(returncode: int, stdout: str, stderr: str) -> tuple[int, list[str]]:
         return 1, lines
     if returncode != 0:
         return 2, [f"audit: pip-audit exited {returncode} without findings:", _last_line(stderr)]
+    if audited == 0 and skipped:
+        # Every lookup failed: the package index answered, but not its vulnerability data
+        # (a mirror, or a proxy in the way). Say so rather than claim a clean result.
+        return 0, [
+            f"audit: skipped, no package could be looked up ({len(skipped)} skipped);"
+            " the vulnerability database is not reachable from here"
+        ]
     note = f" (not on PyPI, skipped: {', '.join(skipped)})" if skipped else ""
     return 0, [f"audit: no known vulnerabilities in {audited} packages{note}"]
 
