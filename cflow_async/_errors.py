@@ -60,6 +60,17 @@ class CflowError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take keyword-only arguments, which the default pickling cannot pass;
+        # rebuild from the state instead (errors cross processes in task queues, xdist...).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[CflowError], args: tuple[Any, ...], state: dict[str, Any]) -> CflowError:
+    error = cls.__new__(cls, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidArgumentError(CflowError, ValueError):
     """An argument was refused before anything was sent (also a ``ValueError``)."""

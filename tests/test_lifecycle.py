@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import pickle
 from typing import Any
 
 import httpx
@@ -104,6 +105,23 @@ async def test_with_options_checks_its_arguments() -> None:
         assert copy.retry.max_retries == 0
         assert copy.timeout.read == 2
         assert cflow.retry.max_retries == 2
+
+
+async def test_errors_survive_pickling() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, headers={"retry-after": "120"}, json={"message": "slow down"})
+
+    http, cflow = _mock(handler)
+    with pytest.raises(CflowError) as info:
+        await cflow.get_workflows()
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert type(copy) is type(info.value)
+    assert str(copy) == str(info.value)
+    assert copy.status_code == 429  # type: ignore[attr-defined]
+    assert copy.retry_after == 120  # type: ignore[attr-defined]
+    assert copy.body == {"message": "slow down"}  # type: ignore[attr-defined]
+    assert copy.response.request.headers["apikey"] == "[redacted]"  # type: ignore[attr-defined]
+    await http.aclose()
 
 
 def test_a_deadline_must_be_positive() -> None:
