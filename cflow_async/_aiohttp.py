@@ -9,6 +9,7 @@ raised before a byte was written map to httpx's connect family.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 
 import aiohttp
@@ -32,6 +33,7 @@ class AiohttpBackend:
         self._timeouts: dict[Timeouts, aiohttp.ClientTimeout] = {}
         self._urls: dict[str, URL] = {}
         self.closed = False
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     def _new_session(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(

@@ -69,6 +69,8 @@ class RawResponse:
 
 class Backend(Protocol):
     closed: bool
+    #: The event loop of the first call; the pool's connections belong to it.
+    loop: asyncio.AbstractEventLoop | None
 
     async def send(self, call: Call, limit: int) -> RawResponse: ...
 
@@ -166,6 +168,7 @@ class HttpxBackend:
     ) -> None:
         self.transport = transport
         self.closed = False
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._slots = None if max_connections is None else asyncio.Semaphore(max_connections)
 
     async def send(self, call: Call, limit: int) -> RawResponse:

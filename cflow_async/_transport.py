@@ -71,7 +71,6 @@ class CflowTransport(httpx.AsyncBaseTransport):
         self._credentials = credentials
         self._trusted = trusted
         self._owns_inner = owns_inner
-        self._loop: asyncio.AbstractEventLoop | None = None
         auth = credentials.headers()
         self._auth_items = tuple(auth.items())
         # Scrubbed from any body an error carries: a server may echo the headers back.
@@ -138,7 +137,7 @@ class CflowTransport(httpx.AsyncBaseTransport):
     async def call_from(self, request: httpx.Request) -> Call:
         """The Call for an httpx.Request, with the credentials added (to the Call only: the
         caller's request object never holds them)."""
-        headers = dict(request.headers.multi_items())
+        headers = _Headers(request.headers.multi_items())
         headers.update(self._auth_items)
         headers["accept-encoding"] = "gzip, deflate"
         timeout = request.extensions.get("timeout") or {}
@@ -160,14 +159,16 @@ class CflowTransport(httpx.AsyncBaseTransport):
     async def send(self, call: Call) -> RawResponse:
         """Send ``call`` under the policy; returns a 2xx response or raises a CflowError."""
         loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            # Pooled connections belong to the loop that opened them.
-            if self._loop is not None:
+        inner = self.inner
+        if loop is not inner.loop:
+            # Pooled connections belong to the loop that opened them (the pool is shared
+            # with with_options copies, so the binding lives on it).
+            if inner.loop is not None:
                 raise CflowError(
                     "this CflowClient was first used in another event loop; create one"
                     " client per event loop (e.g. inside asyncio.run or a FastAPI lifespan)"
                 )
-            self._loop = loop
+            inner.loop = loop
         policy = self.policy
         attempts = [0]  # shared with the loop, so a deadline error can tell the count
         if policy.deadline is None:

@@ -127,3 +127,14 @@ async def test_errors_survive_pickling() -> None:
 def test_a_deadline_must_be_positive() -> None:
     with pytest.raises(ValueError, match="deadline"):
         RetryPolicy(deadline=0)
+
+
+def test_a_light_copy_shares_the_loop_binding() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=WORKFLOWS)
+
+    _, cflow = _mock(handler)
+    asyncio.run(cflow.get_workflows())
+    copy = cflow.with_options(timeout=3)
+    with pytest.raises(CflowError, match="another event loop"):
+        asyncio.run(copy.get_workflows())
