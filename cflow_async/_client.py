@@ -148,7 +148,11 @@ class CflowClient:
             follow_redirects=False,
             headers={"accept": "application/json", "user-agent": USER_AGENT},
         )
-        return OpenAPIClient(base_url=self._base_url).set_async_httpx_client(http)
+        # The generator's sync functions would build a plain httpx.Client outside the
+        # request path (no credentials, retries or cap); give them one that refuses.
+        sync = httpx.Client(base_url=self._base_url, transport=_AsyncOnly(), trust_env=False)
+        client = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(http)
+        return client.set_httpx_client(sync)
 
     @staticmethod
     def _make_backend(
@@ -247,6 +251,7 @@ class CflowClient:
         await self._transport.aclose()
         if "openapi" in self.__dict__:  # created on first use
             await self.openapi.get_async_httpx_client().aclose()
+            self.openapi.get_httpx_client().close()
 
     async def __aenter__(self) -> Self:
         return self
@@ -428,6 +433,14 @@ class CflowClient:
 # What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Type/
 # AttributeError in the generated models), and JSON nested past the parser's recursion limit.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+class _AsyncOnly(httpx.BaseTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        raise CflowError(
+            "cflow.openapi is async-only: await the generated asyncio() / asyncio_detailed()"
+            " functions, which go through the client's request path"
+        )
 
 
 def _encodable(text: str, what: str) -> str:

@@ -138,3 +138,13 @@ def test_a_light_copy_shares_the_loop_binding() -> None:
     copy = cflow.with_options(timeout=3)
     with pytest.raises(CflowError, match="another event loop"):
         asyncio.run(copy.get_workflows())
+
+
+async def test_the_generated_sync_functions_refuse_to_bypass_the_request_path() -> None:
+    seen: list[httpx.Request] = []
+    http, cflow = _mock(lambda r: seen.append(r) or httpx.Response(200, json=[]))
+    with pytest.raises(CflowError, match="async-only"):
+        list_users.sync(client=cflow.openapi)
+    assert await list_users.asyncio(client=cflow.openapi) == []
+    assert len(seen) == 1
+    await http.aclose()
