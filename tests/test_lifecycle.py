@@ -148,3 +148,21 @@ async def test_the_generated_sync_functions_refuse_to_bypass_the_request_path() 
     assert await list_users.asyncio(client=cflow.openapi) == []
     assert len(seen) == 1
     await http.aclose()
+
+
+def test_the_default_backend_is_aiohttp_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert CflowClient(**CREDS).http_backend == "aiohttp"
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "aiohttp" else real(name)
+    )
+    assert CflowClient(**CREDS).http_backend == "httpx"
+
+
+def test_backend_choices_are_checked() -> None:
+    with pytest.raises(ValueError, match="valid backends"):
+        CflowClient(**CREDS, http_backend="curl")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not both"):
+        CflowClient(**CREDS, http_backend="httpx", http_client=httpx.AsyncClient())

@@ -84,3 +84,62 @@ def test_token_comparison_can_fail(spec: dict[str, Any]) -> None:
     altered = yaml.safe_load(SPEC.read_text())
     altered["paths"]["/integromat/api/cflow/users"]["get"]["summary"] = "Cflow List All Users"
     assert _tokens(altered, []) != _tokens(spec, [])
+
+
+_SCHEMA_KEYS = {
+    "type",
+    "properties",
+    "items",
+    "$ref",
+    "description",
+    "enum",
+    "format",
+    "required",
+    "additionalProperties",
+}
+_OPERATION_KEYS = {
+    "operationId",
+    "summary",
+    "description",
+    "tags",
+    "parameters",
+    "requestBody",
+    "responses",
+}
+
+
+def _schemas(node: Any, path: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every Schema Object under ``node``, with where it sits."""
+    found = [(path, node)]
+    for name, child in (node.get("properties") or {}).items():
+        found += _schemas(child, f"{path}.properties.{name}")
+    if isinstance(node.get("items"), dict):
+        found += _schemas(node["items"], f"{path}.items")
+    return found
+
+
+def test_spec_nesting_is_the_documents(spec: dict[str, Any]) -> None:
+    """Token order cannot see indentation: a property indented one level too deep would
+    still match the seed. Schema and operation keywords pin the nesting down."""
+    schemas = [
+        s for name, root in spec["components"]["schemas"].items() for s in _schemas(root, name)
+    ]
+    for where, schema in schemas:
+        assert set(schema) <= _SCHEMA_KEYS, f"{where} has {set(schema) - _SCHEMA_KEYS}"
+    assert len(schemas) == 45  # 8 component schemas, their properties and items
+    for path, item in spec["paths"].items():
+        assert set(item) <= {"get", "put", "post", "delete"}, path
+        for method, operation in item.items():
+            assert set(operation) <= _OPERATION_KEYS, f"{method} {path}"
+            assert set(operation) >= {"operationId", "responses", "tags"}, f"{method} {path}"
+    request = spec["components"]["schemas"]["Request"]["properties"]
+    assert list(request) == [
+        "id",
+        "workflowId",
+        "status",
+        "currentStage",
+        "fields",
+        "submittedBy",
+        "createdAt",
+        "updatedAt",
+    ]
