@@ -15,7 +15,7 @@ import httpx
 import pytest
 import uvicorn
 
-from cflow_async import CflowClient
+from cflow_async import CflowClient, CflowError
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +116,17 @@ async def test_cancelled_call_leaves_the_shared_client_healthy(
         await call
     stages = await asyncio.gather(*(cflow.get_process("SampleWorkflow") for _ in range(20)))
     assert all(len(s) == 3 for s in stages)
+
+
+async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
+    app = fastapi_app.create_app(
+        base_url=sandbox.url,
+        api_key=sandbox.api_key,
+        user_key=sandbox.user_key,
+        username=sandbox.username,
+    )
+    async with app.router.lifespan_context(app):
+        cflow: CflowClient = app.state.cflow
+        assert len(await cflow.get_workflows()) == 4
+    with pytest.raises(CflowError, match="closed"):
+        await cflow.get_workflows()
