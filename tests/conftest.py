@@ -3,6 +3,7 @@ integration tests run against the sandbox over real loopback sockets, on both ba
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,30 @@ FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
 BASE = "https://us.cflowapps.com/integromat/api"
 
 BACKENDS = ["aiohttp", "httpx"]
+
+
+class RecordingAsyncio:
+    """Stands in for ``asyncio`` inside ``cflow_async._transport`` only: records the backoff
+    delays it is asked to sleep instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingAsyncio:
+    import cflow_async._transport as transport_module
+
+    recorder = RecordingAsyncio()
+    monkeypatch.setattr(transport_module, "asyncio", recorder)
+    return recorder
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import os
 import socket
 import time
 import uuid
@@ -21,9 +20,9 @@ import pytest
 from cflow_openapi.api.requests import create_request
 from cflow_openapi.api.users import list_users
 from cflow_openapi.models import RequestCreate, RequestCreateFields
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, RecordingAsyncio
+from sockets import tcp_sockets
 
-import cflow_async._transport as transport_module
 from cflow_async import (
     CflowClient,
     CflowConnectionError,
@@ -53,42 +52,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _own_socket_inodes() -> set[int]:
-    inodes = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(int(target[len("socket:[") : -1]))
-    return inodes
-
-
-def tcp_sockets(port: int, *, side: str) -> int:
-    """Open TCP sockets of this process to (``side="client"``) or on (``"server"``, listening
-    socket excluded) ``port``, from /proc/net/tcp{,6} matched against our own fds."""
-    if not os.path.isdir("/proc/self/fd"):
-        pytest.skip("needs /proc to count sockets")
-    mine = _own_socket_inodes()
-    count = 0
-    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        try:
-            with open(table) as fh:
-                rows = fh.read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            fields = row.split()
-            local, remote, state, inode = fields[1], fields[2], fields[3], int(fields[9])
-            if inode not in mine or state == "0A":  # 0A: LISTEN
-                continue
-            address = remote if side == "client" else local
-            if int(address.rsplit(":", 1)[1], 16) == port:
-                count += 1
-    return count
 
 
 async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
@@ -126,27 +89,6 @@ def _client_for(sandbox: Any, **kwargs: Any) -> CflowClient:
         base_url=sandbox.url,
         **kwargs,
     )
-
-
-class RecordingAsyncio:
-    """Replaces ``asyncio`` inside ``cflow_async._transport`` only; records backoff delays."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def sleep(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingAsyncio:
-    recorder = RecordingAsyncio()
-    monkeypatch.setattr(transport_module, "asyncio", recorder)
-    return recorder
 
 
 # --- retried reads -----------------------------------------------------------------------------

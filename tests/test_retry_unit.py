@@ -28,9 +28,8 @@ import pytest
 from cflow_openapi.api.requests import create_request
 from cflow_openapi.api.users import list_users
 from cflow_openapi.models import RequestCreate, RequestCreateFields
-from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME
+from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME, RecordingAsyncio
 
-import cflow_async._transport as transport_module
 from cflow_async import (
     AuthenticationError,
     BadRequestError,
@@ -176,28 +175,6 @@ def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY, **kwargs: 
     """A client on an injected http_client (MockTransport) answering from ``server``."""
     http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
     return CflowClient(**CREDS, http_client=http_client, retry=retry, **kwargs)
-
-
-class RecordingAsyncio:
-    """Stands in for the ``asyncio`` module inside ``cflow_async._transport`` only: records
-    the delays it is asked to sleep instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def sleep(self, delay: float) -> None:
-        self.delays.append(delay)
-        await asyncio.sleep(0)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(asyncio, name)
-
-
-@pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingAsyncio:
-    recorder = RecordingAsyncio()
-    monkeypatch.setattr(transport_module, "asyncio", recorder)
-    return recorder
 
 
 # --- the operations under test -----------------------------------------------------------------

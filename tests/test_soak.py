@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from cflow_openapi.api.users import list_users
+from sockets import tcp_sockets
 
 from cflow_async import CflowClient, CflowError, RetryPolicy
 from cflow_async.sandbox import SandboxProcess
@@ -172,34 +173,9 @@ def _reconcile(what: str, ledger: Ledger, stored: list[tuple[str, str]]) -> list
 # --- leak counting -----------------------------------------------------------------------------
 
 
-def _client_sockets(port: int) -> int:
-    """Open TCP sockets of this process whose remote end is ``port``."""
-    mine = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            mine.add(int(target[len("socket:[") : -1]))
-    count = 0
-    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
-        try:
-            with open(table) as fh:
-                rows = fh.read().splitlines()[1:]
-        except FileNotFoundError:
-            continue
-        for row in rows:
-            fields = row.split()
-            remote, inode = fields[2], int(fields[9])
-            if inode in mine and int(remote.rsplit(":", 1)[1], 16) == port:
-                count += 1
-    return count
-
-
 async def _eventually_zero(port: int, timeout: float = 3.0) -> int:
     deadline = time.monotonic() + timeout
-    while (count := _client_sockets(port)) and time.monotonic() < deadline:
+    while (count := tcp_sockets(port, side="client")) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     return count
 
