@@ -18,7 +18,7 @@ from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, CflowTransport
-from ._values import record_values
+from ._values import record_values, text_id, workflow_name_text
 from .models import (
     FieldDefinition,
     ProcessStage,
@@ -342,17 +342,20 @@ class CflowClient:
         )
 
     async def get_process(self, workflow_name: str) -> list[ProcessStage]:
-        params = {"username": self._user(), "WorkflowName": _name(workflow_name)}
+        params = {"username": self._user(), "WorkflowName": workflow_name_text(workflow_name)}
         return await self._legacy("GET", "/cflow/getprocess", ProcessStage.list_from_json, params)
 
     async def get_status(self, workflow_name: str, group_id: str | int) -> list[StageStatus]:
-        params = {"WorkflowName": _name(workflow_name), "group_id": _id(group_id, "group_id")}
+        params = {
+            "WorkflowName": workflow_name_text(workflow_name),
+            "group_id": text_id(group_id, "group_id"),
+        }
         return await self._legacy("GET", "/cflow/getstatus", StageStatus.list_from_json, params)
 
     async def submit_record(self, workflow_name: str, values: Mapping[str, Any]) -> str:
         """Submit a new record; returns its id. Never retried once it may have reached the
         server: on an unknown outcome the error has ``outcome_unknown=True``."""
-        name = _name(workflow_name)
+        name = workflow_name_text(workflow_name)
         body = {"main": {"WorkflowName": name}, "dynamicobj": record_values(values)}
         params = {"username": self._user(), "WorkflowName": name}
         return await self._legacy("POST", "/cflow/submitrecord", record_id_from_json, params, body)
@@ -364,8 +367,8 @@ class CflowClient:
         record_id: str | int,
         values: Mapping[str, Any],
     ) -> str:
-        name = _name(workflow_name)
-        gid, rid = _id(group_id, "group_id"), _id(record_id, "record_id")
+        name = workflow_name_text(workflow_name)
+        gid, rid = text_id(group_id, "group_id"), text_id(record_id, "record_id")
         body = {
             "main": {"WorkflowName": name, "group_id": gid, "RecordId": rid},
             "Values": record_values(values),
@@ -378,8 +381,8 @@ class CflowClient:
     ) -> list[FieldDefinition]:
         params = {
             "username": self._user(),
-            "WorkflowName": _name(workflow_name),
-            "group_id": _id(group_id, "group_id"),
+            "WorkflowName": workflow_name_text(workflow_name),
+            "group_id": text_id(group_id, "group_id"),
         }
         return await self._legacy(
             "GET",
@@ -389,7 +392,7 @@ class CflowClient:
         )
 
     async def get_workflow_fieldsets(self, workflow_name: str) -> list[FieldDefinition]:
-        params = {"username": self._user(), "WorkflowName": _name(workflow_name)}
+        params = {"username": self._user(), "WorkflowName": workflow_name_text(workflow_name)}
         return await self._legacy(
             "GET", "/cflow/getworkflowfieldsets", FieldDefinition.list_from_json, params
         )
@@ -399,8 +402,8 @@ class CflowClient:
     ) -> list[FieldDefinition]:
         params = {
             "username": self._user(),
-            "WorkflowName": _name(workflow_name),
-            "group_id": _id(group_id, "group_id"),
+            "WorkflowName": workflow_name_text(workflow_name),
+            "group_id": text_id(group_id, "group_id"),
         }
         return await self._legacy(
             "GET", "/cflow/getworkflowprocessfieldsets", FieldDefinition.list_from_json, params
@@ -441,31 +444,6 @@ class _AsyncOnly(httpx.BaseTransport):
             "cflow.openapi is async-only: await the generated asyncio() / asyncio_detailed()"
             " functions, which go through the client's request path"
         )
-
-
-def _encodable(text: str, what: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgumentError(f"{what} is not valid Unicode text (lone surrogate)") from None
-    return text
-
-
-def _name(workflow_name: str) -> str:
-    if not isinstance(workflow_name, str) or not workflow_name.strip():
-        raise InvalidArgumentError(
-            f"workflow_name must be a non-empty string, got {workflow_name!r}"
-        )
-    return _encodable(workflow_name, "workflow_name")
-
-
-def _id(value: str | int, what: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidArgumentError(f"{what} must be a string or int, got {type(value).__name__}")
-    text = str(value)
-    if not text:
-        raise InvalidArgumentError(f"{what} is empty")
-    return _encodable(text, what)
 
 
 def _validation_error(

@@ -218,9 +218,9 @@ def api_error(
     outcome_unknown: bool = False,
     retry_after: float | None = None,
 ) -> CflowAPIError:
-    """The typed error for a non-2xx ``response`` whose body has been read."""
-    safe = redact_response(response)
-    request = safe.request
+    """The typed error for a non-2xx ``response`` whose body has been read and whose
+    request is already redacted (``CflowTransport.error_response`` makes it so)."""
+    request = response.request
     status = response.status_code
     body = decode_body(response)
     what = f"{status} {response.reason_phrase}".strip()
@@ -240,11 +240,11 @@ def api_error(
         return RateLimitError(
             message,
             retry_after=retry_after,
-            response=safe,
+            response=response,
             body=body,
             attempts=attempts,
             outcome_unknown=outcome_unknown,
         )
     return cls(
-        message, response=safe, body=body, attempts=attempts, outcome_unknown=outcome_unknown
+        message, response=response, body=body, attempts=attempts, outcome_unknown=outcome_unknown
     )

@@ -42,7 +42,7 @@ from cflow_openapi.models import (
 from cflow_openapi.types import UNSET, Unset
 
 from ._errors import InvalidArgumentError
-from ._values import record_values
+from ._values import record_values, text_id
 from .models import ShapeError
 
 if TYPE_CHECKING:
@@ -56,15 +56,9 @@ T = TypeVar("T")
 def path_segment(value: str | int, name: str) -> str:
     """An id for a path segment. The generated code percent-encodes it (``/`` included);
     ``.`` and ``..`` survive encoding and would be resolved as dot-segments, so refuse them."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise InvalidArgumentError(f"{name} must be a string or int, got {type(value).__name__}")
-    text = str(value)
-    if not text or text.strip() in (".", ".."):
+    text = text_id(value, name)
+    if text.strip() in (".", ".."):
         raise InvalidArgumentError(f"{name} {text!r} is not a valid id")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidArgumentError(f"{name} is not valid Unicode text") from None
     return text
 
 

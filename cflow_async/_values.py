@@ -9,7 +9,7 @@ from typing import Any
 
 from ._errors import InvalidArgumentError
 
-__all__ = ["format_cflow_datetime", "record_values"]
+__all__ = ["format_cflow_datetime", "record_values", "text_id", "workflow_name_text"]
 
 
 def format_cflow_datetime(value: dt.date) -> str:
@@ -27,13 +27,35 @@ def format_cflow_datetime(value: dt.date) -> str:
     )
 
 
+def _utf8(text: str, what: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgumentError(f"{what} is not valid Unicode text (lone surrogate)") from None
+    return text
+
+
+def workflow_name_text(workflow_name: str) -> str:
+    if not isinstance(workflow_name, str) or not workflow_name.strip():
+        raise InvalidArgumentError(
+            f"workflow_name must be a non-empty string, got {workflow_name!r}"
+        )
+    return _utf8(workflow_name, "workflow_name")
+
+
+def text_id(value: str | int, what: str) -> str:
+    """An id as Cflow wants it on the wire: a non-empty string (ints accepted)."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise InvalidArgumentError(f"{what} must be a string or int, got {type(value).__name__}")
+    text = str(value)
+    if not text:
+        raise InvalidArgumentError(f"{what} is empty")
+    return _utf8(text, what)
+
+
 def _wire(key: str, value: Any) -> Any:
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidArgumentError(f"value of field {key!r} is not valid Unicode") from None
-        return value
+        return _utf8(value, f"value of field {key!r}")
     if isinstance(value, dt.date):  # datetime is a date too
         return format_cflow_datetime(value)
     if isinstance(value, list | tuple):
