@@ -29,9 +29,8 @@ from ._errors import (
 )
 from ._retry import RetryBudget, RetryPolicy
 from ._values import format_cflow_datetime
+from ._version import __version__
 from .models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",

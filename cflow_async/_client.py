@@ -15,9 +15,10 @@ from cflow_openapi import Client as OpenAPIClient
 
 from ._backends import Backend, Call, ClientTransport, HttpxBackend, RawResponse, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
+from ._constants import API_PREFIX, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import CflowError, InvalidArgumentError, ResponseValidationError
 from ._retry import RetryBudget, RetryPolicy
-from ._transport import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT, CflowTransport
+from ._transport import CflowTransport
 from ._values import record_values, text_id, workflow_name_text
 from .models import (
     FieldDefinition,
@@ -35,13 +36,6 @@ __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
 
 T = TypeVar("T")
 HttpBackend = Literal["aiohttp", "httpx"]
-
-# Chosen by measurement (scripts/bench_results.md): on the aiohttp backend no size wins
-# consistently from 10 to 100; on the httpx backend 32 matches 10 and beats 100 once
-# requests queue in HttpxBackend instead of inside httpcore's pool.
-DEFAULT_MAX_CONNECTIONS = 32
-
-_API = "/integromat/api"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -113,7 +107,7 @@ class CflowClient:
         self._setup(transport, resolve_timeout(timeout), backend)
 
         self._urls = {
-            path: self._base_url + _API + path
+            path: self._base_url + API_PREFIX + path
             for path in (
                 "/connection/GetConnection",
                 "/cflow/getworkflows",

@@ -10,15 +10,35 @@ from enum import StrEnum
 import attrs
 import httpx
 
+from ._constants import (
+    API_PREFIX,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_REGION,
+    ENV_USER_KEY,
+    ENV_USERNAME,
+)
 from ._errors import InvalidArgumentError
 
-__all__ = ["DEFAULT_TIMEOUT", "Credentials", "Region", "resolve_base_url", "resolve_timeout"]
+__all__ = [
+    "CREDENTIAL_ENV",
+    "DEFAULT_TIMEOUT",
+    "Credentials",
+    "Region",
+    "resolve_base_url",
+    "resolve_timeout",
+]
 
 #: connect 5 s, read 30 s, write 30 s, pool 10 s.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 
-# The legacy document gives URLs ending in /integromat/api; base_url is the server root.
-_API_SUFFIX = "/integromat/api"
+
+#: Credential setting -> the environment variable it falls back to (the CLI shares it).
+CREDENTIAL_ENV: Mapping[str, str] = {
+    "api_key": ENV_API_KEY,
+    "user_key": ENV_USER_KEY,
+    "username": ENV_USERNAME,
+}
 
 
 class Region(StrEnum):
@@ -79,14 +99,11 @@ class Credentials:
         username: str | None,
         env: Mapping[str, str] = os.environ,
     ) -> Credentials:
-        values = {
-            "api_key": api_key if api_key is not None else env.get("CFLOW_API_KEY"),
-            "user_key": user_key if user_key is not None else env.get("CFLOW_USER_KEY"),
-            "username": username if username is not None else env.get("CFLOW_USERNAME"),
-        }
+        given = {"api_key": api_key, "user_key": user_key, "username": username}
+        values = {k: v if v is not None else env.get(CREDENTIAL_ENV[k]) for k, v in given.items()}
         missing = [k for k, v in values.items() if not v]
         if missing:
-            envs = ", ".join("CFLOW_" + k.upper() for k in missing)
+            envs = ", ".join(CREDENTIAL_ENV[k] for k in missing)
             raise InvalidArgumentError(
                 f"missing Cflow credentials: {', '.join(missing)} (pass them or set {envs})"
             )
@@ -117,10 +134,10 @@ def resolve_base_url(
         raw = base_url
     elif region is not None:
         raw = Region.parse(region).value
-    elif env.get("CFLOW_BASE_URL"):
-        raw = env["CFLOW_BASE_URL"]
-    elif env.get("CFLOW_REGION"):
-        raw = Region.parse(env["CFLOW_REGION"]).value
+    elif env.get(ENV_BASE_URL):
+        raw = env[ENV_BASE_URL]
+    elif env.get(ENV_REGION):
+        raw = Region.parse(env[ENV_REGION]).value
     else:
         raw = Region.US.value
     try:
@@ -137,8 +154,8 @@ def resolve_base_url(
             " in cleartext. Use https://, or pass allow_insecure_http=True if you must."
         )
     path = url.path.rstrip("/")
-    if path.endswith(_API_SUFFIX):
-        path = path[: -len(_API_SUFFIX)]
+    if path.endswith(API_PREFIX):
+        path = path[: -len(API_PREFIX)]
     return str(url.copy_with(path=path or "/")).rstrip("/")
 
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from ._constants import SECRET_HEADERS
+
 _REDACTED = "[redacted]"
-SECRET_HEADERS = frozenset({"apikey", "userkey", "authorization", "proxy-authorization", "cookie"})
 _SNIPPET = 200
 
 __all__ = [

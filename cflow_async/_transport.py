@@ -22,8 +22,8 @@ import httpx
 
 from ._backends import Backend, Call, RawResponse
 from ._config import Credentials
+from ._constants import DEFAULT_MAX_RESPONSE_BYTES, SECRET_HEADERS, USER_AGENT
 from ._errors import (
-    SECRET_HEADERS,
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
@@ -45,9 +45,6 @@ from ._retry import (
 __all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "CflowTransport"]
 
 logger = logging.getLogger("cflow_async")
-
-DEFAULT_MAX_RESPONSE_BYTES = 50 * 1024 * 1024
-USER_AGENT = "cflow-async/0.1.0"
 
 
 class CflowTransport(httpx.AsyncBaseTransport):
