@@ -1,36 +1,93 @@
 """cflow-async: an async Python client for the Cflow workflow-automation API.
 
-    async with CflowClient(api_key=..., user_key=..., username=..., region="us") as cflow:
-        workflows = await cflow.get_workflows()
+    import asyncio
+    from cflow_async import CflowClient
 
-The sandbox (``cflow_async.sandbox``), the CLI and the aiohttp backend are imported only
-when used.
+    async def main() -> None:
+        async with CflowClient(api_key=..., user_key=..., username=..., region="us") as cflow:
+            workflows = await cflow.get_workflows()
+
+    asyncio.run(main())
+
+Names are imported on first use (PEP 562), so ``import cflow_async`` and the CLI's
+``cflow --help`` load neither httpx nor aiohttp; the sandbox and the aiohttp backend are
+imported only when used.
 """
 
-from ._bulk import RowResult
-from ._client import CflowClient
-from ._config import Region
-from ._errors import (
-    AuthenticationError,
-    BadRequestError,
-    CflowAPIError,
-    CflowConnectionError,
-    CflowError,
-    CflowTimeoutError,
-    ConflictError,
-    InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    ServerError,
-    UnprocessableEntityError,
-)
-from ._retry import RetryBudget, RetryPolicy
-from ._values import format_cflow_datetime
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
+
+if TYPE_CHECKING:
+    from ._bulk import RowResult
+    from ._client import CflowClient
+    from ._config import Region
+    from ._errors import (
+        AuthenticationError,
+        BadRequestError,
+        CflowAPIError,
+        CflowConnectionError,
+        CflowError,
+        CflowTimeoutError,
+        ConflictError,
+        InvalidArgumentError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        ResponseTooLargeError,
+        ResponseValidationError,
+        ServerError,
+        UnprocessableEntityError,
+    )
+    from ._retry import RetryBudget, RetryPolicy
+    from ._values import format_cflow_datetime
+    from .models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
+
+_LAZY: dict[str, str] = {
+    "AuthenticationError": "._errors",
+    "BadRequestError": "._errors",
+    "CflowAPIError": "._errors",
+    "CflowClient": "._client",
+    "CflowConnectionError": "._errors",
+    "CflowError": "._errors",
+    "CflowTimeoutError": "._errors",
+    "ConflictError": "._errors",
+    "FieldDefinition": ".models",
+    "FieldOption": ".models",
+    "InvalidArgumentError": "._errors",
+    "NotFoundError": "._errors",
+    "PermissionDeniedError": "._errors",
+    "ProcessStage": ".models",
+    "RateLimitError": "._errors",
+    "Region": "._config",
+    "ResponseTooLargeError": "._errors",
+    "ResponseValidationError": "._errors",
+    "RetryBudget": "._retry",
+    "RetryPolicy": "._retry",
+    "RowResult": "._bulk",
+    "ServerError": "._errors",
+    "StageStatus": ".models",
+    "UnprocessableEntityError": "._errors",
+    "Workflow": ".models",
+    "format_cflow_datetime": "._values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AuthenticationError",

@@ -29,9 +29,14 @@ Timeouts = tuple[float | None, float | None, float | None, float | None]
 
 
 class Call:
-    """One request as the retry loop sees it. ``timeout`` is (connect, read, write, pool)."""
+    """One request as the retry loop sees it. ``timeout`` is (connect, read, write, pool).
 
-    __slots__ = ("content", "headers", "method", "timeout", "url")
+    ``operation`` names the facade method (``"submit_record"``) and ``template`` the path
+    as documented (``/integromat/api/cflow/workflows/{workflowId}/requests``): both are for
+    logs, hooks and traces, which must not show ids or the query.
+    """
+
+    __slots__ = ("content", "headers", "method", "operation", "template", "timeout", "url")
 
     def __init__(
         self,
@@ -40,12 +45,16 @@ class Call:
         headers: Mapping[str, str],
         content: bytes | None,
         timeout: Timeouts,
+        operation: str | None = None,
+        template: str | None = None,
     ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.content = content
         self.timeout = timeout
+        self.operation = operation
+        self.template = template
 
     @property
     def path(self) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from ._errors import CflowError, InvalidArgumentError
+from ._values import workflow_name_text
 
 if TYPE_CHECKING:
     from ._client import CflowClient
@@ -62,7 +63,7 @@ async def _rows(
             yield row
 
 
-async def submit_records(
+def submit_records(
     client: CflowClient,
     workflow_name: str,
     rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
@@ -71,10 +72,30 @@ async def submit_records(
     rate: float | None = None,
     progress: Callable[[RowResult], Any] | None = None,
 ) -> AsyncIterator[RowResult]:
-    if concurrency < 1:
-        raise InvalidArgumentError("concurrency must be at least 1")
-    if rate is not None and rate <= 0:
-        raise InvalidArgumentError("rate must be a positive number of requests per second")
+    """Check the arguments now (a bad one raises here, once, not once per row when
+    iteration starts), then return the generator that does the work."""
+    workflow_name_text(workflow_name)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise InvalidArgumentError(f"concurrency must be an int of at least 1, got {concurrency!r}")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0
+    ):
+        raise InvalidArgumentError(
+            f"rate must be a positive number of requests per second, got {rate!r}"
+        )
+    if not isinstance(rows, Iterable | AsyncIterable):
+        raise InvalidArgumentError(f"rows must be iterable, got {type(rows).__name__}")
+    return _submit(client, workflow_name, rows, concurrency, rate, progress)
+
+
+async def _submit(
+    client: CflowClient,
+    workflow_name: str,
+    rows: Iterable[Mapping[str, Any]] | AsyncIterable[Mapping[str, Any]],
+    concurrency: int,
+    rate: float | None,
+    progress: Callable[[RowResult], Any] | None,
+) -> AsyncIterator[RowResult]:
     limiter = _RateLimiter(rate) if rate is not None else None
     # Both queues are bounded, so a slow consumer or a huge input never piles rows up.
     todo: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)

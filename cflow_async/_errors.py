@@ -1,8 +1,22 @@
 """The exception hierarchy. Every failure a caller can see is a :class:`CflowError`.
 
 Errors never hold credentials: the request attached to an error is a copy with the
-``apikey``/``userkey`` headers redacted (see ``_redact``), and messages show paths, never
-query strings or headers.
+``apikey``/``userkey`` headers redacted (:func:`redact_request`, applied once, by the
+transport, before any error is built), and messages show paths, never query strings or
+headers.
+
+    CflowError
+    ├── InvalidArgumentError (also a ValueError): refused before anything was sent
+    │   └── (RecordValidationError, in _records)
+    ├── CflowAPIError: the server answered a status the call does not accept
+    │   ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
+    │   ├── NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
+    │   ├── RateLimitError 429
+    │   └── ServerError 5xx
+    ├── CflowConnectionError: refused, reset, dropped
+    │   └── CflowTimeoutError
+    ├── ResponseValidationError: a 2xx whose body is unreadable
+    └── ResponseTooLargeError
 """
 
 from __future__ import annotations
@@ -44,13 +58,15 @@ _UNKNOWN_OUTCOME_HINT = (
 class CflowError(Exception):
     """Base class of every error this library raises.
 
-    ``attempts`` counts the HTTP attempts made (1 when nothing was retried).
+    ``attempts`` counts the requests that left for the server: 1 when nothing was
+    retried, 0 when the call was refused before sending (a bad argument, a closed client,
+    the wrong event loop).
     ``outcome_unknown`` is True when a write may have been applied by the server even
     though the call failed (a POST that timed out, lost its connection or got a 5xx):
     reconcile before resubmitting.
     """
 
-    def __init__(self, message: str, *, attempts: int = 1, outcome_unknown: bool = False) -> None:
+    def __init__(self, message: str, *, attempts: int = 0, outcome_unknown: bool = False) -> None:
         if outcome_unknown:
             message += _UNKNOWN_OUTCOME_HINT
         super().__init__(message)
@@ -151,8 +167,7 @@ class ResponseValidationError(CflowError):
         attempts: int = 1,
         outcome_unknown: bool = False,
     ) -> None:
-        if response is not None:
-            response = redact_response(response)
+        if response is not None:  # already redacted (CflowTransport.error_response)
             message = (
                 f"{message} (HTTP {response.status_code}, body starts: {body_snippet(response)})"
             )
@@ -202,16 +217,6 @@ def redact_request(request: httpx.Request) -> httpx.Request:
     return httpx.Request(request.method, request.url, headers=headers)
 
 
-def redact_response(response: httpx.Response) -> httpx.Response:
-    """A read response re-attached to a redacted copy of its request."""
-    return httpx.Response(
-        response.status_code,
-        headers=response.headers,
-        content=response.content,
-        request=redact_request(response.request),
-    )
-
-
 def api_error(
     response: httpx.Response,
     *,
@@ -248,4 +253,24 @@ def api_error(
         )
     return cls(
         message, response=response, body=body, attempts=attempts, outcome_unknown=outcome_unknown
+    )
+
+
+def transport_error(
+    exc: BaseException, method: str, url: str, path: str, attempts: int, *, unknown: bool
+) -> CflowError:
+    """The typed error for a transport failure (httpx's exception family, as every backend
+    raises it) on ``method url``."""
+    where = f"{method} {path}"
+    detail = str(exc) or type(exc).__name__
+    _, _, query = url.partition("?")
+    if query:  # never show the query (it names the user), whatever a library put in
+        detail = detail.replace(url, path).replace(query, "...")
+    if isinstance(exc, httpx.TimeoutException):
+        kind = type(exc).__name__.replace("Timeout", " timeout").lower()
+        return CflowTimeoutError(
+            f"{kind} for {where}: {detail}", attempts=attempts, outcome_unknown=unknown
+        )
+    return CflowConnectionError(
+        f"connection failed for {where}: {detail}", attempts=attempts, outcome_unknown=unknown
     )

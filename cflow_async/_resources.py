@@ -42,11 +42,12 @@ from cflow_openapi.models import (
 from cflow_openapi.types import UNSET, Unset
 
 from ._errors import InvalidArgumentError
+from ._transport import NO_BODY
 from ._values import record_values, text_id
 from .models import ShapeError
 
 if TYPE_CHECKING:
-    from ._client import CflowClient
+    from ._transport import Requester
 
 __all__ = ["RequestsResource", "RolesResource", "UsersResource", "WorkflowsResource"]
 
@@ -153,38 +154,44 @@ _ROLES = _many(Role)
 
 
 class _Resource:
-    def __init__(self, client: CflowClient) -> None:
-        self._client = client
+    def __init__(self, requester: Requester) -> None:
+        self._requester = requester
+
+    async def _generated(self, kwargs: dict[str, Any], reader: Callable[[Any], T] | None) -> T:
+        """Send the request the generated ``_get_kwargs`` describes, on the one path."""
+        body = kwargs.get("json", NO_BODY)
+        method = kwargs["method"].upper()
+        return await self._requester.request("openapi", method, kwargs["url"], reader, body=body)
 
 
 class WorkflowsResource(_Resource):
     async def get(self, workflow_id: str | int) -> Workflow:
         kwargs = get_workflow._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, _WORKFLOW)
+        return await self._generated(kwargs, _WORKFLOW)
 
 
 class RequestsResource(_Resource):
     async def list(self, workflow_id: str | int) -> builtins.list[Request]:
         kwargs = list_requests._get_kwargs(path_segment(workflow_id, "workflow_id"))
-        return await self._client._generated(kwargs, _REQUESTS)
+        return await self._generated(kwargs, _REQUESTS)
 
     async def create(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_request._get_kwargs(path_segment(workflow_id, "workflow_id"), body=body)
-        return await self._client._generated(kwargs, _REQUEST)
+        return await self._generated(kwargs, _REQUEST)
 
     async def create_draft(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
         body = RequestCreate(fields=_fields(fields, RequestCreateFields))
         kwargs = create_draft_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), body=body
         )
-        return await self._client._generated(kwargs, _REQUEST)
+        return await self._generated(kwargs, _REQUEST)
 
     async def get(self, workflow_id: str | int, request_id: str | int) -> Request:
         kwargs = get_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
         )
-        return await self._client._generated(kwargs, _REQUEST)
+        return await self._generated(kwargs, _REQUEST)
 
     async def update(
         self, workflow_id: str | int, request_id: str | int, fields: Mapping[str, Any]
@@ -195,14 +202,14 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=body,
         )
-        return await self._client._generated(kwargs, _REQUEST)
+        return await self._generated(kwargs, _REQUEST)
 
     async def delete(self, workflow_id: str | int, request_id: str | int) -> None:
         # The generator emits no plain asyncio() for deleteRequest (it returns nothing).
         kwargs = delete_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), path_segment(request_id, "request_id")
         )
-        await self._client._generated(kwargs, None)
+        await self._generated(kwargs, None)
 
     async def approve(
         self,
@@ -239,7 +246,7 @@ class RequestsResource(_Resource):
             path_segment(request_id, "request_id"),
             body=_action(comment, reassign_to),
         )
-        return await self._client._generated(kwargs, _REQUEST)
+        return await self._generated(kwargs, _REQUEST)
 
 
 def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
@@ -256,10 +263,10 @@ def _action(comment: str | None, reassign_to: str | None) -> ApprovalAction:
 class UsersResource(_Resource):
     async def list(self) -> builtins.list[User]:
         kwargs = list_users._get_kwargs()
-        return await self._client._generated(kwargs, _USERS)
+        return await self._generated(kwargs, _USERS)
 
 
 class RolesResource(_Resource):
     async def list(self) -> builtins.list[Role]:
         kwargs = list_roles._get_kwargs()
-        return await self._client._generated(kwargs, _ROLES)
+        return await self._generated(kwargs, _ROLES)

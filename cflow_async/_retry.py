@@ -17,10 +17,22 @@ import httpx
 
 from ._errors import InvalidArgumentError
 
-__all__ = ["RetryBudget", "RetryPolicy", "parse_retry_after"]
+__all__ = ["RetryBudget", "RetryPolicy", "may_duplicate", "parse_retry_after"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def may_duplicate(method: str) -> bool:
+    """The package's one answer to "is this a write whose fate matters": True when sending
+    the request again could apply it twice (POST, PATCH).
+
+    Such a request is never retried once it may have reached the server, and any failure
+    after that point (a timeout, a dropped connection, a 5xx, an unreadable 2xx) carries
+    ``outcome_unknown=True``. Sending a PUT or DELETE again is harmless, so their failures
+    never do: the caller may simply repeat them.
+    """
+    return method not in IDEMPOTENT_METHODS
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -40,8 +52,8 @@ class RetryPolicy:
     Backoff is exponential from ``initial_backoff`` up to ``max_backoff`` seconds, with up
     to 25% jitter. A server's Retry-After is honoured up to ``max_retry_after`` seconds;
     above that the error is raised at once. ``deadline`` (seconds) bounds a whole call,
-    all attempts and waits included. ``budget_*`` size the client-wide retry budget
-    (see :class:`RetryBudget`); ``budget_max_tokens=0`` disables it.
+    all attempts and waits included. The client-wide retry budget that caps retries when
+    the server is down is sized on the client: ``CflowClient(retry_budget=...)``.
     """
 
     max_retries: int = attrs.field(default=2, validator=_non_negative)
@@ -49,8 +61,6 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=8.0, validator=_non_negative)
     max_retry_after: float = attrs.field(default=60.0, validator=_non_negative)
     deadline: float | None = attrs.field(default=None, validator=_positive_or_none)
-    budget_max_tokens: float = attrs.field(default=20.0, validator=_non_negative)
-    budget_token_ratio: float = attrs.field(default=0.5, validator=_non_negative)
 
     def backoff(self, retry_number: int) -> float:
         """Delay before retry ``retry_number`` (1-based): exponential, capped, jittered."""
@@ -68,11 +78,18 @@ class RetryBudget:
     ``max_tokens / 2`` failures and retries stop: they add at most about that many attempts
     (well under 20% of the load) until successes refill it. With the default ratio of 0.5
     retries keep flowing while fewer than about a third of attempts fail.
+
+    One budget belongs to one client and is shared by its ``with_options`` copies: pass
+    ``CflowClient(retry_budget=RetryBudget(...))`` to size it, ``RetryBudget(max_tokens=0)``
+    to disable it, and read ``cflow.retry_budget.tokens`` to watch it.
     """
 
-    def __init__(self, max_tokens: float, token_ratio: float) -> None:
-        self.max_tokens = max_tokens
-        self.token_ratio = token_ratio
+    def __init__(self, max_tokens: float = 20.0, token_ratio: float = 0.5) -> None:
+        for name, value in (("max_tokens", max_tokens), ("token_ratio", token_ratio)):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise InvalidArgumentError(f"RetryBudget.{name} must be >= 0, got {value!r}")
+        self.max_tokens = float(max_tokens)
+        self.token_ratio = float(token_ratio)
         # A client is bound to one event loop (see CflowTransport.send), so no lock.
         self._tokens = max_tokens
 
@@ -89,6 +106,12 @@ class RetryBudget:
 
     def allows_retry(self) -> bool:
         return self.max_tokens <= 0 or self._tokens > self.max_tokens / 2
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryBudget(max_tokens={self.max_tokens:g}, token_ratio={self.token_ratio:g},"
+            f" tokens={self._tokens:g})"
+        )
 
 
 def parse_retry_after(headers: httpx.Headers, now: float | None = None) -> float | None:

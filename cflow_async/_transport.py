@@ -1,50 +1,124 @@
-"""The one request path: credentials, retries, the retry budget, the response-size cap and
-the mapping of failures to typed errors.
+"""The one request path: credentials, retries, the retry budget, the response-size cap, the
+mapping of failures to typed errors, and the one read path for bodies.
 
-Two doors lead to :meth:`CflowTransport.send`, the single retry loop:
+Every call, from the legacy endpoints or the OpenAPI namespaces, is a :class:`Call` that a
+:class:`Requester` builds (URL, query, JSON body, headers) and hands to
+:meth:`CflowTransport.request`: :meth:`~CflowTransport.send` runs the single retry loop and
+:meth:`~CflowTransport.read` decodes the body, so the unreadable-2xx rule exists once. No
+httpx Request or Response is built on that path: building them costs more CPU than the
+rest of a call.
 
-* the facade calls it directly with a :class:`Call` (no httpx Request/Response objects on
-  the hot path: building them costs more CPU than the rest of a call);
-* the generated ``cflow_openapi`` functions go through an ``httpx.AsyncClient`` mounted on
-  this transport, whose :meth:`handle_async_request` adapts httpx's types to a Call.
+The generated ``cflow_openapi`` functions, awaited directly with ``client=cflow.openapi``,
+come in through :meth:`CflowTransport.handle_async_request` (an httpx transport), which
+adapts httpx's types to a Call and checks the body with the same rule.
 
-Below it sits a backend (``_backends``): httpx's transport or aiohttp, which only moves bytes.
+Below sits a backend (``_backends``): httpx's transport or aiohttp, which only moves bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar
+from urllib.parse import quote, urlencode
 
 import httpx
 
-from ._backends import Backend, Call, RawResponse
+from ._backends import Backend, Call, RawResponse, Timeouts
 from ._config import Credentials
 from ._constants import DEFAULT_MAX_RESPONSE_BYTES, SECRET_HEADERS, USER_AGENT
 from ._errors import (
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
+    InvalidArgumentError,
     ResponseTooLargeError,
     ResponseValidationError,
     api_error,
     redact_request,
+    transport_error,
 )
 from ._retry import (
-    IDEMPOTENT_METHODS,
     RETRYABLE_STATUSES,
     RetryBudget,
     RetryPolicy,
     is_certificate_error,
+    may_duplicate,
     never_sent,
     parse_retry_after,
 )
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "CflowTransport"]
+__all__ = ["NO_BODY", "CflowTransport", "Requester"]
 
 logger = logging.getLogger("cflow_async")
+
+T = TypeVar("T")
+
+#: Marks a call without a body (``None`` is a JSON body: ``null``).
+NO_BODY: Final[Any] = object()
+
+# What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Type/
+# AttributeError in the generated models), and JSON nested past the parser's recursion limit.
+_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+@functools.lru_cache(maxsize=1024)
+def _query(params: tuple[tuple[str, str], ...]) -> str:
+    # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII are all
+    # percent-encoded and stay inside their value. Cached: most calls repeat a few queries.
+    return urlencode(params, quote_via=quote)
+
+
+def path_segment(value: str) -> str:
+    """``value`` percent-encoded for one path segment (``/`` included)."""
+    return quote(value, safe="")
+
+
+def encode_json(body: Any) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
+    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+        raise InvalidArgumentError(f"the values cannot be sent as JSON: {exc}") from None
+
+
+class Requester:
+    """What one client (or ``with_options`` copy) needs to make a call: the transport, the
+    server root and the timeouts. The legacy endpoints and the OpenAPI namespaces both
+    call :meth:`request`; neither reaches into the client."""
+
+    __slots__ = ("base_url", "timeouts", "transport")
+
+    def __init__(self, transport: CflowTransport, base_url: str, timeouts: Timeouts) -> None:
+        self.transport = transport
+        self.base_url = base_url
+        self.timeouts = timeouts
+
+    async def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        reader: Callable[[Any], T] | None,
+        *,
+        template: str | None = None,
+        params: Mapping[str, str] | None = None,
+        body: Any = NO_BODY,
+    ) -> T:
+        """Send ``method path`` (``path`` already encoded, from the server root) and return
+        ``reader(decoded JSON)``; with ``reader=None`` the body is not read."""
+        url = self.base_url + path
+        if params:
+            url = url + "?" + _query(tuple(params.items()))
+        transport = self.transport
+        if body is NO_BODY:
+            headers, content = transport.get_headers, None
+        else:
+            headers, content = transport.json_headers, encode_json(body)
+        call = Call(method, url, headers, content, self.timeouts, operation, template or path)
+        return await transport.request(call, reader)
 
 
 class CflowTransport(httpx.AsyncBaseTransport):
@@ -113,16 +187,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
         raw = await self.send(call)
         if raw.content.strip():
             # The generated parsers call response.json() unguarded; keep a bad body from
-            # escaping them as a raw JSONDecodeError.
-            try:
-                json.loads(raw.content)
-            except (ValueError, RecursionError) as exc:
-                raise ResponseValidationError(
-                    f"unreadable response to {call.method} {call.path}: {exc}",
-                    response=self.error_response(call, raw),
-                    attempts=raw.attempts,
-                    outcome_unknown=call.method not in IDEMPOTENT_METHODS,
-                ) from None
+            # escaping them as a raw JSONDecodeError (the same rule as the facade's reads).
+            self.read(call, raw, _any)
         return httpx.Response(
             raw.status,
             headers=raw.headers,
@@ -151,6 +217,34 @@ class CflowTransport(httpx.AsyncBaseTransport):
             ),
         )
 
+    # -- the read path -----------------------------------------------------------------
+
+    async def request(self, call: Call, reader: Callable[[Any], T] | None) -> T:
+        """Send ``call`` and read its body with ``reader`` (``None``: don't read it)."""
+        raw = await self.send(call)
+        if reader is None:
+            return None  # type: ignore[return-value]
+        return self.read(call, raw, reader)
+
+    def read(self, call: Call, raw: RawResponse, reader: Callable[[Any], T]) -> T:
+        """``reader(JSON of the body)``, or a ResponseValidationError when the body is not
+        JSON or has the wrong shape. Any 2xx is read as the documented answer: a server
+        answering 200 where the document says 201 has still acted, and must not look like
+        a failure. A write whose answer is unreadable has still been applied, its result
+        (say the new record id) lost: for a write that may not be repeated, that is an
+        unknown outcome."""
+        try:
+            return reader(json.loads(raw.content))
+        except CflowError:
+            raise
+        except _UNREADABLE as exc:
+            raise ResponseValidationError(
+                f"unreadable response to {call.method} {call.path}: {exc}",
+                response=self.error_response(call, raw),
+                attempts=raw.attempts,
+                outcome_unknown=may_duplicate(call.method),
+            ) from None
+
     # -- the retry loop ----------------------------------------------------------------
 
     async def send(self, call: Call) -> RawResponse:
@@ -163,7 +257,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
             if inner.loop is not None:
                 raise CflowError(
                     "this CflowClient was first used in another event loop; create one"
-                    " client per event loop (e.g. inside asyncio.run or a FastAPI lifespan)"
+                    " client per event loop (e.g. inside asyncio.run or a FastAPI lifespan)",
+                    attempts=0,
                 )
             inner.loop = loop
         policy = self.policy
@@ -178,13 +273,13 @@ class CflowTransport(httpx.AsyncBaseTransport):
             raise CflowTimeoutError(
                 f"deadline of {policy.deadline:g} s exceeded for {call.method} {call.path}",
                 attempts=attempts[0],
-                outcome_unknown=call.method not in IDEMPOTENT_METHODS,
+                outcome_unknown=may_duplicate(call.method) and attempts[0] > 0,
             ) from None
 
     async def _send_with_retries(
         self, call: Call, policy: RetryPolicy, deadline: float | None, attempts: list[int]
     ) -> RawResponse:
-        idempotent = call.method in IDEMPOTENT_METHODS
+        idempotent = not may_duplicate(call.method)
         budget = self.budget
         attempt = 0
         while True:
@@ -207,7 +302,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 # A failed certificate check happens before any request byte, whatever
                 # the transport; otherwise only a trusted transport's word counts.
                 safe = never_sent(exc, self._trusted) or is_certificate_error(exc)
-                error = _transport_error(exc, call, attempt, unknown=not (idempotent or safe))
+                error = transport_error(
+                    exc, call.method, call.url, call.path, attempt, unknown=not (idempotent or safe)
+                )
                 if (idempotent or safe) and not is_certificate_error(exc):
                     delay = policy.backoff(attempt)
                     if self._may_retry(call, attempt, delay, deadline, str(error)):
@@ -300,24 +397,12 @@ class CflowTransport(httpx.AsyncBaseTransport):
         return redact_request(httpx.Request(call.method, call.url, headers=call.headers))
 
 
+def _any(data: Any) -> Any:
+    return data
+
+
 class _Headers(dict[str, str]):
     """Request headers that never show the credentials in a repr."""
 
     def __repr__(self) -> str:
         return repr({k: "[redacted]" if k in SECRET_HEADERS else v for k, v in self.items()})
-
-
-def _transport_error(exc: BaseException, call: Call, attempts: int, *, unknown: bool) -> CflowError:
-    where = f"{call.method} {call.path}"
-    detail = str(exc) or type(exc).__name__
-    _, _, query = call.url.partition("?")
-    if query:  # never show the query (it names the user), whatever a library put in
-        detail = detail.replace(call.url, call.path).replace(query, "...")
-    if isinstance(exc, httpx.TimeoutException):
-        kind = type(exc).__name__.replace("Timeout", " timeout").lower()
-        return CflowTimeoutError(
-            f"{kind} for {where}: {detail}", attempts=attempts, outcome_unknown=unknown
-        )
-    return CflowConnectionError(
-        f"connection failed for {where}: {detail}", attempts=attempts, outcome_unknown=unknown
-    )

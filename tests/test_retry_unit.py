@@ -317,16 +317,33 @@ def test_policy_defaults() -> None:
     assert policy.max_backoff == 8.0
     assert policy.max_retry_after == 60
     assert policy.deadline is None
-    assert policy.budget_max_tokens > 0  # a retry budget is on by default
+    assert not hasattr(policy, "budget_max_tokens"), "the budget is sized on the client"
 
 
 async def test_client_defaults_to_default_policy_and_a_budget() -> None:
     async with CflowClient(**CREDS, http_backend="httpx") as cflow:
         assert cflow.retry == RetryPolicy()
-        budget = cflow._transport.budget
+        budget = cflow.retry_budget
+        assert budget is cflow._transport.budget, "the public budget is the one in use"
         assert isinstance(budget, RetryBudget)
-        assert budget.max_tokens == RetryPolicy().budget_max_tokens
+        assert budget.max_tokens == 20 > 0  # a retry budget is on by default
         assert budget.tokens == budget.max_tokens
+        assert "tokens=20" in repr(budget)
+
+
+async def test_client_takes_a_sized_budget_shared_by_copies() -> None:
+    budget = RetryBudget(max_tokens=4, token_ratio=0.25)
+    async with CflowClient(**CREDS, http_backend="httpx", retry_budget=budget) as cflow:
+        assert cflow.retry_budget is budget
+        assert cflow.with_options(retry=RetryPolicy(max_retries=5)).retry_budget is budget
+
+
+@pytest.mark.parametrize("bad", [-1, "3", True, float("nan")])
+def test_budget_refuses_bad_sizes(bad: object) -> None:
+    with pytest.raises(InvalidArgumentError, match="RetryBudget"):
+        RetryBudget(max_tokens=bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="retry_budget must be a RetryBudget"):
+        CflowClient(**CREDS, retry_budget=bad)  # type: ignore[arg-type]
 
 
 def test_backoff_is_exponential_capped_and_jittered() -> None:
@@ -430,7 +447,7 @@ async def test_with_options_shares_the_retry_budget(trusted: Callable[..., Serve
     trusted([], then=503)
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
         copy = cflow.with_options(retry=RetryPolicy(max_retries=0))
-        for _ in range(int(cflow.retry.budget_max_tokens)):
+        for _ in range(int(cflow.retry_budget.max_tokens)):
             with pytest.raises(ServerError):
                 await copy.get_workflows()
         # The copy's failures drained the budget the original uses too.
@@ -882,8 +899,9 @@ def test_retry_budget_bucket() -> None:
 
 async def test_budget_can_be_disabled(trusted: Callable[..., Server]) -> None:
     server = trusted([], then=503)
-    policy = RetryPolicy(initial_backoff=0.0, max_backoff=0.0, budget_max_tokens=0)
-    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+    policy = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
+    off = RetryBudget(max_tokens=0)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy, retry_budget=off) as cflow:
         for _ in range(30):
             with pytest.raises(ServerError) as info:
                 await cflow.get_workflows()

@@ -38,6 +38,7 @@ from cflow_async import (
     RateLimitError,
     ResponseTooLargeError,
     ResponseValidationError,
+    RetryBudget,
     RetryPolicy,
     ServerError,
     UnprocessableEntityError,
@@ -487,10 +488,16 @@ async def test_no_log_record_shows_a_secret(
         "legacy POST": _submit,
     }
     # No retry budget: every scenario gets its retries whatever came before.
-    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, budget_max_tokens=0)
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
     outcomes: dict[tuple[str, str], str] = {}
     async with Loopback(answer) as server:
-        async with make_client(kind, server.url, max_response_bytes=1000, retry=policy) as client:
+        async with make_client(
+            kind,
+            server.url,
+            max_response_bytes=1000,
+            retry=policy,
+            retry_budget=RetryBudget(max_tokens=0),
+        ) as client:
             for name, plan in replies.items():
                 for call_name, call in calls.items():
                     script[:] = list(plan)

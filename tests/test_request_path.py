@@ -1,0 +1,131 @@
+"""The one request path's rules, pinned where the structure review found them split:
+one "is this a write" answer, arguments checked when called, and ``attempts`` counting the
+requests that left."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.api.requests import create_request, update_request
+from cflow_openapi.models import (
+    RequestCreate,
+    RequestCreateFields,
+    RequestUpdate,
+    RequestUpdateFields,
+)
+from conftest import CREDS
+from pytest_httpx import HTTPXMock
+
+from cflow_async import CflowClient, CflowError, InvalidArgumentError, ResponseValidationError
+from cflow_async._retry import IDEMPOTENT_METHODS, may_duplicate
+
+Call = Callable[[CflowClient], Awaitable[Any]]
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        *[(m, False) for m in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE")],
+        ("POST", True),
+        ("PATCH", True),
+    ],
+)
+def test_may_duplicate_is_the_one_write_rule(method: str, expected: bool) -> None:
+    assert may_duplicate(method) is expected
+    assert (method in IDEMPOTENT_METHODS) is not expected
+
+
+def _facade_update(c: CflowClient) -> Awaitable[Any]:
+    return c.requests.update("wf-1", "r-1", {"a": 1})
+
+
+def _generated_update(c: CflowClient) -> Awaitable[Any]:
+    return update_request.asyncio(
+        "wf-1", "r-1", client=c.openapi, body=RequestUpdate(fields=RequestUpdateFields())
+    )
+
+
+def _facade_create(c: CflowClient) -> Awaitable[Any]:
+    return c.requests.create("wf-1", {"a": 1})
+
+
+def _generated_create(c: CflowClient) -> Awaitable[Any]:
+    body = RequestCreate(fields=RequestCreateFields())
+    return create_request.asyncio("wf-1", client=c.openapi, body=body)
+
+
+@pytest.mark.parametrize(
+    ("call", "unknown"),
+    [
+        (_facade_update, False),
+        (_generated_update, False),
+        (_facade_create, True),
+        (_generated_create, True),
+    ],
+    ids=["facade-PUT", "generated-PUT", "facade-POST", "generated-POST"],
+)
+async def test_unreadable_2xx_outcome_is_the_same_through_both_doors(
+    client: CflowClient, httpx_mock: HTTPXMock, call: Call, unknown: bool
+) -> None:
+    # A PUT may be repeated, so its lost answer is no unknown outcome; a POST's is.
+    httpx_mock.add_response(status_code=200, content=b"<html>maintenance</html>")
+    with pytest.raises(ResponseValidationError) as info:
+        await call(client)
+    assert info.value.outcome_unknown is unknown
+    assert info.value.attempts == 1
+
+
+async def test_submit_records_checks_its_arguments_when_called(client: CflowClient) -> None:
+    pulled: list[int] = []
+
+    def rows() -> Any:
+        for n in range(5):
+            pulled.append(n)
+            yield {"n": n}
+
+    # Each raises at the call itself: no iteration, no request, nothing read from rows.
+    with pytest.raises(InvalidArgumentError, match="concurrency"):
+        client.submit_records("Orders", rows(), concurrency=0)
+    with pytest.raises(InvalidArgumentError, match="rate"):
+        client.submit_records("Orders", rows(), rate=-1)
+    with pytest.raises(InvalidArgumentError, match="workflow_name"):
+        client.submit_records("  ", rows())
+    with pytest.raises(InvalidArgumentError, match="iterable"):
+        client.submit_records("Orders", 42)  # type: ignore[arg-type]
+    assert pulled == []
+
+
+async def test_attempts_count_requests_that_left(httpx_mock: HTTPXMock) -> None:
+    async with CflowClient(**CREDS, http_backend="httpx") as cflow:
+        with pytest.raises(InvalidArgumentError) as refused:
+            await cflow.submit_record("Orders", {"when": object()})
+        assert refused.value.attempts == 0
+        httpx_mock.add_response(status_code=404, json={"message": "no"})
+        with pytest.raises(CflowError) as answered:
+            await cflow.get_workflows()
+        assert answered.value.attempts == 1
+    with pytest.raises(CflowError, match="closed") as closed:
+        await cflow.get_workflows()
+    assert closed.value.attempts == 0
+
+
+def test_attempts_is_zero_for_the_wrong_event_loop() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=[])
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    cflow = CflowClient(**CREDS, http_client=http)
+    asyncio.run(cflow.get_workflows())
+    with pytest.raises(CflowError, match="another event loop") as info:
+        asyncio.run(cflow.get_workflows())
+    assert info.value.attempts == 0
+
+
+def test_constructor_errors_say_nothing_was_sent() -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        CflowClient(**CREDS, max_connections=0)
+    assert info.value.attempts == 0
