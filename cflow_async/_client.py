@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import ssl
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from types import TracebackType
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from ._bulk import RowResult
     from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
+    from .importer import ImportSummary
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
 
@@ -241,6 +243,55 @@ class CflowClient(LegacyEndpoints):
         # Arguments are checked here, when called, not when iteration starts.
         return submit_records(
             self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+        )
+
+    async def import_records(
+        self,
+        workflow_name: str,
+        rows: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+        *,
+        journal: str | os.PathLike[str] | None = None,
+        key: str | None = None,
+        mapping: Mapping[str, str] | None = None,
+        concurrency: int = 8,
+        rate: float | None = None,
+        dry_run: bool = False,
+        reconcile: bool = False,
+        resubmit_unknown: bool = False,
+        rejects: str | os.PathLike[str] | None = None,
+        validate: bool = True,
+        settle: float = 30.0,
+        progress: bool = False,
+    ) -> ImportSummary:
+        """Import rows as records, as a durable job: resumable, never a duplicate.
+
+        ``rows`` is a CSV, JSON Lines or XLSX file, or an iterable of mappings. The
+        journal (SQLite; by default ``FILE.journal.sqlite``) remembers each row's fate, so
+        running the same import again skips rows already done and never resends a row
+        that may already be in Cflow; ``reconcile=True`` looks those up by ``key`` (a
+        column that is also a Cflow field) first. ``rate`` caps requests per second; a
+        429 slows the import down by itself. Returns an
+        :class:`~cflow_async.importer.ImportSummary`; see the README, "Importing a
+        spreadsheet".
+        """
+        from .importer import import_records
+
+        return await import_records(
+            self,
+            workflow_name,
+            rows,
+            journal=journal,
+            key=key,
+            mapping=mapping,
+            concurrency=concurrency,
+            rate=rate,
+            dry_run=dry_run,
+            reconcile=reconcile,
+            resubmit_unknown=resubmit_unknown,
+            rejects=rejects,
+            validate=validate,
+            settle=settle,
+            progress=progress,
         )
 
 

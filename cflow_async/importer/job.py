@@ -1,0 +1,485 @@
+"""The import job: read, map, validate, journal, send; resume and reconcile.
+
+Each row goes: read -> mapped to fields -> checked (with a record schema) -> looked up in
+the journal -> ``pending`` -> ``in_flight`` (committed) -> ``submit_record`` -> ``done``,
+``failed`` or ``unknown``. The rules that keep a record from being created twice:
+
+* a row is sent only from ``pending``: new, a ``failed`` row the server certainly did not
+  act on, or a row reconciliation did not find in Cflow;
+* ``in_flight`` is committed before the request leaves, so a crash at any point leaves
+  every row that may be in Cflow as ``in_flight`` or ``unknown``;
+* those are never resent by themselves: only ``reconcile`` (which looks them up first) or
+  ``resubmit_unknown`` (the caller accepting duplicates) makes them ``pending`` again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import attrs
+
+from .._errors import (
+    AuthenticationError,
+    CflowAPIError,
+    CflowConnectionError,
+    CflowError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from .journal import Journal, JournalRow, content_hash
+from .rate import AdaptiveRate
+from .reconcile import index_requests
+from .rejects import RejectsFile
+from .summary import ImportAbortedError, ImportCounts, ImportSummary, UnreconciledRowsError
+from .writer import GroupCommitter
+
+if TYPE_CHECKING:
+    from .._client import CflowClient
+    from .progress import ProgressDisplay
+
+__all__ = ["ImportJob", "ImportOptions", "RecordSchema"]
+
+logger = logging.getLogger("cflow_async.importer")
+
+_BATCH: Final = 256  # rows looked up and journaled per transaction by the reader
+_RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+_JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
+_STOP = object()
+_CONTROL_SAMPLE: Final = 50
+
+
+class RecordSchema(Protocol):
+    """What the importer needs of a record schema (``cflow.record_schema(workflow)``)."""
+
+    def check(self, values: Mapping[str, Any]) -> Sequence[Any]: ...
+
+    def prepare(self, values: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@attrs.frozen
+class ImportOptions:
+    key: str | None = None
+    mapping: Mapping[str, str] = attrs.field(factory=dict)
+    concurrency: int = 8
+    rate: float | None = None
+    dry_run: bool = False
+    reconcile: bool = False
+    resubmit_unknown: bool = False
+    #: Seconds a previous run's requests are given to land before reconciliation looks.
+    settle: float = 30.0
+    #: Sends of one row in this run, after 429s or refused connections.
+    max_attempts: int = 8
+    #: Consecutive failures of the server (not of a row) that stop the import.
+    stop_after: int = 25
+
+
+@attrs.frozen
+class _Item:
+    key: str
+    number: int
+    values: dict[str, Any]
+
+
+def retryable(error: CflowError) -> bool:
+    """A failure a later attempt may cure, the server having certainly not acted."""
+    if error.outcome_unknown:
+        return False
+    if isinstance(error, RateLimitError | CflowConnectionError):
+        return True
+    return isinstance(error, CflowAPIError) and error.status_code in _RETRYABLE_STATUSES
+
+
+def _problem_text(problem: Any) -> str:
+    field = getattr(problem, "field", None)
+    message = getattr(problem, "message", None) or str(problem)
+    return f"{field}: {message}" if field else str(message)
+
+
+class ImportJob:
+    """One run of an import. ``await run()`` returns the summary; after an interruption
+    ``summary(interrupted=True)`` tells how far it got."""
+
+    def __init__(
+        self,
+        cflow: CflowClient,
+        workflow: str,
+        rows: Iterable[tuple[int, Mapping[str, Any]]],
+        journal: Journal,
+        options: ImportOptions,
+        *,
+        schema: RecordSchema | None = None,
+        rejects: RejectsFile | None = None,
+        display: ProgressDisplay | None = None,
+    ) -> None:
+        self._cflow = cflow
+        # The job owns the retries of its submissions: it must see every 429 to slow down.
+        # The copy shares the client's pool and retry budget.
+        self._sender = cflow.with_options(retry=attrs.evolve(cflow.retry, max_retries=0))
+        self._workflow = workflow
+        self._rows = rows
+        self._journal = journal
+        self._options = options
+        self._schema = schema
+        self._rejects = rejects
+        self._display = display
+        self.counts = ImportCounts()
+        self.rate = AdaptiveRate(options.rate)
+        self._failures: Counter[str] = Counter()
+        self._reconciled: set[str] = set()
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * options.concurrency)
+        self._writer = GroupCommitter(journal)
+        self._stop_error: CflowError | None = None
+        self._consecutive = 0
+        self._started = time.monotonic()
+        self._interrupted = False
+
+    def close(self) -> None:
+        """Close the journal (after ``run``, or instead of it)."""
+        self._journal.close()
+
+    # -- the whole run ------------------------------------------------------------------
+
+    async def run(self) -> ImportSummary:
+        self._started = time.monotonic()
+        reporter: asyncio.Task[None] | None = None
+        try:
+            await self._settle_open_rows()
+            if self._display is not None:
+                reporter = asyncio.create_task(self._report())
+            if self._options.dry_run:
+                await self._feed()
+            else:
+                self._writer.start()
+                await self._pump()
+        except asyncio.CancelledError:
+            self._interrupted = True
+            raise
+        finally:
+            if not self._options.dry_run:
+                await self._writer.aclose()
+            if reporter is not None:
+                reporter.cancel()
+            if self._display is not None:
+                self._display.update(self.counts)
+                self._display.close()
+            if self._rejects is not None:
+                self._rejects.close()
+        if self._stop_error is not None:
+            error = self._stop_error
+            raise ImportAbortedError(
+                f"import stopped: {error.message}", self.summary(), error
+            ) from error
+        return self.summary()
+
+    def summary(self, *, interrupted: bool | None = None) -> ImportSummary:
+        counts = self.counts
+        elapsed = time.monotonic() - self._started
+        return ImportSummary(
+            workflow=self._workflow,
+            journal=self._journal.path,
+            read=counts.read,
+            submitted=counts.submitted,
+            skipped=counts.skipped,
+            reconciled=counts.reconciled,
+            rejected=counts.rejected,
+            failed=counts.failed,
+            unknown=counts.unknown,
+            changed=counts.changed,
+            duplicates=counts.duplicates,
+            would_submit=counts.would_submit,
+            dry_run=self._options.dry_run,
+            interrupted=self._interrupted if interrupted is None else interrupted,
+            elapsed=elapsed,
+            rows_per_second=counts.settled / elapsed if elapsed > 0 else 0.0,
+            settled_rate=self.rate.rate,
+            throttled=self.rate.throttled,
+            rejects_path=None if self._rejects is None else self._rejects.path,
+            journal_counts={str(state): n for state, n in self._journal.counts().items()},
+            failures_by_type=dict(self._failures),
+        )
+
+    async def _report(self) -> None:
+        assert self._display is not None
+        while True:
+            self._display.update(self.counts)
+            await asyncio.sleep(0.25)
+
+    def _note(self, message: str) -> None:
+        logger.warning("%s", message)
+        if self._display is not None:
+            self._display.note(message)
+
+    # -- rows an earlier run left open --------------------------------------------------
+
+    async def _settle_open_rows(self) -> None:
+        options = self._options
+        if not (options.reconcile or options.resubmit_unknown) or options.dry_run:
+            return
+        open_rows = self._journal.rows_in(("in_flight", "unknown"))
+        if not open_rows:
+            return
+        keys = [row.key for row in open_rows]
+        if options.resubmit_unknown:
+            self._note(f"resubmitting {len(keys)} rows whose outcome is unknown, as asked")
+            with self._journal.transaction():
+                self._journal.mark_pending(keys)
+            return
+        if options.key is None:
+            raise UnreconciledRowsError(
+                f"{len(keys)} rows may or may not be in Cflow, and without --key there is"
+                " nothing to look them up by: check them by hand, then run again with"
+                " --resubmit-unknown to send those not found",
+                self.summary(),
+                keys,
+            )
+        await self._wait_to_settle(open_rows)
+        field = options.mapping.get(options.key, options.key)
+        index = await index_requests(self._cflow, self._workflow, field)
+        self._check_read_path(index, field, keys)
+        found: list[tuple[str, str | None]] = []
+        missing: list[str] = []
+        for key in keys:
+            ids = index.get(key)
+            if ids:
+                found.append((key, ids[0] or None))
+                if len(ids) > 1:
+                    self._note(f"key {key!r} is in Cflow {len(ids)} times (ids {ids})")
+            else:
+                missing.append(key)
+        with self._journal.transaction():
+            self._journal.mark_done(found)
+            self._journal.mark_pending(missing)
+        self._reconciled = {key for key, _ in found}
+        self._note(
+            f"reconciled {len(keys)} rows: {len(found)} found in Cflow,"
+            f" {len(missing)} not found (sent once more)"
+        )
+
+    async def _wait_to_settle(self, open_rows: Sequence[JournalRow]) -> None:
+        # A request the previous process sent just before it died may still be on its way
+        # or being processed; looking too early would miss it and send the row again.
+        latest = max(row.updated_at for row in open_rows)
+        wait = self._options.settle - (time.time() - latest)
+        if wait > 0:
+            self._note(f"waiting {wait:.0f} s for the previous run's requests to land")
+            await asyncio.sleep(wait)
+
+    def _check_read_path(self, index: dict[str, list[str]], field: str, keys: list[str]) -> None:
+        # A positive control: rows the journal knows are done must be found. If none is,
+        # the listing does not show our records (or not by this field), and "not found"
+        # would mean nothing: refuse rather than send everything again.
+        control = [row.key for row in self._journal.rows_in(("done",))[:_CONTROL_SAMPLE]]
+        if control and not any(key in index for key in control):
+            raise UnreconciledRowsError(
+                f"the requests listing shows none of {len(control)} rows this journal knows"
+                f" are in Cflow (looked up by field {field!r}), so it cannot tell whether the"
+                f" {len(keys)} rows of unknown outcome are there",
+                self.summary(),
+                keys,
+            )
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def _pump(self) -> None:
+        workers = [asyncio.create_task(self._work()) for _ in range(self._options.concurrency)]
+        feeder = asyncio.create_task(self._feed_and_stop())
+        try:
+            await asyncio.gather(*workers)
+            if feeder.done():
+                feeder.result()  # a reader error stops the import like a server error
+        finally:
+            for task in (feeder, *workers):
+                task.cancel()
+            await asyncio.gather(feeder, *workers, return_exceptions=True)
+
+    async def _feed_and_stop(self) -> None:
+        try:
+            await self._feed()
+        except CflowError as exc:  # an unreadable input: stop after what was queued
+            self._stop_error = self._stop_error or exc
+        for _ in range(self._options.concurrency):
+            await self._queue.put(_STOP)
+
+    async def _feed(self) -> None:
+        batch: list[tuple[int, Mapping[str, Any]]] = []
+        for number, raw in self._rows:
+            if self._stop_error is not None:
+                return
+            self.counts.read += 1
+            batch.append((number, raw))
+            if len(batch) >= _BATCH:
+                await self._admit(batch)
+                batch = []
+        if batch:
+            await self._admit(batch)
+
+    def _prepare(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> Iterator[_Prepared]:
+        mapping = self._options.mapping
+        key_column = self._options.key
+        for number, raw in batch:
+            values = {mapping.get(column, column): value for column, value in raw.items()}
+            if key_column is None:
+                key = f"#{number}"
+            else:
+                cell = raw.get(key_column)
+                key = "" if cell is None else str(cell).strip()
+                if not key:
+                    self._reject(number, key, "invalid", [f"no value in key column {key_column!r}"])
+                    continue
+            digest = content_hash(values)
+            if self._schema is not None:
+                try:
+                    problems = list(self._schema.check(values))
+                    if not problems:
+                        values = self._schema.prepare(values)
+                except CflowError as exc:
+                    problems = list(getattr(exc, "problems", None) or [exc.message])
+                if problems:
+                    self._reject(number, key, "invalid", [_problem_text(p) for p in problems])
+                    continue
+            yield _Prepared(_Item(key, number, values), digest)
+
+    async def _admit(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        prepared = list(self._prepare(batch))
+        journal = self._journal
+        known = journal.lookup([p.item.key for p in prepared])
+        this_batch: dict[str, str] = {}
+        to_send: list[_Prepared] = []
+        for entry in prepared:
+            item = entry.item
+            prior = known.get(item.key)
+            if item.key in this_batch or (prior is not None and prior.run == journal.run):
+                first = this_batch.get(item.key) or (prior.content_hash if prior else "")
+                self._same_key_twice(item, same=first == entry.digest)
+            elif self._send_again(entry, prior):
+                to_send.append(entry)
+            this_batch.setdefault(item.key, entry.digest)
+        if self._options.dry_run:
+            self.counts.would_submit += len(to_send)
+            return
+        if to_send:
+            with journal.transaction():
+                journal.add_pending((p.item.key, p.item.number, p.digest) for p in to_send)
+        for entry in to_send:
+            await self._queue.put(entry.item)
+
+    def _send_again(self, entry: _Prepared, prior: JournalRow | None) -> bool:
+        """Whether to send this row; if not, count it by what the journal says of it."""
+        item, counts = entry.item, self.counts
+        if prior is None or prior.state == "pending":
+            return True
+        same = prior.content_hash == entry.digest
+        if prior.state == "done":
+            if not same:
+                self._changed(item, f"changed since it was sent as record {prior.record_id}")
+            elif item.key in self._reconciled:
+                counts.reconciled += 1
+            else:
+                counts.skipped += 1
+            return False
+        if prior.state == "failed":
+            # The server has nothing for a failed row: send it again if a retry may cure
+            # it, or if its content was corrected since.
+            if prior.retryable or not same:
+                return True
+            counts.failed += 1
+            self._failures[prior.error_type or "CflowError"] += 1
+            return False
+        counts.unknown += 1  # in_flight or unknown: maybe in Cflow; only reconcile may tell
+        return False
+
+    def _same_key_twice(self, item: _Item, *, same: bool) -> None:
+        if same:
+            self.counts.duplicates += 1
+            self._reject(
+                item.number, item.key, "duplicate", ["same key and values as an earlier row"]
+            )
+        else:
+            self._changed(item, "the same key as an earlier row of this input, other values")
+
+    def _changed(self, item: _Item, problem: str) -> None:
+        self.counts.changed += 1
+        self._reject(item.number, item.key, "changed", [problem])
+
+    def _reject(self, number: int, key: str, reason: str, problems: list[str]) -> None:
+        if reason == "invalid":
+            self.counts.rejected += 1
+        if self._rejects is not None:
+            self._rejects.write(number, key, reason, problems)
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while self._stop_error is None:
+            item = await self._queue.get()
+            if item is _STOP:
+                return
+            await self._send(item)
+
+    async def _send(self, item: _Item) -> None:
+        options = self._options
+        attempt = 0
+        while True:
+            attempt += 1
+            sent_at = await self.rate.acquire()
+            await self._writer.in_flight(item.key)
+            try:
+                record_id = await self._sender.submit_record(self._workflow, item.values)
+            except CflowError as exc:
+                known = not exc.outcome_unknown
+                if isinstance(exc, RateLimitError) and known:
+                    self.rate.throttle(sent_at, exc.retry_after)
+                if known and self._stops_job(exc):
+                    self._writer.pending(item.key)
+                    self._stop_error = self._stop_error or exc
+                    return
+                again = retryable(exc)
+                if (
+                    again
+                    and attempt < options.max_attempts
+                    and self._cflow.retry_budget.allows_retry()
+                ):
+                    self._writer.pending(item.key)
+                    if not isinstance(exc, RateLimitError):  # the rate limiter paces those
+                        await asyncio.sleep(self._cflow.retry.backoff(attempt))
+                    continue
+                self._record_error(item, exc, again)
+                return
+            self.rate.succeeded()
+            self._writer.done(item.key, record_id)
+            self.counts.submitted += 1
+            self._consecutive = 0
+            return
+
+    def _stops_job(self, error: CflowError) -> bool:
+        """Errors about the job, not the row: every other row would fail the same way."""
+        if isinstance(error, _JOB_ERRORS):
+            return True
+        # Refused before sending, for a reason other than the row's values: a closed
+        # client, the wrong event loop.
+        return error.attempts == 0 and not isinstance(error, InvalidArgumentError)
+
+    def _record_error(self, item: _Item, error: CflowError, again: bool) -> None:
+        self._writer.error(item.key, error, again)
+        self._failures[type(error).__name__] += 1
+        if error.outcome_unknown:
+            self.counts.unknown += 1
+        else:
+            self.counts.failed += 1
+        if error.outcome_unknown or again:  # the server's trouble, not the row's
+            self._consecutive += 1
+            if self._consecutive >= self._options.stop_after:
+                self._stop_error = self._stop_error or error
+
+
+@attrs.frozen
+class _Prepared:
+    item: _Item
+    digest: str

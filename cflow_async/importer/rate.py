@@ -1,0 +1,93 @@
+"""The import's send rate: AIMD (additive increase, multiplicative decrease), as TCP
+congestion control does, driven by the server's 429s instead of lost packets.
+
+Until the first 429 there is no limit but ``cap`` (``--rate``). A 429 halves the rate
+(starting from the rate actually achieved over the last seconds), once per round of
+requests: the 429s of requests that left before the cut are the same congestion and do
+not cut again. Each success adds ``increase / rate``, so the rate grows by about
+``increase`` requests per second, every second. A Retry-After pauses every send until it
+has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import Awaitable, Callable
+
+__all__ = ["AdaptiveRate"]
+
+_WINDOW = 2.0  # seconds of sends over which the achieved rate is measured
+
+
+class AdaptiveRate:
+    def __init__(
+        self,
+        cap: float | None = None,
+        *,
+        floor: float = 0.5,
+        decrease: float = 0.5,
+        increase: float = 1.0,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self.cap = cap
+        self.floor = min(floor, cap) if cap is not None else floor
+        self.decrease = decrease
+        self.increase = increase
+        #: Requests per second now allowed; None: no limit yet (no cap, no 429 seen).
+        self.rate: float | None = cap
+        #: 429s seen.
+        self.throttled = 0
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._paused_until = 0.0
+        self._last_cut = float("-inf")
+        self._sent: collections.deque[float] = collections.deque()
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return asyncio.get_running_loop().time()
+
+    def achieved(self) -> float:
+        """Requests per second actually sent over the last couple of seconds."""
+        now = self._now()
+        sent = self._sent
+        while sent and sent[0] < now - _WINDOW:
+            sent.popleft()
+        return len(sent) / _WINDOW
+
+    async def acquire(self) -> float:
+        """Wait for this request's turn; returns the time it may leave (for ``throttle``)."""
+        now = self._now()
+        slot = max(now, self._paused_until)
+        if self.rate is not None:
+            slot = max(slot, self._next)
+            self._next = slot + 1.0 / self.rate
+        if slot > now:
+            await self._sleep(slot - now)
+        self._sent.append(slot)
+        if len(self._sent) > 10_000:  # bound memory at very high rates
+            self.achieved()
+        return slot
+
+    def succeeded(self) -> None:
+        if self.rate is not None:
+            grown = self.rate + self.increase / self.rate
+            self.rate = grown if self.cap is None else min(self.cap, grown)
+
+    def throttle(self, sent_at: float, retry_after: float | None) -> None:
+        """A 429 for the request that left at ``sent_at``."""
+        self.throttled += 1
+        now = self._now()
+        if retry_after is not None and retry_after > 0:
+            self._paused_until = max(self._paused_until, now + retry_after)
+        if sent_at < self._last_cut:
+            return
+        base = self.rate if self.rate is not None else max(self.achieved(), self.floor)
+        self.rate = max(self.floor, base * self.decrease)
+        self._last_cut = now
+        # The next send waits a whole new interval, not the old (shorter) one.
+        self._next = max(self._next, now + 1.0 / self.rate)
