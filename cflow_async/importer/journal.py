@@ -154,7 +154,8 @@ class Journal:
                     uri = "file:" + os.path.abspath(where) + "?mode=ro"
                     db = sqlite3.connect(uri, uri=True, isolation_level=None)
             else:
-                db = sqlite3.connect(where, isolation_level=None)
+                # A short busy timeout: a journal locked by another importer stays locked.
+                db = sqlite3.connect(where, isolation_level=None, timeout=0.2)
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open the journal {where!r}: {exc}") from None
         journal = cls(db, where)
@@ -214,6 +215,7 @@ class Journal:
             stored = {**expected, "created_at": repr(time.time())}
             if source is not None:
                 stored["source_path"] = source.path
+                stored["source_name"] = source.name
                 stored["source_size"] = str(source.size)
             with self.transaction():
                 self._db.executemany("INSERT INTO meta VALUES (?, ?)", stored.items())
@@ -237,12 +239,15 @@ class Journal:
                 " --journal"
             )
         stored_print = meta.get("source_fingerprint")
-        if source is not None and stored_print is not None and stored_print != source.fingerprint:
-            raise JournalError(
-                f"the journal {self.path!r} belongs to the file {meta.get('source_path')!r}"
-                f" ({meta.get('source_size')} bytes); {source.path!r} starts differently, so it"
-                " is another file: give another --journal"
-            )
+        if source is not None and stored_print is not None:
+            other_name = meta.get("source_name") != source.name
+            if other_name or stored_print != source.fingerprint:
+                what = "is named differently" if other_name else "has other columns"
+                raise JournalError(
+                    f"the journal {self.path!r} belongs to the file"
+                    f" {meta.get('source_path')!r}; {source.path!r} {what}, so it is another"
+                    " import: give another --journal"
+                )
         self.run = int(meta.get("runs", "0")) + 1
         if not readonly:
             with self.transaction():

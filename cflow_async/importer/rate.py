@@ -45,6 +45,7 @@ class AdaptiveRate:
         self._paused_until = 0.0
         self._last_cut = float("-inf")
         self._sent: collections.deque[float] = collections.deque()
+        self._first: float | None = None
 
     def _now(self) -> float:
         if self._clock is not None:
@@ -52,12 +53,17 @@ class AdaptiveRate:
         return asyncio.get_running_loop().time()
 
     def achieved(self) -> float:
-        """Requests per second actually sent over the last couple of seconds."""
+        """Requests per second actually sent over the last couple of seconds (or since the
+        first send, if that is more recent)."""
         now = self._now()
         sent = self._sent
         while sent and sent[0] < now - _WINDOW:
             sent.popleft()
-        return len(sent) / _WINDOW
+        if self._first is None or not sent:
+            return 0.0
+        # At least one interval of a few milliseconds, so a burst does not read as infinite.
+        span = max(min(_WINDOW, now - self._first), 0.01)
+        return len(sent) / span
 
     async def acquire(self) -> float:
         """Wait for this request's turn; returns the time it may leave (for ``throttle``)."""
@@ -69,6 +75,8 @@ class AdaptiveRate:
         if slot > now:
             await self._sleep(slot - now)
         self._sent.append(slot)
+        if self._first is None:
+            self._first = slot
         if len(self._sent) > 10_000:  # bound memory at very high rates
             self.achieved()
         return slot

@@ -27,6 +27,7 @@ __all__ = [
     "SourceIdentity",
     "estimate_rows",
     "file_format",
+    "read_header",
     "read_rows",
     "source_identity",
 ]
@@ -38,18 +39,19 @@ FORMATS: Final[dict[str, InputFormat]] = {
     ".ndjson": "jsonl",
     ".xlsx": "xlsx",
 }
-# The fingerprint covers the file's first bytes: the header and the first rows. Enough to
-# tell two exports apart, and unchanged when rows are appended (a growing sheet is the
-# same import; a changed row is caught by its own content hash in the journal).
-_FINGERPRINT_BYTES: Final = 64 * 1024
 _COUNT_CHUNK: Final = 1024 * 1024
 
 
 @attrs.frozen
 class SourceIdentity:
-    """What the journal remembers of its input file (see ``source_identity``)."""
+    """What the journal remembers of its input: the file's name and its columns.
+
+    Not its bytes: re-exporting a sheet after adding or correcting rows gives the same
+    import, whose rows the journal then tells apart one by one (a changed row is reported,
+    a new one sent). A file of another name, or with other columns, is another import."""
 
     path: str
+    name: str
     size: int
     fingerprint: str
 
@@ -64,15 +66,31 @@ def file_format(path: str | os.PathLike[str]) -> InputFormat:
 
 
 def source_identity(path: str | os.PathLike[str]) -> SourceIdentity:
-    """The file's resolved path, size, and a SHA-256 of its first 64 KiB."""
+    """The file's name, size, and a SHA-256 of its header (JSON Lines: of nothing)."""
     resolved = Path(path).resolve()
     try:
-        with resolved.open("rb") as file:
-            head = file.read(_FINGERPRINT_BYTES)
-            size = os.fstat(file.fileno()).st_size
+        size = resolved.stat().st_size
+        header = read_header(resolved)
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc.strerror}") from None
-    return SourceIdentity(str(resolved), size, hashlib.sha256(head).hexdigest())
+    digest = hashlib.sha256(json.dumps(header).encode("utf-8")).hexdigest()
+    return SourceIdentity(str(resolved), resolved.name, size, digest)
+
+
+def read_header(path: str | os.PathLike[str]) -> list[str]:
+    """The column names of a CSV or XLSX file; [] for JSON Lines, which has no header."""
+    fmt = file_format(path)
+    if fmt == "csv":
+        with open(path, newline="", encoding="utf-8-sig") as file:
+            return _header(next(csv.reader(file), []), str(path), empty_ok=True)
+    if fmt == "xlsx":
+        book = _open_xlsx(path)
+        try:
+            first = next(book.worksheets[0].iter_rows(values_only=True), ())
+            return _header(list(first), str(path), empty_ok=True)
+        finally:
+            book.close()
+    return []
 
 
 def estimate_rows(path: str | os.PathLike[str]) -> int | None:
@@ -104,9 +122,11 @@ def read_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any
     return _xlsx_rows(path)
 
 
-def _header(names: list[Any], where: str) -> list[str]:
+def _header(names: list[Any], where: str, *, empty_ok: bool = False) -> list[str]:
     header = ["" if name is None else str(name).strip() for name in names]
     if not any(header):
+        if empty_ok and not names:
+            return []
         raise InvalidArgumentError(f"{where}: the first row must name the columns")
     seen: set[str] = set()
     for name in header:
@@ -151,7 +171,7 @@ def _jsonl_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, A
             yield number, value
 
 
-def _xlsx_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+def _open_xlsx(path: str | os.PathLike[str]) -> Any:
     try:
         import openpyxl
     except ImportError:
@@ -159,7 +179,11 @@ def _xlsx_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
             "reading .xlsx needs openpyxl: pip install 'cflow-async[xlsx]'"
         ) from None
     # read_only streams the sheet's XML instead of building every cell in memory.
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    return openpyxl.load_workbook(path, read_only=True, data_only=True)
+
+
+def _xlsx_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    book = _open_xlsx(path)
     try:
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)

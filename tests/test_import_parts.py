@@ -1,0 +1,263 @@
+"""The importer's parts on their own: readers, the SQLite journal, the AIMD rate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from cflow_async import InvalidArgumentError
+from cflow_async.importer.journal import Journal, JournalError, content_hash
+from cflow_async.importer.rate import AdaptiveRate
+from cflow_async.importer.readers import estimate_rows, read_rows, source_identity
+
+# -- readers ------------------------------------------------------------------------------
+
+
+def test_csv_rows_carry_the_sheet_row_number_and_leave_blank_cells_out(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.csv"
+    # A byte-order mark, a quoted cell over two lines, a blank cell, an empty line.
+    path.write_bytes(
+        b'\xef\xbb\xbfName,City,Note\r\nann,trichy,"two\r\nlines"\r\nbob,,x\r\n\r\ncy,madurai,\r\n'
+    )
+    assert list(read_rows(path)) == [
+        (2, {"Name": "ann", "City": "trichy", "Note": "two\r\nlines"}),
+        (3, {"Name": "bob", "Note": "x"}),
+        (5, {"Name": "cy", "City": "madurai"}),
+    ]
+
+
+def test_csv_refuses_a_duplicate_column_and_extra_cells(tmp_path: Path) -> None:
+    twice = tmp_path / "twice.csv"
+    twice.write_text("a,b,a\n1,2,3\n")
+    with pytest.raises(InvalidArgumentError, match="appears twice"):
+        list(read_rows(twice))
+    extra = tmp_path / "extra.csv"
+    extra.write_text("a,b\n1,2,3\n")
+    with pytest.raises(InvalidArgumentError, match="row 2: more cells"):
+        list(read_rows(extra))
+
+
+def test_jsonl_rows_by_line_number(tmp_path: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": [2, 3]}\n')
+    assert list(read_rows(path)) == [(1, {"a": 1}), (3, {"a": [2, 3]})]
+    path.write_text('{"a": 1}\n[1]\n')
+    with pytest.raises(InvalidArgumentError, match="line 2: expected a JSON object"):
+        list(read_rows(path))
+
+
+def test_xlsx_first_sheet_with_its_header(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["Name", "GoogleSheetRowNumber", None], ["ann", 2, None], [None, None, None]):
+        sheet.append(row)
+    sheet.append(["bob", 4, "ignored: no header"])
+    book.create_sheet("second").append(["not", "read"])
+    path = tmp_path / "sheet.xlsx"
+    book.save(path)
+    assert list(read_rows(path)) == [
+        (2, {"Name": "ann", "GoogleSheetRowNumber": 2}),
+        (4, {"Name": "bob", "GoogleSheetRowNumber": 4}),
+    ]
+    assert source_identity(path).fingerprint != ""
+
+
+def test_unknown_extension_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match=r"\.txt"):
+        read_rows(tmp_path / "rows.txt")
+
+
+def test_identity_is_the_name_and_the_columns_not_the_rows(tmp_path: Path) -> None:
+    path = tmp_path / "sheet.csv"
+    path.write_text("a,b\n1,2\n")
+    first = source_identity(path)
+    path.write_text("a,b\n1,changed\n3,4\n")  # re-exported with edits and a new row
+    assert source_identity(path).fingerprint == first.fingerprint
+    path.write_text("a,c\n1,2\n")
+    assert source_identity(path).fingerprint != first.fingerprint
+    assert estimate_rows(path) == 1
+
+
+# -- journal ------------------------------------------------------------------------------
+
+
+def open_journal(path: Path, **kwargs: object) -> Journal:
+    settings: dict[str, object] = {"workflow": "W", "key_column": "k", "source": None}
+    settings.update(kwargs)
+    return Journal.open(path, **settings)  # type: ignore[arg-type]
+
+
+def test_journal_states_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with open_journal(path) as journal:
+        assert journal.run == 1
+        with journal.transaction():
+            journal.add_pending([("a", 2, "h1"), ("b", 3, "h2"), ("c", 4, "h3"), ("d", 5, "h4")])
+            journal.mark_in_flight(["a", "b", "c", "d"])
+        with journal.transaction():
+            journal.mark_done([("a", "44")])
+    with open_journal(path) as journal:
+        assert journal.run == 2
+        rows = journal.lookup(["a", "b", "zz"])
+        assert rows["a"].state == "done"
+        assert rows["a"].record_id == "44"
+        assert rows["b"].state == "in_flight"
+        assert rows["b"].attempts == 1
+        assert "zz" not in rows
+        assert journal.counts() == {
+            "pending": 0,
+            "in_flight": 3,
+            "done": 1,
+            "failed": 0,
+            "unknown": 0,
+        }
+
+
+def test_journal_records_errors_by_outcome(tmp_path: Path) -> None:
+    from cflow_async import CflowConnectionError, CflowTimeoutError
+
+    with open_journal(tmp_path / "j.sqlite") as journal:
+        with journal.transaction():
+            journal.add_pending([("a", 2, "h"), ("b", 3, "h")])
+            journal.mark_error(
+                [
+                    ("a", CflowConnectionError("refused"), True),
+                    ("b", CflowTimeoutError("read timeout", outcome_unknown=True), True),
+                ]
+            )
+        rows = journal.lookup(["a", "b"])
+    assert (rows["a"].state, rows["a"].retryable) == ("failed", True)
+    assert (rows["b"].state, rows["b"].retryable) == ("unknown", False)
+    assert rows["b"].error_type == "CflowTimeoutError"
+
+
+def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("k,v\n1,2\n")
+    path = tmp_path / "j.sqlite"
+    open_journal(path, source=source_identity(sheet)).close()
+    with pytest.raises(JournalError, match="workflow 'W', not 'Other'"):
+        open_journal(path, workflow="Other")
+    with pytest.raises(JournalError, match="identifies rows by 'k'"):
+        open_journal(path, key_column=None)
+    other = tmp_path / "other.csv"
+    other.write_text("k,v\n1,2\n")
+    with pytest.raises(JournalError, match="named differently"):
+        open_journal(path, source=source_identity(other))
+    sheet.write_text("k,w\n1,2\n")
+    with pytest.raises(JournalError, match="other columns"):
+        open_journal(path, source=source_identity(sheet))
+
+
+def test_one_importer_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with open_journal(path), pytest.raises(JournalError, match="in use by another import"):
+        open_journal(path)
+    open_journal(path).close()  # free again once the first one closed
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.sqlite"
+    path.write_text("just text, not SQLite" * 100)
+    with pytest.raises(JournalError, match="not an import journal"):
+        open_journal(path)
+
+
+def test_a_dry_run_never_creates_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    with open_journal(path, readonly=True) as journal:
+        assert journal.lookup(["a"]) == {}
+    assert not path.exists()
+
+
+def test_content_hash_ignores_key_order() -> None:
+    assert content_hash({"a": 1, "b": "x"}) == content_hash({"b": "x", "a": 1})
+    assert content_hash({"a": 1}) != content_hash({"a": "1"})
+    assert json.dumps(content_hash({})).isascii()
+
+
+# -- rate ---------------------------------------------------------------------------------
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def limiter(cap: float | None = None) -> tuple[AdaptiveRate, FakeTime]:
+    time = FakeTime()
+    return AdaptiveRate(cap, clock=time.clock, sleep=time.sleep), time
+
+
+async def test_no_limit_until_the_first_429() -> None:
+    rate, time = limiter()
+    for _ in range(50):
+        await rate.acquire()
+    assert time.slept == []
+    assert rate.rate is None
+
+
+async def test_a_429_halves_the_achieved_rate_once_per_round() -> None:
+    rate, time = limiter()
+    sent = []
+    for _ in range(10):  # 10 requests over one second
+        sent.append(await rate.acquire())
+        time.now += 0.1
+    rate.throttle(sent[-1], None)
+    assert rate.rate == pytest.approx(10 / 1.0 / 2, rel=0.1)
+    cut = rate.rate
+    rate.throttle(sent[-2], None)  # sent before the cut: the same congestion
+    assert rate.rate == cut
+    later = await rate.acquire()
+    rate.throttle(later, None)  # sent after the cut: a new signal
+    assert rate.rate == pytest.approx(cut / 2)
+    assert rate.throttled == 3
+
+
+async def test_successes_add_about_one_request_per_second_each_second() -> None:
+    rate, _ = limiter(cap=None)
+    rate.rate = 10.0
+    for _ in range(10):  # one second's worth of successes at 10/s
+        rate.succeeded()
+    assert rate.rate == pytest.approx(11.0, rel=0.01)
+
+
+async def test_the_cap_bounds_the_rate_and_spaces_requests() -> None:
+    rate, time = limiter(cap=4.0)
+    for _ in range(5):
+        await rate.acquire()
+    assert time.slept == pytest.approx([0.25] * 4)
+    for _ in range(100):
+        rate.succeeded()
+    assert rate.rate == 4.0
+
+
+async def test_retry_after_pauses_every_send_and_the_floor_holds() -> None:
+    rate, time = limiter(cap=1.0)
+    sent = await rate.acquire()
+    rate.throttle(sent, retry_after=7.0)
+    start = time.now
+    await rate.acquire()
+    assert time.now - start >= 7.0
+    for _ in range(20):
+        rate.throttle(await rate.acquire(), None)
+    assert rate.rate == rate.floor == 0.5
+
+
+def test_rate_uses_the_running_loop_clock_by_default() -> None:
+    async def main() -> float:
+        return await AdaptiveRate(None).acquire()
+
+    assert asyncio.run(main()) > 0
