@@ -261,3 +261,13 @@ def test_rate_uses_the_running_loop_clock_by_default() -> None:
         return await AdaptiveRate(None).acquire()
 
     assert asyncio.run(main()) > 0
+
+
+async def test_the_climb_back_is_sized_to_the_cut() -> None:
+    rate, _ = limiter()
+    rate.rate = 400.0
+    rate.throttle(await rate.acquire(), None)
+    assert rate.rate == 200.0
+    for _ in range(200):  # one second's worth of successes at about 200/s
+        rate.succeeded()
+    assert rate.rate == pytest.approx(210.0, rel=0.02)  # (400 - 200) / 20 per second

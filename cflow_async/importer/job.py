@@ -212,9 +212,10 @@ class ImportJob:
             await asyncio.sleep(0.25)
 
     def _note(self, message: str) -> None:
-        logger.warning("%s", message)
         if self._display is not None:
             self._display.note(message)
+        else:
+            logger.warning("%s", message)
 
     # -- rows an earlier run left open --------------------------------------------------
 

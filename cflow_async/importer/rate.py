@@ -4,9 +4,10 @@ congestion control does, driven by the server's 429s instead of lost packets.
 Until the first 429 there is no limit but ``cap`` (``--rate``). A 429 halves the rate
 (starting from the rate actually achieved over the last seconds), once per round of
 requests: the 429s of requests that left before the cut are the same congestion and do
-not cut again. Each success adds ``increase / rate``, so the rate grows by about
-``increase`` requests per second, every second. A Retry-After pauses every send until it
-has passed.
+not cut again. Each success adds ``step / rate``, so the rate grows by about ``step``
+requests per second, every second: ``step`` is ``increase``, or a twentieth of what the
+last cut took away if more, so the import climbs back in about 20 seconds whether it runs
+at 5 or 500 requests per second. A Retry-After pauses every send until it has passed.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class AdaptiveRate:
         self._paused_until = 0.0
         self._last_cut = float("-inf")
         self._sent: collections.deque[float] = collections.deque()
+        self._step = increase
         self._first: float | None = None
 
     def _now(self) -> float:
@@ -83,7 +85,7 @@ class AdaptiveRate:
 
     def succeeded(self) -> None:
         if self.rate is not None:
-            grown = self.rate + self.increase / self.rate
+            grown = self.rate + self._step / self.rate
             self.rate = grown if self.cap is None else min(self.cap, grown)
 
     def throttle(self, sent_at: float, retry_after: float | None) -> None:
@@ -96,6 +98,7 @@ class AdaptiveRate:
             return
         base = self.rate if self.rate is not None else max(self.achieved(), self.floor)
         self.rate = max(self.floor, base * self.decrease)
+        self._step = max(self.increase, (base - self.rate) / 20)
         self._last_cut = now
         # The next send waits a whole new interval, not the old (shorter) one.
         self._next = max(self._next, now + 1.0 / self.rate)
