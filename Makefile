@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated audit bench clean
+.PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated audit bench bench-import clean
 
 help:
 	@echo "make test             set up .venv if needed and run the whole test suite"
@@ -14,6 +14,7 @@ help:
 	@echo "make regen            regenerate generated/cflow_openapi from openapi/cflow.yaml"
 	@echo "make check-generated  fail with a diff when generated/ is stale"
 	@echo "make bench            benchmark against raw aiohttp and raw httpx"
+	@echo "make bench-import     import ROWS (default 1000000) generated rows into a sandbox"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,10 @@ check: lint typecheck check-generated audit test
 
 bench: $(STAMP)
 	$(PY) scripts/bench.py
+
+ROWS ?= 1000000
+bench-import: $(STAMP)
+	$(PY) scripts/bench_import.py --rows $(ROWS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
