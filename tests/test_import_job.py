@@ -19,7 +19,7 @@ import httpx
 import pytest
 from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY
 
-from cflow_async import AuthenticationError, CflowClient, RetryBudget
+from cflow_async import AuthenticationError, CflowClient, InvalidArgumentError, RetryBudget
 from cflow_async.importer import (
     ImportAbortedError,
     ImportOptions,
@@ -384,3 +384,18 @@ async def test_no_secret_reaches_the_journal_or_the_rejects_file(tmp_path: Path)
         data = path.read_bytes()
         assert API_KEY.encode() not in data, path
         assert USER_KEY.encode() not in data, path
+
+
+async def test_an_unreadable_input_stops_the_import_with_a_typed_error(tmp_path: Path) -> None:
+    fake = FakeCflow()
+    source = tmp_path / "rows.csv"
+    good = "".join(f"name {i},{i}\n" for i in range(2, 2_000))  # past the first chunks
+    source.write_bytes(f"Name,{KEY}\n{good}".encode() + b"\xff\xfe broken,9999\n")
+    async with fake_client(fake) as cflow:
+        with pytest.raises(ImportAbortedError) as caught:
+            await run(cflow, source, concurrency=16)
+    assert isinstance(caught.value.cause, InvalidArgumentError)
+    assert "UnicodeDecodeError" in caught.value.message
+    # The rows read before the bad bytes were sent, each once, and recorded.
+    assert caught.value.summary.journal_counts["done"] == sum(fake.posts.values()) > 0
+    assert set(fake.posts.values()) == {1}

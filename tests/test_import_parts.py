@@ -271,3 +271,10 @@ async def test_the_climb_back_is_sized_to_the_cut() -> None:
     for _ in range(200):  # one second's worth of successes at about 200/s
         rate.succeeded()
     assert rate.rate == pytest.approx(210.0, rel=0.02)  # (400 - 200) / 20 per second
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("Name,City\nJos\xe9,S\xe3o Paulo\n".encode("latin-1"))
+    with pytest.raises(InvalidArgumentError, match=r"latin1\.csv"):
+        source_identity(path)

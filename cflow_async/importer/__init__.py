@@ -13,8 +13,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._errors import InvalidArgumentError
-from .job import ImportJob, ImportOptions, RecordSchema
+from .job import ImportJob
 from .journal import Journal, JournalError
+from .options import ImportOptions, RecordSchema
 from .readers import estimate_rows, read_rows, source_identity
 from .rejects import RejectsFile
 from .summary import ImportAbortedError, ImportSummary, UnreconciledRowsError

@@ -15,18 +15,18 @@ the journal -> ``pending`` -> ``in_flight`` (committed) -> ``submit_record`` -> 
 from __future__ import annotations
 
 import asyncio
+import csv
 import logging
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from .._errors import (
     AuthenticationError,
-    CflowAPIError,
-    CflowConnectionError,
     CflowError,
     InvalidArgumentError,
     NotFoundError,
@@ -34,10 +34,11 @@ from .._errors import (
     RateLimitError,
 )
 from .journal import Journal, JournalRow, content_hash
+from .options import ImportOptions, RecordSchema, retryable
 from .rate import AdaptiveRate
-from .reconcile import index_requests
+from .reconcile import settle_open_rows
 from .rejects import RejectsFile
-from .summary import ImportAbortedError, ImportCounts, ImportSummary, UnreconciledRowsError
+from .summary import ImportAbortedError, ImportCounts, ImportSummary
 from .writer import GroupCommitter
 
 if TYPE_CHECKING:
@@ -49,35 +50,8 @@ __all__ = ["ImportJob", "ImportOptions", "RecordSchema"]
 logger = logging.getLogger("cflow_async.importer")
 
 _BATCH: Final = 256  # rows looked up and journaled per transaction by the reader
-_RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 _JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
 _STOP = object()
-_CONTROL_SAMPLE: Final = 50
-
-
-class RecordSchema(Protocol):
-    """What the importer needs of a record schema (``cflow.record_schema(workflow)``)."""
-
-    def check(self, values: Mapping[str, Any]) -> Sequence[Any]: ...
-
-    def prepare(self, values: Mapping[str, Any]) -> dict[str, Any]: ...
-
-
-@attrs.frozen
-class ImportOptions:
-    key: str | None = None
-    mapping: Mapping[str, str] = attrs.field(factory=dict)
-    concurrency: int = 8
-    rate: float | None = None
-    dry_run: bool = False
-    reconcile: bool = False
-    resubmit_unknown: bool = False
-    #: Seconds a previous run's requests are given to land before reconciliation looks.
-    settle: float = 30.0
-    #: Sends of one row in this run, after 429s or refused connections.
-    max_attempts: int = 8
-    #: Consecutive failures of the server (not of a row) that stop the import.
-    stop_after: int = 25
 
 
 @attrs.frozen
@@ -85,15 +59,6 @@ class _Item:
     key: str
     number: int
     values: dict[str, Any]
-
-
-def retryable(error: CflowError) -> bool:
-    """A failure a later attempt may cure, the server having certainly not acted."""
-    if error.outcome_unknown:
-        return False
-    if isinstance(error, RateLimitError | CflowConnectionError):
-        return True
-    return isinstance(error, CflowAPIError) and error.status_code in _RETRYABLE_STATUSES
 
 
 def _problem_text(problem: Any) -> str:
@@ -136,6 +101,7 @@ class ImportJob:
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * options.concurrency)
         self._writer = GroupCommitter(journal)
         self._stop_error: CflowError | None = None
+        self._feed_failure: Exception | None = None
         self._consecutive = 0
         self._started = time.monotonic()
         self._interrupted = False
@@ -223,68 +189,9 @@ class ImportJob:
         options = self._options
         if not (options.reconcile or options.resubmit_unknown) or options.dry_run:
             return
-        open_rows = self._journal.rows_in(("in_flight", "unknown"))
-        if not open_rows:
-            return
-        keys = [row.key for row in open_rows]
-        if options.resubmit_unknown:
-            self._note(f"resubmitting {len(keys)} rows whose outcome is unknown, as asked")
-            with self._journal.transaction():
-                self._journal.mark_pending(keys)
-            return
-        if options.key is None:
-            raise UnreconciledRowsError(
-                f"{len(keys)} rows may or may not be in Cflow, and without --key there is"
-                " nothing to look them up by: check them by hand, then run again with"
-                " --resubmit-unknown to send those not found",
-                self.summary(),
-                keys,
-            )
-        await self._wait_to_settle(open_rows)
-        field = options.mapping.get(options.key, options.key)
-        index = await index_requests(self._cflow, self._workflow, field)
-        self._check_read_path(index, field, keys)
-        found: list[tuple[str, str | None]] = []
-        missing: list[str] = []
-        for key in keys:
-            ids = index.get(key)
-            if ids:
-                found.append((key, ids[0] or None))
-                if len(ids) > 1:
-                    self._note(f"key {key!r} is in Cflow {len(ids)} times (ids {ids})")
-            else:
-                missing.append(key)
-        with self._journal.transaction():
-            self._journal.mark_done(found)
-            self._journal.mark_pending(missing)
-        self._reconciled = {key for key, _ in found}
-        self._note(
-            f"reconciled {len(keys)} rows: {len(found)} found in Cflow,"
-            f" {len(missing)} not found (sent once more)"
+        self._reconciled = await settle_open_rows(
+            self._cflow, self._workflow, self._journal, options, self._note, self.summary
         )
-
-    async def _wait_to_settle(self, open_rows: Sequence[JournalRow]) -> None:
-        # A request the previous process sent just before it died may still be on its way
-        # or being processed; looking too early would miss it and send the row again.
-        latest = max(row.updated_at for row in open_rows)
-        wait = self._options.settle - (time.time() - latest)
-        if wait > 0:
-            self._note(f"waiting {wait:.0f} s for the previous run's requests to land")
-            await asyncio.sleep(wait)
-
-    def _check_read_path(self, index: dict[str, list[str]], field: str, keys: list[str]) -> None:
-        # A positive control: rows the journal knows are done must be found. If none is,
-        # the listing does not show our records (or not by this field), and "not found"
-        # would mean nothing: refuse rather than send everything again.
-        control = [row.key for row in self._journal.rows_in(("done",))[:_CONTROL_SAMPLE]]
-        if control and not any(key in index for key in control):
-            raise UnreconciledRowsError(
-                f"the requests listing shows none of {len(control)} rows this journal knows"
-                f" are in Cflow (looked up by field {field!r}), so it cannot tell whether the"
-                f" {len(keys)} rows of unknown outcome are there",
-                self.summary(),
-                keys,
-            )
 
     # -- reading ------------------------------------------------------------------------
 
@@ -293,8 +200,8 @@ class ImportJob:
         feeder = asyncio.create_task(self._feed_and_stop())
         try:
             await asyncio.gather(*workers)
-            if feeder.done():
-                feeder.result()  # a reader error stops the import like a server error
+            if self._feed_failure is not None:
+                raise self._feed_failure
         finally:
             for task in (feeder, *workers):
                 task.cancel()
@@ -305,6 +212,12 @@ class ImportJob:
             await self._feed()
         except CflowError as exc:  # an unreadable input: stop after what was queued
             self._stop_error = self._stop_error or exc
+        except (OSError, UnicodeError, ValueError, KeyError, csv.Error, zipfile.BadZipFile) as exc:
+            # A file that is not what its name says (not UTF-8, a corrupt workbook).
+            error = InvalidArgumentError(f"cannot read the input: {type(exc).__name__}: {exc}")
+            self._stop_error = self._stop_error or error
+        except Exception as exc:  # a bug: stop the workers, then let _pump raise it
+            self._feed_failure = exc
         for _ in range(self._options.concurrency):
             await self._queue.put(_STOP)
 

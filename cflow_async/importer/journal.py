@@ -285,11 +285,14 @@ class Journal:
                 found[row.key] = row
         return found
 
-    def rows_in(self, states: Iterable[State]) -> list[JournalRow]:
+    def rows_in(self, states: Iterable[State], limit: int = -1) -> list[JournalRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
-        query = f"SELECT {_COLUMNS} FROM rows WHERE state IN ({marks}) ORDER BY row_number"  # noqa: S608
-        return [_row(values) for values in self._db.execute(query, wanted)]
+        query = (
+            f"SELECT {_COLUMNS} FROM rows WHERE state IN ({marks})"  # noqa: S608 (marks only)
+            " ORDER BY row_number LIMIT ?"
+        )
+        return [_row(values) for values in self._db.execute(query, (*wanted, limit))]
 
     def counts(self) -> dict[State, int]:
         counts: dict[State, int] = dict.fromkeys(STATES, 0)

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import json
 import os
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -73,6 +74,8 @@ def source_identity(path: str | os.PathLike[str]) -> SourceIdentity:
         header = read_header(resolved)
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+    except (UnicodeError, ValueError, KeyError, csv.Error, zipfile.BadZipFile) as exc:
+        raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from None
     digest = hashlib.sha256(json.dumps(header).encode("utf-8")).hexdigest()
     return SourceIdentity(str(resolved), resolved.name, size, digest)
 

@@ -11,15 +11,23 @@ The listing is fetched once per reconciliation and indexed by the key field.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import CflowError, ResponseValidationError
+from .journal import Journal, JournalRow
+from .summary import ImportSummary, UnreconciledRowsError
 
 if TYPE_CHECKING:
     from .._client import CflowClient
+    from .job import ImportOptions
 
-__all__ = ["index_requests", "openapi_workflow_id"]
+__all__ = ["index_requests", "openapi_workflow_id", "settle_open_rows"]
+
+_CONTROL_SAMPLE: Final = 50
 
 logger = logging.getLogger("cflow_async.importer")
 
@@ -79,3 +87,78 @@ async def index_requests(
             "" if request_id is None or not isinstance(request_id, str | int) else str(request_id)
         )
     return index
+
+
+async def settle_open_rows(
+    cflow: CflowClient,
+    workflow: str,
+    journal: Journal,
+    options: ImportOptions,
+    note: Callable[[str], None],
+    summary: Callable[[], ImportSummary],
+) -> set[str]:
+    """Before reading: make the rows an earlier run left ``in_flight`` or ``unknown``
+    ``done`` (found in Cflow) or ``pending`` (not found, or ``resubmit_unknown``).
+    Returns the keys found."""
+    open_rows = journal.rows_in(("in_flight", "unknown"))
+    if not open_rows:
+        return set()
+    keys = [row.key for row in open_rows]
+    if options.resubmit_unknown:
+        note(f"resubmitting {len(keys)} rows whose outcome is unknown, as asked")
+        with journal.transaction():
+            journal.mark_pending(keys)
+        return set()
+    if options.key is None:
+        raise UnreconciledRowsError(
+            f"{len(keys)} rows may or may not be in Cflow, and without --key there is"
+            " nothing to look them up by: check them by hand, then run again with"
+            " --resubmit-unknown to send those not found",
+            summary(),
+            keys,
+        )
+    await _wait_to_settle(open_rows, options.settle, note)
+    field = options.mapping.get(options.key, options.key)
+    index = await index_requests(cflow, workflow, field)
+    # A positive control: rows the journal knows are done must be found. If none is, the
+    # listing does not show our records (or not by this field), and "not found" would
+    # mean nothing: refuse rather than send everything again.
+    control = [row.key for row in journal.rows_in(("done",), _CONTROL_SAMPLE)]
+    if control and not any(key in index for key in control):
+        raise UnreconciledRowsError(
+            f"the requests listing shows none of {len(control)} rows this journal knows"
+            f" are in Cflow (looked up by field {field!r}), so it cannot tell whether the"
+            f" {len(keys)} rows of unknown outcome are there",
+            summary(),
+            keys,
+        )
+    found: list[tuple[str, str | None]] = []
+    missing: list[str] = []
+    for key in keys:
+        ids = index.get(key)
+        if ids:
+            found.append((key, ids[0] or None))
+            if len(ids) > 1:
+                note(f"key {key!r} is in Cflow {len(ids)} times (ids {ids})")
+        else:
+            missing.append(key)
+    with journal.transaction():
+        journal.mark_done(found)
+        journal.mark_pending(missing)
+    note(
+        f"reconciled {len(keys)} rows: {len(found)} found in Cflow,"
+        f" {len(missing)} not found (sent once more)"
+    )
+    return {key for key, _ in found}
+
+
+async def _wait_to_settle(
+    open_rows: Sequence[JournalRow], settle: float, note: Callable[[str], None]
+) -> None:
+    # A request the previous process sent just before it died may still be on its way or
+    # being processed; looking too early would miss it and send the row again.
+    latest = max(row.updated_at for row in open_rows)
+    wait = settle - (time.time() - latest)
+    if wait > 0:
+        note(f"waiting {wait:.0f} s for the previous run's requests to land")
+        await asyncio.sleep(wait)

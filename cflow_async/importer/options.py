@@ -1,0 +1,49 @@
+"""What an import is asked to do (``ImportOptions``), what it needs of a record schema,
+and which failures a later attempt may cure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Protocol
+
+import attrs
+
+from .._errors import CflowAPIError, CflowConnectionError, CflowError, RateLimitError
+
+__all__ = ["ImportOptions", "RecordSchema", "retryable"]
+
+_RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class RecordSchema(Protocol):
+    """What the importer needs of a record schema (``cflow.record_schema(workflow)``)."""
+
+    def check(self, values: Mapping[str, Any]) -> Sequence[Any]: ...
+
+    def prepare(self, values: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@attrs.frozen
+class ImportOptions:
+    key: str | None = None
+    mapping: Mapping[str, str] = attrs.field(factory=dict)
+    concurrency: int = 8
+    rate: float | None = None
+    dry_run: bool = False
+    reconcile: bool = False
+    resubmit_unknown: bool = False
+    #: Seconds a previous run's requests are given to land before reconciliation looks.
+    settle: float = 30.0
+    #: Sends of one row in this run, after 429s or refused connections.
+    max_attempts: int = 8
+    #: Consecutive failures of the server (not of a row) that stop the import.
+    stop_after: int = 25
+
+
+def retryable(error: CflowError) -> bool:
+    """A failure a later attempt may cure, the server having certainly not acted."""
+    if error.outcome_unknown:
+        return False
+    if isinstance(error, RateLimitError | CflowConnectionError):
+        return True
+    return isinstance(error, CflowAPIError) and error.status_code in _RETRYABLE_STATUSES
