@@ -161,7 +161,8 @@ def _http_tables(args: argparse.Namespace, cells: Cells, default_pool: int) -> l
             if cell is not None:
                 label = VARIANTS[variant]
                 out.append(_row(label, conc, _pool_label(variant, None, default_pool), cell, refs))
-    if args.pool_sizes and args.pool_concurrency:
+    # An empty --pool-variants or --pool-sizes leaves the pool table out, heading and all.
+    if args.pool_sizes and args.pool_concurrency and args.pool_variants:
         levels = " and ".join(str(c) for c in args.pool_concurrency)
         out.append(f"\n## Facade pool size (max_connections) at concurrency {levels}\n")
         out.append(_HEADER)

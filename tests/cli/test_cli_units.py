@@ -15,7 +15,7 @@ import pytest
 
 import cflow_async
 from cflow_async import CflowConnectionError, ResponseTooLargeError, ResponseValidationError
-from cflow_async.cli import commands, parser
+from cflow_async.cli import commands, main, parser
 from cflow_async.cli.commands import COMMANDS, Command, arg
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE
 from cflow_async.cli.output import cell, table
@@ -194,3 +194,73 @@ def test_cflow_help_does_not_import_aiohttp() -> None:
 )
 def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
     assert _imported_by_help() == []
+
+
+# --- failures outside the library: bugs, Ctrl-C, a closed pipe -------------------------------
+
+SECRET = "units-api-key-S3CRET-eeee"
+
+
+def _run_raising(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    *,
+    write: bool = False,
+) -> tuple[int, str, str]:
+    """Run a stand-in command whose handler raises ``error`` (no request is made)."""
+
+    async def handler(client: Any, args: argparse.Namespace) -> Any:
+        raise error
+
+    entry = Command(("boom",), handler, "raise", write=write)
+    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
+    monkeypatch.setenv("CFLOW_API_KEY", SECRET)
+    monkeypatch.setenv("CFLOW_USER_KEY", "units-user-key")
+    monkeypatch.setenv("CFLOW_USERNAME", "units@example.com")
+    monkeypatch.setenv("CFLOW_BASE_URL", "http://127.0.0.1:9")
+    code = main(["boom"])
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def test_a_bug_exits_1_with_one_scrubbed_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CFLOW_DEBUG", raising=False)
+    code, out, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
+    assert code == 1
+    assert out == ""
+    assert err == (
+        "cflow: error: unexpected RuntimeError: key [redacted] leaked"
+        " (set CFLOW_DEBUG=1 for a traceback)\n"
+    )
+
+
+def test_cflow_debug_adds_a_scrubbed_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CFLOW_DEBUG", "1")
+    code, _, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
+    assert "RuntimeError: key [redacted] leaked" in err
+
+
+@pytest.mark.parametrize(("write", "note"), [(False, False), (True, True)])
+def test_ctrl_c_in_process_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], write: bool, note: bool
+) -> None:
+    code, out, err = _run_raising(monkeypatch, capsys, KeyboardInterrupt(), write=write)
+    assert code == 130
+    assert out == ""
+    assert err.startswith("cflow: error: interrupted")
+    assert ("outcome is unknown" in err) is note
+
+
+def test_a_closed_pipe_exits_0_silently(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run_raising(monkeypatch, capsys, BrokenPipeError())
+    assert (code, out, err) == (0, "", "")
