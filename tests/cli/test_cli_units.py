@@ -187,11 +187,6 @@ def test_cflow_help_does_not_import_aiohttp() -> None:
     assert not [m for m in _imported_by_help() if m.split(".")[0] == "aiohttp"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cflow_async/__init__ imports the client (httpx, attrs) eagerly; passes once the"
-    " package exports lazily (PEP 562 __getattr__). Then drop this marker.",
-)
 def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
     assert _imported_by_help() == []
 
