@@ -75,6 +75,9 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)  # indent sequences under their key
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # spell out shared nodes (YAML anchors upstream) instead of &id001
+
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else ">" if len(value) > 55 and " " in value else None

@@ -67,6 +67,15 @@ def test_normalised_layout(mini_spec: dict[str, Any]) -> None:
 
 # Text as documents hold it: no control characters but tab and newline.
 _text = st.text(st.characters(blacklist_categories=["Cc", "Cs"]) | st.sampled_from("\t\n"))
+
+
+def test_shared_nodes_are_spelled_out_not_aliased() -> None:
+    upstream = "a: &param {name: id, in: path}\nb: *param\n"
+    document = yaml.safe_load(upstream)  # an upstream that uses anchors: one shared dict
+    assert document["a"] is document["b"]
+    assert normalise(document) == "a:\n  name: id\n  in: path\nb:\n  name: id\n  in: path\n"
+
+
 _scalars = st.one_of(_text, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False))
 _documents = st.recursive(
     _scalars,
