@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,9 @@ _TODAY = {
 def test_generated_module_is_where_the_generator_put_the_function() -> None:
     table = load_facade_table(ROOT / "openapi" / "cflow.yaml", ROOT / "openapi" / "facade.yaml")
     for row in table:
-        module = importlib.import_module(row.generated_module)
-        assert hasattr(module, "asyncio_detailed"), row.generated_module
+        # This checkout's generated/, whichever copy of cflow_openapi is installed.
+        source = ROOT / "generated" / Path(*row.generated_module.split(".")).with_suffix(".py")
+        assert "def asyncio_detailed(" in source.read_text(), row.generated_module
 
 
 def test_a_row_has_everything_a_facade_method_needs(

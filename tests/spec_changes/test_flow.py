@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from facade_table import FacadeOperation, load_facade_table, snake_case
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = "/integromat/api/cflow/workflows/{workflowId}/stages"
@@ -68,15 +69,30 @@ def _snapshot(project: Path) -> dict[str, bytes]:
     }
 
 
-def _compatible(project: Path) -> dict[str, Any]:
+def _fresh(name: str, taken: Any) -> str:
+    # Names the document does not have yet: this test must pass after a real change too.
+    while name in taken:
+        name += "_x" if "_" in name else "X"
+    return name
+
+
+def _compatible(project: Path) -> tuple[dict[str, Any], dict[str, str]]:
     """An added operation, an added optional property and an added enum value."""
     spec: dict[str, Any] = yaml.safe_load((project / "openapi" / "cflow.yaml").read_text())
     spec["info"]["version"] = "1.1.0"
+    op_ids = [op.get("operationId") for item in spec["paths"].values() for op in item.values()]
+    schemas = spec["components"]["schemas"]
+    names = {
+        "path": _fresh(STAGES, spec["paths"]),
+        "op": _fresh("listWorkflowStages", op_ids),
+        "prop": _fresh("slaHours", schemas["Stage"]["properties"]),
+        "value": _fresh("on_hold", schemas["Request"]["properties"]["status"]["enum"]),
+    }
     workflow_id = spec["paths"][REQUESTS]["get"]["parameters"][0]
     stages = {"type": "array", "items": {"$ref": "#/components/schemas/Stage"}}
-    spec["paths"][STAGES] = {
+    spec["paths"][names["path"]] = {
         "get": {
-            "operationId": "listWorkflowStages",
+            "operationId": names["op"],
             "summary": "Cflow List Workflow Stages",
             "tags": ["Workflows"],
             "parameters": [workflow_id],
@@ -89,32 +105,36 @@ def _compatible(project: Path) -> dict[str, Any]:
             },
         }
     }
-    schemas = spec["components"]["schemas"]
-    schemas["Stage"]["properties"]["slaHours"] = {"type": "integer", "description": "SLA."}
-    schemas["Request"]["properties"]["status"]["enum"].append("on_hold")
-    return spec
+    schemas["Stage"]["properties"][names["prop"]] = {"type": "integer", "description": "SLA."}
+    schemas["Request"]["properties"]["status"]["enum"].append(names["value"])
+    return spec, names
 
 
-def _generated_layer_works_against_a_stub(project: Path) -> None:
+def _generated_layer_works_against_a_stub(project: Path, names: dict[str, str]) -> None:
     """The new operation is callable through the regenerated package, against a stub.
 
     FACADE GENERATOR HOOK: when the facade is generated from scripts/facade_table.py,
     extend this to regenerate the facade in `project` and call
     `cflow.workflows.list_workflow_stages("wf-1")` the same way."""
-    script = """
+    module = next(
+        row.generated_module for row in _table(project) if row.operation_id == names["op"]
+    )
+    path = names["path"].replace("{workflowId}", "wf-1")
+    script = f"""
 import httpx
 from cflow_openapi import Client
-from cflow_openapi.api.workflows import list_workflow_stages
+from {module.rsplit(".", 1)[0]} import {module.rsplit(".", 1)[1]} as operation
 
 def stub(request):
-    assert request.url.path == "/integromat/api/cflow/workflows/wf-1/stages"
-    return httpx.Response(200, json=[{"id": "s1", "name": "Review", "slaHours": 4}])
+    assert request.url.path == "{path}", request.url
+    return httpx.Response(200, json=[{{"id": "s1", "name": "Review", "{names["prop"]}": 4}}])
 
 client = Client(base_url="https://stub").set_httpx_client(
     httpx.Client(base_url="https://stub", transport=httpx.MockTransport(stub))
 )
-stages = list_workflow_stages.sync("wf-1", client=client)
-assert [(s.name, s.sla_hours) for s in stages] == [("Review", 4)], stages
+stages = operation.sync("wf-1", client=client)
+assert [(s.name, s.additional_properties) for s in stages] == [("Review", {{}})], stages
+assert stages[0].to_dict()["{names["prop"]}"] == 4, stages
 """
     env = {**os.environ, "PYTHONPATH": str(project / "generated")}
     result = subprocess.run(
@@ -123,26 +143,33 @@ assert [(s.name, s.sla_hours) for s in stages] == [("Review", 4)], stages
     assert result.returncode == 0, result.stderr
 
 
+def _table(project: Path) -> list[FacadeOperation]:
+    openapi = project / "openapi"
+    return load_facade_table(openapi / "cflow.yaml", openapi / "facade.yaml")
+
+
 def test_a_compatible_change_regenerates_reports_and_passes(project: Path) -> None:
+    spec, names = _compatible(project)
     new = project.parent / "cflow-1.1.0.json"
-    new.write_text(json.dumps(_compatible(project), indent=2))
+    new.write_text(json.dumps(spec, indent=2))
+    method = snake_case(names["op"])
 
     result, seconds = _regen(project, new)
     assert result.returncode == 0, result.stderr
     report = result.stdout
     assert "No breaking changes." in report
     assert "BREAKING" not in report + result.stderr
-    assert f"compatible operation added: `GET {STAGES} (listWorkflowStages)`" in report
-    assert "facade: workflows.list_workflow_stages" in report
-    assert "compatible property added: `Stage.slaHours` (integer, optional)" in report
-    assert "compatible enum values added: `Request.status` (on_hold)" in report
+    added = f"compatible operation added: `GET {names['path']} ({names['op']})`"
+    assert f"{added}; facade: workflows.{method}\n" in report
+    assert f"compatible property added: `Stage.{names['prop']}` (integer, optional)" in report
+    assert f"compatible enum values added: `Request.status` ({names['value']})" in report
     changelog = (project / "openapi" / "CHANGELOG.md").read_text()
     assert changelog.index("## 2026-11-30: info.version 1.1.0 (was 1.0.0)") < changelog.index(
         "Baseline"
     )
     assert (project / "openapi" / "upstream" / "cflow.json").read_bytes() == new.read_bytes()
     assert not (project / "openapi" / "upstream" / "cflow.txt").exists()
-    assert (project / "generated/cflow_openapi/api/workflows/list_workflow_stages.py").exists()
+    assert (project / f"generated/cflow_openapi/api/workflows/{method}.py").exists()
     print(f"make regen SPEC= took {seconds:.1f} s")
 
     _spec_tests_pass(project)
@@ -156,7 +183,7 @@ def test_a_compatible_change_regenerates_reports_and_passes(project: Path) -> No
         check=False,
     )
     assert checked.returncode == 0, checked.stderr
-    _generated_layer_works_against_a_stub(project)
+    _generated_layer_works_against_a_stub(project, names)
 
     # Deterministic: the same document again changes nothing and logs nothing.
     before = _snapshot(project)
