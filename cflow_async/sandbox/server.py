@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
 
+import attrs
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -27,6 +28,7 @@ from cflow_async.sandbox import data
 from cflow_async.sandbox.app import ABORT_EXTENSION, SandboxApp, create_app
 from cflow_async.sandbox.faults import FaultConfig
 from cflow_async.sandbox.state import SandboxConfig, SandboxState
+from cflow_async.sandbox.tenant import TenantData, load_tenant
 
 _STARTUP_TIMEOUT = 10.0
 _LOOPBACK_NAMES = {"localhost": "127.0.0.1"}
@@ -215,12 +217,31 @@ class RunningSandbox:
         self.state.reset(keep_faults=keep_faults)
 
 
+def with_data(
+    config: SandboxConfig | None, data: str | os.PathLike[str] | TenantData | None
+) -> SandboxConfig:
+    """``config`` with the tenant ``data`` (a file path or a loaded ``TenantData``) in it."""
+    config = config if config is not None else SandboxConfig()
+    if data is None:
+        return config
+    tenant = data if isinstance(data, TenantData) else load_tenant(data)
+    return attrs.evolve(config, data=tenant)
+
+
 @contextlib.asynccontextmanager
 async def run_sandbox(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    data: str | os.PathLike[str] | TenantData | None = None,
 ) -> AsyncIterator[RunningSandbox]:
-    """Serve a fresh sandbox in the current event loop on a loopback socket (port 0: any)."""
-    app = create_app(config)
+    """Serve a fresh sandbox in the current event loop on a loopback socket (port 0: any).
+
+    ``data``: a tenant file (JSON or YAML, see ``cflow_async.sandbox.tenant``) whose workflows,
+    users and roles replace the seed's; a bad file raises ``TenantDataError`` before serving.
+    """
+    app = create_app(with_data(config, data))
     serving = _Serving(app, host, port, handle_signals=False)
     await serving.start()
     try:
@@ -271,8 +292,13 @@ class SandboxProcess:
         python: str | None = None,
         startup_timeout: float = 20.0,
         stop_timeout: float = 10.0,
+        data: str | os.PathLike[str] | None = None,
+        lenient_fields: bool = False,
     ) -> None:
-        self.args: Sequence[str] = args
+        extra = [] if data is None else ["--data", os.path.abspath(data)]
+        if lenient_fields:
+            extra.append("--lenient-fields")
+        self.args: Sequence[str] = [*extra, *args]
         self.host = host
         self.api_key = api_key
         self.user_key = user_key
