@@ -154,10 +154,16 @@ class _Checker:
                 self.fail(f"{where}[{index}]", f"duplicate {key} {name!r}")
             seen.add(name)
 
-    def workflow(self, value: Any, where: str) -> Workflow:
-        entry = self.mapping(value, where, _WORKFLOW_KEYS)
-        name = self.text(entry.get("name"), f"{where}.name")
+    def named(self, value: Any, where: str, known: frozenset[str]) -> tuple[Mapping[str, Any], str]:
+        """An entry with a ``name``, and ``where`` extended by that name for later messages."""
+        self.mapping(value, where, frozenset(value) if isinstance(value, Mapping) else known)
+        name = self.text(value.get("name"), f"{where}.name")
         where = f"{where} ({name!r})"
+        return self.mapping(value, where, known), where
+
+    def workflow(self, value: Any, where: str) -> Workflow:
+        entry, where = self.named(value, where, _WORKFLOW_KEYS)
+        name = self.text(entry["name"], f"{where}.name")
         display = entry.get("display_name")
         description = entry.get("description")
         if "stages" not in entry:
@@ -200,9 +206,8 @@ class _Checker:
         )
 
     def field(self, value: Any, where: str) -> dict[str, Any]:
-        entry = self.mapping(value, where, frozenset(_FIELD_KEYS))
-        name = self.text(entry.get("name"), f"{where}.name")
-        where = f"{where} ({name!r})"
+        entry, where = self.named(value, where, frozenset(_FIELD_KEYS))
+        name = self.text(entry["name"], f"{where}.name")
         field_type = self.text(entry.get("type"), f"{where}.type")
         for key in ("required", "multiple", "multiline"):
             if not isinstance(entry.get(key, False), bool):
