@@ -208,9 +208,9 @@ class CflowSandbox:
         """Counters: requests seen, faults injected, records stored..."""
         return self._served.call(self._running.state.stats_json)
 
-    def reset(self) -> None:
-        """Back to the start-up state: no records, no requests, no faults."""
-        self._served.call(self._running.state.reset)
+    def reset(self, *, keep_faults: bool = False) -> None:
+        """Back to the start-up state: no records, no requests, no faults (unless kept)."""
+        self._served.call(lambda: self._running.state.reset(keep_faults=keep_faults))
 
 
 def _sandbox_config(config: pytest.Config) -> SandboxConfig:

@@ -212,3 +212,27 @@ def test_loading_the_plugin_imports_nothing_heavy(tmp_path: Path, args: str, cod
         "cflow_async.testing": True,
         "cflow_async.sandbox": False,
     }
+
+
+async def test_a_write_delayed_across_a_reset_does_not_land_in_the_fresh_state() -> None:
+    # The session sandbox outlives each test's client; a submit still sleeping in a latency
+    # fault when the next test resets must not store its record in that test's state.
+    import asyncio
+
+    import httpx
+
+    from cflow_async.sandbox import ScriptedFault, run_sandbox
+
+    async with run_sandbox() as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        sb.state.append_script([ScriptedFault(status=None, latency=0.5, method="POST")])
+        body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {"late": "yes"}}
+        submit = asyncio.create_task(
+            http.post("/integromat/api/cflow/submitrecord", json=body, headers=sb.headers)
+        )
+        while sb.state.stats.requests_delayed == 0:
+            await asyncio.sleep(0.01)
+        sb.reset()
+        response = await submit
+        assert response.status_code == 503
+        assert response.headers["x-cflow-sandbox-fault"] == "reset"
+        assert sb.state.records_json()["count"] == 0

@@ -98,7 +98,18 @@ class CflowGate:
         plan = self.state.faults.plan(method, path)
         if plan is not None and plan.latency > 0:
             stats.requests_delayed += 1
+            epoch = self.state.epoch
             await asyncio.sleep(plan.latency)
+            if self.state.epoch != epoch:
+                # Reset while this request slept (a test ended, its client gave up): it must
+                # not land in the next test's fresh state.
+                response = JSONResponse(
+                    {"message": "The sandbox was reset while this request was delayed"},
+                    status_code=503,
+                    headers={"x-cflow-sandbox-fault": "reset"},
+                )
+                await response(scope, receive, send)
+                return
         if plan is None or not plan.faulted:
             await self._authenticated(scope, receive, send)
             return

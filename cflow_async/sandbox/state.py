@@ -75,12 +75,15 @@ class SandboxState:
         self.faults = FaultInjector(self.config.faults)
         self._next_record_id = self.config.first_record_id
         self._next_request_id = self.config.first_request_id
+        #: Counts resets, so a request delayed across one can tell (see gate.CflowGate).
+        self.epoch = 0
         self.reset()
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def reset(self, *, keep_faults: bool = False) -> None:
         """Back to the start-up state (optionally keeping the current fault configuration)."""
+        self.epoch += 1
         tenant = self.config.data
         if tenant is None:
             self.workflows = {name: Workflow.seeded(name) for name in data.WORKFLOW_NAMES}
