@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+import pytester_imports  # noqa: F401  (before any pytester inline run, see there)
 import yaml
 
 pytest_plugins = ["pytester"]

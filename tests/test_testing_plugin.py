@@ -9,6 +9,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+import pytester_imports  # noqa: F401  (before any pytester inline run, see there)
 
 pytest_plugins = ["pytester"]
 

@@ -61,7 +61,11 @@ def spec_operations() -> tuple[Operation, ...]:
         get_kwargs = getattr(module, "_get_kwargs", None)
         if get_kwargs is None:
             continue
-        source = inspect.getsource(get_kwargs)
+        try:
+            source = inspect.getsource(get_kwargs)
+        except (OSError, TypeError):
+            # No source (a bytecode-only install): the operation is simply not listed.
+            continue
         method, url = _METHOD_RE.search(source), _URL_RE.search(source)
         if method is None or url is None:
             continue
