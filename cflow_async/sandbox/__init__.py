@@ -26,12 +26,8 @@ from cflow_async.sandbox.cli import main
 from cflow_async.sandbox.data import DEMO_API_KEY, DEMO_USER_KEY, DEMO_USERNAME
 from cflow_async.sandbox.faults import FaultConfig, FaultConfigError, ScriptedFault
 from cflow_async.sandbox.operations import Operation
-from cflow_async.sandbox.server import (
-    RunningSandbox,
-    SandboxH11Protocol,
-    SandboxProcess,
-    run_sandbox,
-)
+from cflow_async.sandbox.process import SandboxProcess
+from cflow_async.sandbox.server import RunningSandbox, SandboxH11Protocol, run_sandbox
 from cflow_async.sandbox.state import SandboxConfig, SandboxState
 from cflow_async.sandbox.tenant import TenantData, TenantDataError, load_tenant
 
