@@ -154,7 +154,7 @@ def _plan(cls: type) -> tuple[tuple[str, frozenset[type], tuple[Any, ...]], ...]
     case), and the allowed types for the slower conversion path."""
     plan = []
     for name, allowed in _field_types(cls).items():
-        exact = {Unset}
+        exact: set[type] = {Unset}
         for kind in allowed:
             # A nested model must be conformed itself; a list must have its items checked.
             if isinstance(kind, type) and not attrs.has(kind) and typing.get_origin(kind) is None:
