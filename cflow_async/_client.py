@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.util
 import ssl
@@ -19,8 +20,10 @@ from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import CflowError, InvalidArgumentError
 from ._legacy import LegacyEndpoints
+from ._records import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import CflowTransport, Requester
+from ._values import resolve_timezone
 
 if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
@@ -63,8 +66,14 @@ class CflowClient(LegacyEndpoints):
         allow_insecure_http: bool = False,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        timezone: dt.tzinfo | str | None = None,
+        schema_ttl: float = DEFAULT_SCHEMA_TTL,
     ) -> None:
         self._credentials = Credentials.resolve(api_key, user_key, username)
+        # The Cflow account's time zone: aware datetimes are converted into it, and
+        # refused without it (Cflow's date format has no zone).
+        self._timezone = resolve_timezone(timezone)
+        self._schemas = SchemaCache(schema_ttl)
         self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
         policy = _policy(retry if retry is not None else RetryPolicy())
         budget = retry_budget if retry_budget is not None else RetryBudget()
@@ -117,7 +126,7 @@ class CflowClient(LegacyEndpoints):
     def requests(self) -> RequestsResource:
         from ._resources import RequestsResource
 
-        return RequestsResource(self._requester)
+        return RequestsResource(self._requester, self._timezone)
 
     @functools.cached_property
     def users(self) -> UsersResource:
@@ -173,6 +182,11 @@ class CflowClient(LegacyEndpoints):
         return self._timeout
 
     @property
+    def timezone(self) -> dt.tzinfo | None:
+        """The Cflow account's time zone (``timezone=``), or None."""
+        return self._timezone
+
+    @property
     def retry_budget(self) -> RetryBudget:
         """The client-wide retry budget, shared by ``with_options`` copies."""
         return self._transport.budget
@@ -194,6 +208,8 @@ class CflowClient(LegacyEndpoints):
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
+        clone._timezone = self._timezone
+        clone._schemas = self._schemas  # same account, same forms: share the cache
         transport = self._transport.with_policy(_policy(retry) if retry is not None else self.retry)
         clone._setup(
             transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
@@ -229,18 +245,29 @@ class CflowClient(LegacyEndpoints):
         concurrency: int = 8,
         rate: float | None = None,
         progress: Callable[[RowResult], Any] | None = None,
+        validate: bool = False,
     ) -> AsyncIterable[RowResult]:
         """Submit many records; yields one :class:`RowResult` per row as each finishes.
 
         Rows are read lazily, at most ``concurrency`` are in flight, and ``rate`` caps
         requests per second. Each result carries the row's index, and either the record
         id or the typed error (check ``error.outcome_unknown`` before resubmitting).
+
+        With ``validate=True`` the workflow's schema is fetched once, when iteration
+        starts, and a row with problems yields a failed result (a RecordValidationError
+        with ``.problems``) without a request.
         """
         from ._bulk import submit_records
 
         # Arguments are checked here, when called, not when iteration starts.
         return submit_records(
-            self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+            self,
+            workflow_name,
+            rows,
+            concurrency=concurrency,
+            rate=rate,
+            progress=progress,
+            validate=validate,
         )
 
 

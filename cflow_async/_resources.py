@@ -8,6 +8,7 @@ and typed errors for bodies the generated parser cannot read.
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import functools
 import sys
 import typing
@@ -63,13 +64,13 @@ def path_segment(value: str | int, name: str) -> str:
     return text
 
 
-def _fields(fields: Mapping[str, Any], cls: Callable[[], T]) -> T:
+def _fields(fields: Mapping[str, Any], cls: Callable[[], T], tz: dt.tzinfo | None) -> T:
     if not isinstance(fields, Mapping):
         raise InvalidArgumentError(f"fields must be a mapping, got {type(fields).__name__}")
     model = cls()
     # Same conversions as legacy records: dates in Cflow's format, lists as given, and
     # values JSON cannot carry refused before anything is sent.
-    model.additional_properties = record_values(fields)  # type: ignore[attr-defined]
+    model.additional_properties = record_values(fields, tz)  # type: ignore[attr-defined]
     return model
 
 
@@ -154,8 +155,9 @@ _ROLES = _many(Role)
 
 
 class _Resource:
-    def __init__(self, requester: Requester) -> None:
+    def __init__(self, requester: Requester, timezone: dt.tzinfo | None = None) -> None:
         self._requester = requester
+        self._timezone = timezone  # for dates in ``fields``, as in legacy records
 
     async def _generated(self, kwargs: dict[str, Any], reader: Callable[[Any], T] | None) -> T:
         """Send the request the generated ``_get_kwargs`` describes, on the one path."""
@@ -176,12 +178,12 @@ class RequestsResource(_Resource):
         return await self._generated(kwargs, _REQUESTS)
 
     async def create(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
-        body = RequestCreate(fields=_fields(fields, RequestCreateFields))
+        body = RequestCreate(fields=_fields(fields, RequestCreateFields, self._timezone))
         kwargs = create_request._get_kwargs(path_segment(workflow_id, "workflow_id"), body=body)
         return await self._generated(kwargs, _REQUEST)
 
     async def create_draft(self, workflow_id: str | int, fields: Mapping[str, Any]) -> Request:
-        body = RequestCreate(fields=_fields(fields, RequestCreateFields))
+        body = RequestCreate(fields=_fields(fields, RequestCreateFields, self._timezone))
         kwargs = create_draft_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"), body=body
         )
@@ -196,7 +198,7 @@ class RequestsResource(_Resource):
     async def update(
         self, workflow_id: str | int, request_id: str | int, fields: Mapping[str, Any]
     ) -> Request:
-        body = RequestUpdate(fields=_fields(fields, RequestUpdateFields))
+        body = RequestUpdate(fields=_fields(fields, RequestUpdateFields, self._timezone))
         kwargs = update_request._get_kwargs(
             path_segment(workflow_id, "workflow_id"),
             path_segment(request_id, "request_id"),
