@@ -13,7 +13,8 @@ help:
 	@echo "make check            lint, format check, mypy --strict, check-generated, audit, tests"
 	@echo "make regen            regenerate generated/cflow_openapi from openapi/cflow.yaml"
 	@echo "make check-generated  fail with a diff when generated/ is stale"
-	@echo "make bench            benchmark against raw aiohttp and raw httpx"
+	@echo "make bench            benchmark against raw aiohttp and raw httpx, and the sandbox"
+	@echo "                      (BENCH_ARGS='--quick --only sandbox' for a short subset)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,8 +52,10 @@ audit: $(STAMP)
 
 check: lint typecheck check-generated audit test
 
+# From the repository root, so `scripts.bench` imports without installing scripts/.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) scripts/bench.py
+	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
