@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -238,10 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         path = args.out / name
         path.write_text(source, encoding="utf-8")
         written.append(str(path))
-    # The pinned ruff formats them, as it formats generated/, so a diff means a change.
-    ruff = Path(sys.executable).parent / "ruff"
-    subprocess.run([str(ruff), "check", "--fix-only", "--quiet", *written], check=True)
-    subprocess.run([str(ruff), "format", "--quiet", *written], check=True)
+    # The pinned ruff formats them with the project's settings (wherever --out is, e.g. a
+    # temporary folder for check-generated), so a diff means a change.
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    settings = ["--config", str(ROOT / "pyproject.toml")]
+    subprocess.run([ruff, "check", *settings, "--fix-only", "--quiet", *written], check=True)
+    subprocess.run([ruff, "format", *settings, "--quiet", *written], check=True)
     return 0
 
 
