@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -263,9 +264,14 @@ class RecordSchema:
             return None  # clears the field; a required one is caught by _examine
         if field.type not in KNOWN_TYPES:
             try:
-                return wire_value(field.name, value, self.timezone)
+                out = wire_value(field.name, value, self.timezone)
+                # Unchecked, but it must still go out as JSON (keys, depth, big ints).
+                json.dumps(out, ensure_ascii=False, allow_nan=False).encode()
             except InvalidArgumentError as exc:
                 raise _Problem(UNSENDABLE_TYPE, exc.message) from None
+            except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
+                raise _Problem(UNSENDABLE_TYPE, f"cannot be sent as JSON: {exc}") from None
+            return out
         if isinstance(value, list | tuple):
             if not field.multiple:
                 raise _Problem(
@@ -310,9 +316,10 @@ class RecordSchema:
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             try:
+                str(value)  # an int past Python's digit limit cannot be written as JSON
                 return wire_value(field.name, value)
-            except InvalidArgumentError as exc:  # NaN, infinity
-                raise _Problem(UNSENDABLE_TYPE, exc.message) from None
+            except (InvalidArgumentError, ValueError) as exc:  # NaN, infinity, huge
+                raise _Problem(UNSENDABLE_TYPE, f"{exc}") from None
         raise _Problem(
             UNSENDABLE_TYPE,
             f"is a {kind} field and cannot take a {type(value).__name__} ({_show(value)});"
