@@ -132,7 +132,8 @@ class RecordSchema:
 
     Built by ``await cflow.record_schema(workflow_name, group_id=None)``, or directly from
     field definitions (``FieldDefinition.list_from_json(...)``). ``timezone`` is the Cflow
-    account's: aware datetimes are converted into it (refused without it).
+    account's: aware datetimes are converted into it (refused without it). A schema with
+    no fields at all checks only that values can be sent.
     """
 
     def __init__(
@@ -225,8 +226,12 @@ class RecordSchema:
                 continue
             field = self._by_name.get(name)
             if field is None:
-                problems.append(FieldProblem(name, UNKNOWN_FIELD, self._unknown(name)))
-                continue
+                if self._by_name:
+                    problems.append(FieldProblem(name, UNKNOWN_FIELD, self._unknown(name)))
+                    continue
+                # No definitions at all tell us nothing (a free-form workflow, as the
+                # sandbox's "Test"): any name goes, its value only has to be sendable.
+                field = FieldDefinition(name=name, type="", label=name)
             try:
                 out[name] = self._convert(field, value)
             except _Problem as exc:
@@ -253,8 +258,6 @@ class RecordSchema:
             guess = close[0] if close else None
         if guess is not None:
             return f"{message}; did you mean {guess!r}?"
-        if not self._by_name:
-            return f"{message}; it defines no fields"
         known = ", ".join(repr(n) for n in list(self._by_name)[:_LISTED])
         more = ", ..." if len(self._by_name) > _LISTED else ""
         return f"{message}; its fields are {known}{more}"

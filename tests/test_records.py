@@ -309,3 +309,17 @@ def test_bad_schema_arguments_are_refused() -> None:
         RecordSchema([{"name": "City"}])  # type: ignore[list-item]
     with pytest.raises(InvalidArgumentError, match="time zone"):
         RecordSchema([], timezone="Mars/Olympus_Mons")
+
+
+def test_a_workflow_without_field_definitions_takes_any_sendable_field() -> None:
+    # As the sandbox's free-form "Test" workflow: no definitions say nothing to check.
+    schema = RecordSchema([], workflow_name="Test")
+    assert schema.prepare({"a": "1", "b": [2], "When": dt.date(2022, 3, 26)}) == {
+        "a": "1",
+        "b": [2],
+        "When": "3/26/2022 12:00:00 AM",
+    }
+    assert codes(schema.check({"a": object(), 5: "x"})) == [
+        ("a", "unsendable_type"),
+        ("5", "unknown_field"),
+    ]
