@@ -21,8 +21,8 @@ from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USE
 from ._errors import CflowError, InvalidArgumentError
 from ._legacy import LegacyEndpoints
 from ._openapi_mixin import OpenAPINamespaces
-from ._records import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._retry import RetryBudget, RetryPolicy
+from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._transport import CflowTransport, Requester
 from ._values import resolve_timezone
 

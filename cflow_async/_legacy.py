@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from ._constants import API_PREFIX
-from ._records import RecordSchema, SchemaCache
+from ._records import RecordSchema
+from ._schema_cache import SchemaCache
 from ._transport import NO_BODY, Requester
 from ._values import RecordLike, record_values, text_id, workflow_name_text
 from .models import FieldDefinition, ProcessStage, StageStatus, Workflow, record_id_from_json

@@ -10,12 +10,10 @@ codes are stable strings (README, "Records and field definitions").
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import re
-import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import attrs
@@ -37,7 +35,6 @@ __all__ = [
     "FieldProblem",
     "RecordSchema",
     "RecordValidationError",
-    "SchemaCache",
 ]
 
 # Problem codes. Stable: callers branch on them.
@@ -54,8 +51,6 @@ UNSENDABLE_TYPE: Final = "unsendable_type"
 DATE_TYPES: Final = frozenset({"date", "datetime"})
 #: Field types that are checked; any other type is passed through unchecked.
 KNOWN_TYPES: Final = frozenset({"text", "select", *DATE_TYPES})
-
-DEFAULT_SCHEMA_TTL: Final = 300.0
 
 # Cflow's date format, e.g. "3/26/2022 6:30:00 PM" (leading zeros tolerated): the same
 # rule as the sandbox's.
@@ -367,51 +362,3 @@ class RecordSchema:
             raise _Problem(
                 INVALID_DATE, f"{_show(value)} is out of range in the client's time zone"
             ) from None
-
-
-class SchemaCache:
-    """Schemas by (workflow, group_id) for ``ttl`` seconds. Concurrent callers for one key
-    share one fetch, so 1,000 rows validated at once cost one request."""
-
-    def __init__(self, ttl: float = DEFAULT_SCHEMA_TTL) -> None:
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl >= 0:
-            raise InvalidArgumentError(f"schema_ttl must be a number of seconds >= 0, got {ttl!r}")
-        self.ttl = float(ttl)
-        self._entries: dict[tuple[str, str | None], tuple[float, RecordSchema]] = {}
-        self._pending: dict[tuple[str, str | None], asyncio.Task[RecordSchema]] = {}
-
-    async def get(
-        self,
-        key: tuple[str, str | None],
-        fetch: Callable[[], Awaitable[RecordSchema]],
-        *,
-        refresh: bool = False,
-    ) -> RecordSchema:
-        if not refresh:
-            entry = self._entries.get(key)
-            if entry is not None and time.monotonic() < entry[0]:
-                return entry[1]
-        task = self._pending.get(key)
-        # A fetch under way is fresh enough even for refresh=True; one from another event
-        # loop cannot be awaited here.
-        if task is None or task.get_loop() is not asyncio.get_running_loop():
-            task = asyncio.ensure_future(self._load(key, fetch))
-            self._pending[key] = task
-            # Retrieve the outcome even if every waiter was cancelled (no "never retrieved").
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-        # shield: one waiter cancelled must not cancel the fetch the others wait for.
-        return await asyncio.shield(task)
-
-    async def _load(
-        self, key: tuple[str, str | None], fetch: Callable[[], Awaitable[RecordSchema]]
-    ) -> RecordSchema:
-        try:
-            schema = await fetch()
-            self._entries[key] = (time.monotonic() + self.ttl, schema)
-            return schema
-        finally:
-            if self._pending.get(key) is asyncio.current_task():
-                del self._pending[key]
-
-    def clear(self) -> None:
-        self._entries.clear()

@@ -15,7 +15,7 @@ import pytest
 from conftest import BASE, CREDS, FAST_RETRY
 from pytest_httpx import HTTPXMock
 
-import cflow_async._records as records_module
+import cflow_async._schema_cache as cache_module
 from cflow_async import (
     CflowClient,
     InvalidArgumentError,
@@ -59,7 +59,7 @@ class FakeClock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(records_module, "time", fake)
+    monkeypatch.setattr(cache_module, "time", fake)
     return fake
 
 
