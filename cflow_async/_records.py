@@ -108,7 +108,8 @@ def _show(value: Any) -> str:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, list | tuple) and not value)
+    # isinstance first: ``==`` on a caller's object (an array, say) need not give a bool.
+    return value is None or (isinstance(value, str | list | tuple) and not value)
 
 
 def _is_cflow_date(text: str) -> bool:
@@ -281,7 +282,7 @@ class RecordSchema:
         if field.multiple:
             # A single value for a multiple field is what a person means: wrap it.
             return self._items(field, [value])
-        if value == "" and field.type != "text":
+        if isinstance(value, str) and not value and field.type != "text":
             return ""  # clears a date or select
         return self._one(field, value)
 
@@ -340,25 +341,23 @@ class RecordSchema:
         return f"{shown} {noun}; a select value is a string"
 
     def _date(self, value: Any) -> str:
+        shown = _show(value)  # as given, also when the text is parsed below
         if isinstance(value, str):
             if _is_cflow_date(value):
                 return value  # already Cflow's format: left as given
             try:
                 value = dt.datetime.fromisoformat(value)
             except ValueError:
-                raise _Problem(
-                    INVALID_DATE, f"{_show(value)} is not a date; {_DATE_HINT}"
-                ) from None
+                raise _Problem(INVALID_DATE, f"{shown} is not a date; {_DATE_HINT}") from None
         if not isinstance(value, dt.date):
             raise _Problem(
                 INVALID_DATE, f"cannot take a {type(value).__name__} as a date; {_DATE_HINT}"
             )
         aware = isinstance(value, dt.datetime) and value.utcoffset() is not None
         if aware and self.timezone is None:
-            raise _Problem(AWARE_DATETIME, f"{_show(value)} {AWARE_WITHOUT_TIMEZONE}")
+            raise _Problem(AWARE_DATETIME, f"{shown} {AWARE_WITHOUT_TIMEZONE}")
         try:
             return cflow_datetime_text(value, self.timezone, "")
         except InvalidArgumentError:  # out of range once converted
-            raise _Problem(
-                INVALID_DATE, f"{_show(value)} is out of range in the client's time zone"
-            ) from None
+            message = f"{shown} is out of range in the client's time zone"
+            raise _Problem(INVALID_DATE, message) from None

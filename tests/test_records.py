@@ -323,3 +323,19 @@ def test_a_workflow_without_field_definitions_takes_any_sendable_field() -> None
         ("a", "unsendable_type"),
         ("5", "unknown_field"),
     ]
+
+
+def test_objects_with_an_odd_equality_are_not_compared_to_text(schema: RecordSchema) -> None:
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise TypeError("no comparisons")
+
+        __hash__ = object.__hash__
+
+    problems = schema.check({"RecordId": Odd(), "R_Status1": Odd()})
+    assert codes(problems) == [("RecordId", "unsendable_type"), ("R_Status1", "invalid_option")]
+
+
+def test_aware_iso_text_is_quoted_as_given(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "R_Approved Date1": "2022-03-26T18:30+02:00"})
+    assert problem.message.startswith("'2022-03-26T18:30+02:00' is a timezone-aware datetime")
