@@ -22,7 +22,9 @@ from .models import FieldDefinition
 
 __all__ = ["record_module_source"]
 
-_RESERVED = frozenset({"to_values", "self"})
+# Names the class body must not rebind: its method, and the names its annotations use
+# (an attribute ``list`` would shadow the builtin in every later annotation).
+_RESERVED = frozenset({"to_values", "self", "datetime", "attrs", "str", "list", "object"})
 
 
 def _snake(name: str) -> str:

@@ -122,6 +122,20 @@ def test_hostile_names_cannot_become_code() -> None:
 def test_generated_module_passes_mypy_strict(tmp_path: Path) -> None:
     source = record_module_source(seed_fields(), workflow_name="SampleWorkflow")
     (tmp_path / "sample_record.py").write_text(source)
+    # Fields whose names would shadow what the annotations use.
+    shadowing = [
+        FieldDefinition(name=name, type=kind, label=name, multiple=multiple)
+        for name, kind, multiple in [
+            ("List", "text", True),
+            ("Str", "text", False),
+            ("Datetime", "date", False),
+            ("Object", "attachment", False),
+            ("attrs", "text", False),
+        ]
+    ]
+    shadow_source = record_module_source(shadowing, workflow_name="Shadows")
+    assert "    list_: list[str] | None = None\n" in shadow_source
+    (tmp_path / "shadows.py").write_text(shadow_source)
     (tmp_path / "use_ok.py").write_text(
         "import datetime\n"
         "from cflow_async import CflowClient\n"
