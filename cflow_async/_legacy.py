@@ -3,7 +3,9 @@
 
 ``ENDPOINTS`` is the one table of their methods and paths, keyed by the facade method that
 calls each. Every method checks its arguments, then makes one
-:meth:`~cflow_async._transport.Requester.request` with a reader from ``models``.
+:meth:`~cflow_async._transport.Requester.request` with a reader from ``models``; with
+``validate=True`` a write first takes the workflow's :class:`~cflow_async.RecordSchema`
+from the client's cache (one fieldsets request when it is not cached).
 """
 
 from __future__ import annotations
