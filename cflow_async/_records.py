@@ -27,7 +27,7 @@ from ._values import (
     resolve_timezone,
     wire_value,
 )
-from .models import FieldDefinition
+from .models import FieldDefinition, ShapeError
 
 __all__ = [
     "DATE_TYPES",
@@ -157,7 +157,11 @@ class RecordSchema:
     @classmethod
     def from_json(cls, data: Any, **kwargs: Any) -> RecordSchema:
         """From the field-definitions endpoints' JSON (the ``"default:"`` key included)."""
-        return cls(FieldDefinition.list_from_json(data), **kwargs)
+        try:
+            fields = FieldDefinition.list_from_json(data)
+        except ShapeError as exc:
+            raise InvalidArgumentError(f"field definitions: {exc}") from None
+        return cls(fields, **kwargs)
 
     @property
     def fields(self) -> tuple[FieldDefinition, ...]:

@@ -309,6 +309,8 @@ def test_bad_schema_arguments_are_refused() -> None:
         RecordSchema([{"name": "City"}])  # type: ignore[list-item]
     with pytest.raises(InvalidArgumentError, match="time zone"):
         RecordSchema([], timezone="Mars/Olympus_Mons")
+    with pytest.raises(InvalidArgumentError, match="field definitions"):
+        RecordSchema.from_json({"Fields": "not a list"})
 
 
 def test_a_workflow_without_field_definitions_takes_any_sendable_field() -> None:
