@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.util
 import ssl
@@ -21,7 +22,9 @@ from ._errors import CflowError, InvalidArgumentError
 from ._legacy import LegacyEndpoints
 from ._openapi_mixin import OpenAPINamespaces
 from ._retry import RetryBudget, RetryPolicy
+from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._transport import CflowTransport, Requester
+from ._values import resolve_timezone
 
 if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
@@ -63,8 +66,14 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         allow_insecure_http: bool = False,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        timezone: dt.tzinfo | str | None = None,
+        schema_ttl: float = DEFAULT_SCHEMA_TTL,
     ) -> None:
         self._credentials = Credentials.resolve(api_key, user_key, username)
+        # The Cflow account's time zone: aware datetimes are converted into it, and
+        # refused without it (Cflow's date format has no zone).
+        self._timezone = resolve_timezone(timezone)
+        self._schemas = SchemaCache(schema_ttl)
         self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
         policy = _policy(retry if retry is not None else RetryPolicy())
         budget = retry_budget if retry_budget is not None else RetryBudget()
@@ -146,6 +155,11 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         return self._timeout
 
     @property
+    def timezone(self) -> dt.tzinfo | None:
+        """The Cflow account's time zone (``timezone=``), or None."""
+        return self._timezone
+
+    @property
     def retry_budget(self) -> RetryBudget:
         """The client-wide retry budget, shared by ``with_options`` copies."""
         return self._transport.budget
@@ -167,6 +181,8 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
+        clone._timezone = self._timezone
+        clone._schemas = self._schemas  # same account, same forms: share the cache
         transport = self._transport.with_policy(_policy(retry) if retry is not None else self.retry)
         clone._setup(
             transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
@@ -202,18 +218,29 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         concurrency: int = 8,
         rate: float | None = None,
         progress: Callable[[RowResult], Any] | None = None,
+        validate: bool = False,
     ) -> AsyncIterable[RowResult]:
         """Submit many records; yields one :class:`RowResult` per row as each finishes.
 
         Rows are read lazily, at most ``concurrency`` are in flight, and ``rate`` caps
         requests per second. Each result carries the row's index, and either the record
         id or the typed error (check ``error.outcome_unknown`` before resubmitting).
+
+        With ``validate=True`` the workflow's schema is fetched once, when iteration
+        starts, and a row with problems yields a failed result (a RecordValidationError
+        with ``.problems``) without a request.
         """
         from ._bulk import submit_records
 
         # Arguments are checked here, when called, not when iteration starts.
         return submit_records(
-            self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+            self,
+            workflow_name,
+            rows,
+            concurrency=concurrency,
+            rate=rate,
+            progress=progress,
+            validate=validate,
         )
 
 
