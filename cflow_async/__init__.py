@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         ServerError,
         UnprocessableEntityError,
     )
+    from ._records import FieldProblem, RecordSchema, RecordValidationError
     from ._retry import RetryBudget, RetryPolicy
     from ._values import format_cflow_datetime
     from .models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
@@ -57,11 +58,14 @@ _LAZY: dict[str, str] = {
     "ConflictError": "._errors",
     "FieldDefinition": ".models",
     "FieldOption": ".models",
+    "FieldProblem": "._records",
     "InvalidArgumentError": "._errors",
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
     "ProcessStage": ".models",
     "RateLimitError": "._errors",
+    "RecordSchema": "._records",
+    "RecordValidationError": "._records",
     "Region": "._config",
     "ResponseTooLargeError": "._errors",
     "ResponseValidationError": "._errors",
@@ -100,11 +104,14 @@ __all__ = [
     "ConflictError",
     "FieldDefinition",
     "FieldOption",
+    "FieldProblem",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProcessStage",
     "RateLimitError",
+    "RecordSchema",
+    "RecordValidationError",
     "Region",
     "ResponseTooLargeError",
     "ResponseValidationError",

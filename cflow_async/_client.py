@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.util
 import os
@@ -20,14 +21,16 @@ from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import CflowError, InvalidArgumentError
 from ._legacy import LegacyEndpoints
+from ._openapi_mixin import OpenAPINamespaces
 from ._retry import RetryBudget, RetryPolicy
+from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._transport import CflowTransport, Requester
+from ._values import resolve_timezone
 
 if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
 
     from ._bulk import RowResult
-    from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
     from .importer import ImportSummary
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
@@ -41,7 +44,7 @@ def _default_backend() -> HttpBackend:
     return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
 
 
-class CflowClient(LegacyEndpoints):
+class CflowClient(LegacyEndpoints, OpenAPINamespaces):
     """An async client for Cflow's legacy and OpenAPI endpoints.
 
     Use it as ``async with CflowClient(...) as cflow:``, or call :meth:`aclose`. One
@@ -65,8 +68,14 @@ class CflowClient(LegacyEndpoints):
         allow_insecure_http: bool = False,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        timezone: dt.tzinfo | str | None = None,
+        schema_ttl: float = DEFAULT_SCHEMA_TTL,
     ) -> None:
         self._credentials = Credentials.resolve(api_key, user_key, username)
+        # The Cflow account's time zone: aware datetimes are converted into it, and
+        # refused without it (Cflow's date format has no zone).
+        self._timezone = resolve_timezone(timezone)
+        self._schemas = SchemaCache(schema_ttl)
         self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
         policy = _policy(retry if retry is not None else RetryPolicy())
         budget = retry_budget if retry_budget is not None else RetryBudget()
@@ -105,33 +114,6 @@ class CflowClient(LegacyEndpoints):
         self._username = self._credentials.username
         timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
         self._requester = Requester(transport, self._base_url, timeouts)
-
-    # -- the OpenAPI namespaces (imported on first use: the generated package's api and
-    # model modules are a large share of import time) ------------------------------------
-
-    @functools.cached_property
-    def workflows(self) -> WorkflowsResource:
-        from ._resources import WorkflowsResource
-
-        return WorkflowsResource(self._requester)
-
-    @functools.cached_property
-    def requests(self) -> RequestsResource:
-        from ._resources import RequestsResource
-
-        return RequestsResource(self._requester)
-
-    @functools.cached_property
-    def users(self) -> UsersResource:
-        from ._resources import UsersResource
-
-        return UsersResource(self._requester)
-
-    @functools.cached_property
-    def roles(self) -> RolesResource:
-        from ._resources import RolesResource
-
-        return RolesResource(self._requester)
 
     @functools.cached_property
     def openapi(self) -> OpenAPIClient:
@@ -175,6 +157,11 @@ class CflowClient(LegacyEndpoints):
         return self._timeout
 
     @property
+    def timezone(self) -> dt.tzinfo | None:
+        """The Cflow account's time zone (``timezone=``), or None."""
+        return self._timezone
+
+    @property
     def retry_budget(self) -> RetryBudget:
         """The client-wide retry budget, shared by ``with_options`` copies."""
         return self._transport.budget
@@ -196,6 +183,8 @@ class CflowClient(LegacyEndpoints):
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
+        clone._timezone = self._timezone
+        clone._schemas = self._schemas  # same account, same forms: share the cache
         transport = self._transport.with_policy(_policy(retry) if retry is not None else self.retry)
         clone._setup(
             transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
@@ -231,18 +220,29 @@ class CflowClient(LegacyEndpoints):
         concurrency: int = 8,
         rate: float | None = None,
         progress: Callable[[RowResult], Any] | None = None,
+        validate: bool = False,
     ) -> AsyncIterable[RowResult]:
         """Submit many records; yields one :class:`RowResult` per row as each finishes.
 
         Rows are read lazily, at most ``concurrency`` are in flight, and ``rate`` caps
         requests per second. Each result carries the row's index, and either the record
         id or the typed error (check ``error.outcome_unknown`` before resubmitting).
+
+        With ``validate=True`` the workflow's schema is fetched once, when iteration
+        starts, and a row with problems yields a failed result (a RecordValidationError
+        with ``.problems``) without a request.
         """
         from ._bulk import submit_records
 
         # Arguments are checked here, when called, not when iteration starts.
         return submit_records(
-            self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+            self,
+            workflow_name,
+            rows,
+            concurrency=concurrency,
+            rate=rate,
+            progress=progress,
+            validate=validate,
         )
 
     async def import_records(

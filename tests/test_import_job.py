@@ -109,7 +109,10 @@ def write_csv(path: Path, count: int, *, change: dict[int, str] | None = None) -
 async def run(cflow: CflowClient, source: Any, **kwargs: Any) -> Any:
     journal = kwargs.pop("journal", None)
     options = ImportOptions(**{"key": KEY, "settle": 0.0, **kwargs})
-    job = await open_import(cflow, WORKFLOW, source, options=options, journal=journal)
+    # The fake has no field definitions: these tests are about the journal's rules.
+    job = await open_import(
+        cflow, WORKFLOW, source, options=options, journal=journal, validate=False
+    )
     try:
         return await job.run()
     finally:
@@ -148,7 +151,11 @@ async def test_in_flight_is_committed_before_the_request_leaves(tmp_path: Path) 
     seen: dict[str, str] = {}
     async with fake_client(fake) as cflow:
         job = await open_import(
-            cflow, WORKFLOW, source, options=ImportOptions(key=KEY, concurrency=5)
+            cflow,
+            WORKFLOW,
+            source,
+            options=ImportOptions(key=KEY, concurrency=5),
+            validate=False,
         )
         # The handler reads the journal through the job's own connection: what it sees is
         # what a crash at that instant would leave.
