@@ -274,7 +274,7 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         :class:`~cflow_async.importer.ImportSummary`; see the README, "Importing a
         spreadsheet".
         """
-        from .importer import import_records
+        from .importer.api import import_records
 
         return await import_records(
             self,

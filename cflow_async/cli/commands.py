@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from cflow_async.importer.arguments import IMPORT_ARGS
+
 if TYPE_CHECKING:
     from cflow_async import CflowClient
 
@@ -102,6 +104,17 @@ async def _update(client: CflowClient, args: argparse.Namespace) -> Any:
         args.workflow, args.group_id, args.record_id, args.field_values, validate=args.validate
     )
     return {"record_id": record_id}
+
+
+async def _import(client: CflowClient, args: argparse.Namespace) -> Any:
+    from cflow_async.importer.cli import ImportFailed, import_command
+
+    from .exit_codes import CliError
+
+    try:
+        return await import_command(client, args)
+    except ImportFailed as exc:  # the summary is on stderr already
+        raise CliError(exc.message, exc.code) from None
 
 
 async def _codegen_records(client: CflowClient, args: argparse.Namespace) -> Any:
@@ -263,6 +276,14 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         ("requests", "reject"), _requests_reject, "reject a request", args=_DECISION, write=True
+    ),
+    Command(
+        ("import",),
+        _import,
+        "import a spreadsheet (CSV, JSON Lines, XLSX) as records, resumably: a journal"
+        " remembers each row, so a second run skips what is done and never sends a row twice",
+        # Not write=True: Ctrl-C prints the import's own summary and journal advice.
+        args=tuple(arg(*flags, **options) for flags, options in IMPORT_ARGS),
     ),
     Command(("users",), _users, "list the users"),
     Command(("roles",), _roles, "list the roles"),

@@ -24,133 +24,32 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .arguments import add_import_arguments
+
 if TYPE_CHECKING:
     from cflow_async import CflowClient
 
     from .job import ImportJob
     from .summary import ImportSummary
 
-__all__ = ["IMPORT_ARGS", "exit_code", "import_command", "main"]
+__all__ = ["ImportFailed", "exit_code", "import_command", "main"]
 
-# The CLI's exit codes (cflow --help lists them).
-EXIT_OK, EXIT_USAGE, EXIT_CONFIG, EXIT_AUTH, EXIT_NOT_FOUND = 0, 2, 3, 4, 5
-EXIT_API, EXIT_UNAVAILABLE, EXIT_OUTCOME_UNKNOWN, EXIT_BAD_RESPONSE = 6, 7, 8, 9
-EXIT_INTERRUPTED = 130
+from cflow_async.cli.exit_codes import (
+    EXIT_API,
+    EXIT_AUTH,
+    EXIT_BAD_RESPONSE,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_OUTCOME_UNKNOWN,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 
 _SERVER_TROUBLE = frozenset(
     {"RateLimitError", "ServerError", "CflowConnectionError", "CflowTimeoutError"}
 )
-
-
-def _mapping(text: str) -> tuple[str, str]:
-    column, sep, field = text.partition("=")
-    if not sep or not column.strip() or not field.strip():
-        raise argparse.ArgumentTypeError(f"expected COLUMN=FIELD, got {text!r}")
-    return column.strip(), field.strip()
-
-
-def _positive(kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
-    return value
-
-
-#: ``(flags, add_argument options)`` of the import command, in help order.
-IMPORT_ARGS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
-    (("file",), {"metavar": "FILE", "help": "a .csv, .jsonl or .xlsx file with a header row"}),
-    (("--workflow",), {"metavar": "NAME", "required": True, "help": "the workflow name"}),
-    (
-        ("--journal",),
-        {"metavar": "PATH", "help": "the journal (default: FILE.journal.sqlite next to FILE)"},
-    ),
-    (
-        ("--key",),
-        {
-            "metavar": "COLUMN",
-            "help": "the column that identifies a row, e.g. GoogleSheetRowNumber (default: the"
-            " row number and its content); needed by --reconcile",
-        },
-    ),
-    (
-        ("--map",),
-        {
-            "metavar": "COLUMN=FIELD",
-            "type": _mapping,
-            "action": "append",
-            "default": [],
-            "help": "send COLUMN as FIELD (repeatable; other columns go by their own name)",
-        },
-    ),
-    (
-        ("--concurrency",),
-        {"metavar": "N", "type": _positive(int), "default": 8, "help": "requests at once (8)"},
-    ),
-    (
-        ("--rate",),
-        {
-            "metavar": "R",
-            "type": _positive(float),
-            "help": "at most R requests per second (429s slow the import down by themselves)",
-        },
-    ),
-    (
-        ("--dry-run",),
-        {"action": "store_true", "help": "read, check and compare with the journal; send nothing"},
-    ),
-    (
-        ("--reconcile",),
-        {
-            "action": "store_true",
-            "help": "look up rows of unknown outcome in Cflow by --key first; send those not found",
-        },
-    ),
-    (
-        ("--resubmit-unknown",),
-        {
-            "action": "store_true",
-            "help": "send rows of unknown outcome again without looking (may duplicate them)",
-        },
-    ),
-    (
-        ("--rejects",),
-        {"metavar": "PATH", "help": "rows not sent, and why (default: FILE.rejects.csv)"},
-    ),
-    (
-        ("--settle",),
-        {
-            "metavar": "SECONDS",
-            "type": _seconds,
-            "default": 30.0,
-            "help": "how long after a crash --reconcile waits for its requests to land (30)",
-        },
-    ),
-    (
-        ("--no-validate",),
-        {"action": "store_true", "help": "send values as read, without the record schema"},
-    ),
-)
-
-
-def add_import_arguments(parser: argparse.ArgumentParser) -> None:
-    for flags, options in IMPORT_ARGS:
-        parser.add_argument(*flags, **options)
 
 
 def exit_code(summary: ImportSummary) -> int:
@@ -212,8 +111,9 @@ async def import_command(
 ) -> Any:
     """The ``import`` handler: runs the job, shows the summary; returns it as JSON-ready
     data when every row is in Cflow, else raises :class:`ImportFailed`."""
-    from . import open_import
-    from .job import ImportOptions
+    from .api import open_import
+    from .journal import JournalError
+    from .options import ImportOptions
     from .progress import make_display
     from .summary import ImportAbortedError, UnreconciledRowsError
 
@@ -228,16 +128,19 @@ async def import_command(
         resubmit_unknown=args.resubmit_unknown,
         settle=args.settle,
     )
-    job: ImportJob = await open_import(
-        client,
-        args.workflow,
-        args.file,
-        journal=args.journal,
-        options=options,
-        rejects=args.rejects,
-        validate=not args.no_validate,
-        display=lambda total: make_display(total, err),
-    )
+    try:
+        job: ImportJob = await open_import(
+            client,
+            args.workflow,
+            args.file,
+            journal=args.journal,
+            options=options,
+            rejects=args.rejects,
+            validate=args.validate,
+            display=lambda total: make_display(total, err),
+        )
+    except JournalError as exc:  # another import's journal, or one in use
+        raise ImportFailed(exc.message, EXIT_USAGE) from None
     with _terminate_gracefully():
         try:
             summary = await job.run()
@@ -245,6 +148,7 @@ async def import_command(
             # Ctrl-C: the journal is consistent (rows sent and not answered stay
             # in_flight); show how far the import got, then let the interruption through.
             _show(err, job.summary(interrupted=True).table())
+            _show(err, "interrupted: run the same command again to go on")
             raise
         except UnreconciledRowsError as exc:
             _show(err, exc.summary.table())
@@ -329,7 +233,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = asyncio.run(run())
     except (KeyboardInterrupt, asyncio.CancelledError):
-        sys.stderr.write("import interrupted: run the same command again to go on\n")
         return EXIT_INTERRUPTED
     except ImportFailed as exc:
         sys.stderr.write(f"error: {exc.message}\n")

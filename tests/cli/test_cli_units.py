@@ -105,13 +105,13 @@ def test_every_command_parses() -> None:
 
 
 def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    # What the bulk-import engineer will write; a handler plus this entry is all it takes.
-    async def _import(client: Any, args: argparse.Namespace) -> Any:
+    # A handler plus this entry is all it takes (`import` itself was added so).
+    async def _example(client: Any, args: argparse.Namespace) -> Any:
         return None
 
     entry = Command(
-        ("import",),
-        _import,
+        ("example",),
+        _example,
         "submit the rows of a file",
         args=(
             arg("file", metavar="FILE"),
@@ -121,7 +121,7 @@ def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) ->
         write=True,
     )
     monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
-    args = parser.build_parser().parse_args(["import", "rows.csv", "--workflow", "W"])
+    args = parser.build_parser().parse_args(["example", "rows.csv", "--workflow", "W"])
     assert args.command is entry
     assert (args.file, args.workflow, args.no_validate) == ("rows.csv", "W", False)
     assert args.format == "json"
