@@ -36,17 +36,9 @@ async def openapi_workflow_id(cflow: CflowClient, workflow_name: str) -> str:
     """The OpenAPI id of the workflow the legacy API calls ``workflow_name``.
 
     The legacy API names workflows, the OpenAPI one gives them ids; the OpenAPI listing
-    carries both. When no workflow there has that name, the name is used as the id (the
-    sandbox's ids are the names)."""
-    workflows: Any
-    lister = getattr(getattr(cflow, "workflows", None), "list", None)
-    if callable(lister):  # the generated facade's getWorkflows, when present
-        workflows = await lister()
-    else:
-        from cflow_openapi.api.workflows import get_workflows
-
-        workflows = await get_workflows.asyncio(client=cflow.openapi)
-    for workflow in workflows or ():
+    (getWorkflows) carries both. When no workflow there has that name, the name is used
+    as the id (the sandbox's ids are the names)."""
+    for workflow in await cflow.workflows.list():
         names = {getattr(workflow, "name", None), getattr(workflow, "id", None)}
         if workflow_name in names:
             found = getattr(workflow, "id", None)
