@@ -278,3 +278,44 @@ def test_a_file_that_is_not_utf8_is_refused_by_name(tmp_path: Path) -> None:
     path.write_bytes("Name,City\nJos\xe9,S\xe3o Paulo\n".encode("latin-1"))
     with pytest.raises(InvalidArgumentError, match=r"latin1\.csv"):
         source_identity(path)
+
+
+# -- progress -----------------------------------------------------------------------------
+
+
+def test_log_lines_carry_rows_rate_eta_and_counts() -> None:
+    import io
+
+    from cflow_async.importer.progress import LogLines
+    from cflow_async.importer.summary import ImportCounts
+
+    counts = ImportCounts(read=50, submitted=40, skipped=5, failed=2, unknown=1, rejected=2)
+    quiet = io.StringIO()
+    LogLines(100, quiet, every=3600).update(counts)
+    assert quiet.getvalue() == ""  # not yet: one line every few seconds
+    stream = io.StringIO()
+    LogLines(100, stream, every=0).update(counts)
+    line = stream.getvalue()
+    for part in ("50/100 rows", "rows/s", "ETA", "ok 40", "failed 2", "unknown 1", "rejected 2"):
+        assert part in line, line
+
+
+def test_a_terminal_gets_the_rich_bar_and_a_pipe_log_lines() -> None:
+    import io
+
+    from cflow_async.importer.progress import LogLines, make_display
+    from cflow_async.importer.summary import ImportCounts
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert isinstance(make_display(10, io.StringIO()), LogLines)
+    screen = Terminal()
+    bar = make_display(10, screen)
+    assert not isinstance(bar, LogLines)
+    bar.update(ImportCounts(read=4, submitted=3, failed=1))
+    bar.note("a note")
+    bar.close()
+    assert "a note" in screen.getvalue()
+    assert "ok 3" in screen.getvalue()

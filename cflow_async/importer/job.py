@@ -120,7 +120,9 @@ class ImportJob:
             if self._display is not None:
                 reporter = asyncio.create_task(self._report())
             if self._options.dry_run:
-                await self._feed()
+                await self._feed_and_stop()  # nothing consumes the queue: it holds the stops
+                if self._feed_failure is not None:
+                    raise self._feed_failure
             else:
                 self._writer.start()
                 await self._pump()
