@@ -18,7 +18,10 @@ from ._backends import Backend, ClientTransport, HttpxBackend, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import CflowError, InvalidArgumentError
+from ._headers import caller_headers, caller_query
+from ._hooks import Hooks
 from ._legacy import LegacyEndpoints
+from ._logs import configure_from_env
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import CflowTransport, Requester
 
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
 
     from ._bulk import RowResult
+    from ._raw import RawResponses
     from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
@@ -63,7 +67,10 @@ class CflowClient(LegacyEndpoints):
         allow_insecure_http: bool = False,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        hooks: Iterable[object] | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
+        configure_from_env()  # CFLOW_LOG: once per process, on the first client
         self._credentials = Credentials.resolve(api_key, user_key, username)
         self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
         policy = _policy(retry if retry is not None else RetryPolicy())
@@ -76,6 +83,13 @@ class CflowClient(LegacyEndpoints):
             raise InvalidArgumentError("max_connections must be at least 1")
         if max_response_bytes < 1:
             raise InvalidArgumentError("max_response_bytes must be at least 1")
+        headers = None
+        if default_headers is not None:
+            headers = caller_headers(default_headers, "default_headers")
+        # No Hooks object without hooks: the retry loop then skips them with one test.
+        observed = Hooks(hooks) if hooks is not None else None
+        if observed is not None and not observed.hooks:
+            observed = None
         if http_client is not None:
             if http_backend is not None:
                 raise InvalidArgumentError("pass http_backend or http_client, not both")
@@ -93,16 +107,24 @@ class CflowClient(LegacyEndpoints):
             budget=budget,
             trusted=trusted,
             max_response_bytes=max_response_bytes,
+            hooks=observed,
+            extra_headers=headers,
         )
         self._setup(transport, resolve_timeout(timeout), backend)
 
-    def _setup(self, transport: CflowTransport, timeout: httpx.Timeout, backend: str) -> None:
+    def _setup(
+        self,
+        transport: CflowTransport,
+        timeout: httpx.Timeout,
+        backend: str,
+        requester: type[Requester] = Requester,
+    ) -> None:
         self._transport = transport
         self._timeout = timeout
         self._backend = backend
         self._username = self._credentials.username
         timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        self._requester = Requester(transport, self._base_url, timeouts)
+        self._requester = requester(transport, self._base_url, timeouts)
 
     # -- the OpenAPI namespaces (imported on first use: the generated package's api and
     # model modules are a large share of import time) ------------------------------------
@@ -188,16 +210,36 @@ class CflowClient(LegacyEndpoints):
         *,
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> CflowClient:
-        """A light copy with another retry policy or timeout, sharing this client's pool
-        and its retry budget. Closing the copy does not close the pool."""
+        """A light copy with another retry policy or timeout, and headers or query
+        parameters added to its calls, sharing this client's pool, retry budget and hooks.
+        Closing the copy does not close the pool."""
+        headers = None if extra_headers is None else caller_headers(extra_headers, "extra_headers")
+        query = None if extra_query is None else caller_query(extra_query, "extra_query")
+        transport = self._transport.derive(
+            _policy(retry) if retry is not None else self.retry, headers, query
+        )
+        timeout_ = self._timeout if timeout is None else resolve_timeout(timeout)
+        return self._copy(transport, timeout_, Requester)
+
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same methods, returning a :class:`CflowResponse` (status, headers, elapsed,
+        attempts; ``.parse()`` gives the usual value):
+        ``await cflow.with_raw_response.requests.list("wf-1")``."""
+        from ._raw import RawRequester, RawResponses
+
+        return RawResponses(self._copy(self._transport, self._timeout, RawRequester))
+
+    def _copy(
+        self, transport: CflowTransport, timeout: httpx.Timeout, requester: type[Requester]
+    ) -> CflowClient:
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
-        transport = self._transport.with_policy(_policy(retry) if retry is not None else self.retry)
-        clone._setup(
-            transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
-        )
+        clone._setup(transport, timeout, self._backend, requester)
         return clone
 
     async def aclose(self) -> None:
