@@ -141,9 +141,11 @@ async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
 
 
 async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
-    async with serve(sandbox, api_key="not-the-key") as (url, _):
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            answer = await http.get("/workflows")
+    async with (
+        serve(sandbox, api_key="not-the-key") as (url, _),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        answer = await http.get("/workflows")
     assert answer.status_code == 502
     assert answer.json() == {
         "detail": "Cflow refused this service's credentials",
@@ -174,10 +176,12 @@ async def test_the_app_is_traced(sandbox: Any) -> None:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     hooks = [OpenTelemetryHooks(tracer_provider=provider)]
-    async with serve(sandbox, hooks=hooks) as (url, _):
-        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            assert (await http.get("/workflows")).status_code == 200
-            assert (await http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
+    async with (
+        serve(sandbox, hooks=hooks) as (url, _),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        assert (await http.get("/workflows")).status_code == 200
+        assert (await http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
     spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
     assert [s.name for s in spans] == [
         "cflow get_workflows",
