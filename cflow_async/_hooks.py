@@ -15,6 +15,7 @@ None`` test per attempt. With DEBUG on, the observer also logs one line per atte
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
 import logging
@@ -176,8 +177,10 @@ class Hooks:
         )
 
 
+@functools.lru_cache(maxsize=1024)
 def redacted_url(url: str) -> str:
-    """``url`` with each query value replaced by ``REDACTED`` (the keys stay)."""
+    """``url`` with each query value replaced by ``REDACTED`` (the keys stay). Cached:
+    most calls repeat a few URLs (the cache holds what each Call already holds)."""
     base, sep, query = url.partition("?")
     if not sep:
         return base
