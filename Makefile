@@ -5,15 +5,18 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated audit bench clean
+.PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated check-facade audit bench clean
 
 help:
 	@echo "make test             set up .venv if needed and run the whole test suite"
 	@echo "make demo             run the walk-through against a local sandbox"
-	@echo "make check            lint, format check, mypy --strict, check-generated, audit, tests"
+	@echo "make check            lint, format check, mypy --strict, check-generated, check-facade, audit, tests"
 	@echo "make regen            regenerate generated/cflow_openapi from openapi/cflow.yaml"
+	@echo "make regen SPEC=path  take a new upstream document, regenerate, print the API change report"
 	@echo "make check-generated  fail with a diff when generated/ is stale"
-	@echo "make bench            benchmark against raw aiohttp and raw httpx"
+	@echo "make check-facade     fail, naming the methods, when the spec breaks openapi/facade.yaml"
+	@echo "make bench            benchmark against raw aiohttp and raw httpx, and the sandbox"
+	@echo "                      (BENCH_ARGS='--quick --only sandbox' for a short subset)"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,18 +44,23 @@ typecheck: $(STAMP)
 	$(BIN)/mypy cflow_async
 
 regen: $(STAMP)
-	bash scripts/regen.sh
+	$(PY) scripts/regen.py $(if $(SPEC),--spec "$(SPEC)")
 
 check-generated: $(STAMP)
 	bash scripts/check_generated.sh
 
+check-facade: $(STAMP)
+	$(PY) scripts/check_facade.py
+
 audit: $(STAMP)
 	$(PY) scripts/audit.py
 
-check: lint typecheck check-generated audit test
+check: lint typecheck check-generated check-facade audit test
 
+# From the repository root, so `scripts.bench` imports without installing scripts/.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) scripts/bench.py
+	$(PY) -m scripts.bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

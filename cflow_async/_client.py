@@ -22,6 +22,7 @@ from ._headers import caller_headers, caller_query
 from ._hooks import Hooks
 from ._legacy import LegacyEndpoints
 from ._logs import configure_from_env
+from ._openapi_mixin import OpenAPINamespaces
 from ._retry import RetryBudget, RetryPolicy
 from ._transport import CflowTransport, Requester
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
     from ._bulk import RowResult
     from ._raw import RawResponses
-    from ._resources import RequestsResource, RolesResource, UsersResource, WorkflowsResource
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
 
@@ -43,7 +43,7 @@ def _default_backend() -> HttpBackend:
     return "aiohttp" if importlib.util.find_spec("aiohttp") is not None else "httpx"
 
 
-class CflowClient(LegacyEndpoints):
+class CflowClient(LegacyEndpoints, OpenAPINamespaces):
     """An async client for Cflow's legacy and OpenAPI endpoints.
 
     Use it as ``async with CflowClient(...) as cflow:``, or call :meth:`aclose`. One
@@ -125,33 +125,6 @@ class CflowClient(LegacyEndpoints):
         self._username = self._credentials.username
         timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
         self._requester = requester(transport, self._base_url, timeouts)
-
-    # -- the OpenAPI namespaces (imported on first use: the generated package's api and
-    # model modules are a large share of import time) ------------------------------------
-
-    @functools.cached_property
-    def workflows(self) -> WorkflowsResource:
-        from ._resources import WorkflowsResource
-
-        return WorkflowsResource(self._requester)
-
-    @functools.cached_property
-    def requests(self) -> RequestsResource:
-        from ._resources import RequestsResource
-
-        return RequestsResource(self._requester)
-
-    @functools.cached_property
-    def users(self) -> UsersResource:
-        from ._resources import UsersResource
-
-        return UsersResource(self._requester)
-
-    @functools.cached_property
-    def roles(self) -> RolesResource:
-        from ._resources import RolesResource
-
-        return RolesResource(self._requester)
 
     @functools.cached_property
     def openapi(self) -> OpenAPIClient:

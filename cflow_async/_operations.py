@@ -1,7 +1,8 @@
-"""The OpenAPI operations' path templates, to name a request that arrives with only its
-URL (a generated function awaited through ``cflow.openapi``): hooks, spans and logs show
-the template, never the ids in the path. ``tests/test_hooks.py`` checks this table against
-``openapi/cflow.yaml``.
+"""The OpenAPI operations' facade names and path templates, to name a request that
+arrives with only its URL (a generated function awaited through ``cflow.openapi``) as the
+facade names the same operation (``requests.list``): hooks, spans and logs show the
+template, never the ids in the path. ``tests/test_hooks.py`` checks this table against
+``scripts/facade_table.py`` (openapi/cflow.yaml + openapi/facade.yaml).
 """
 
 from __future__ import annotations
@@ -12,32 +13,32 @@ from typing import Final
 
 __all__ = ["OPERATIONS", "match_operation"]
 
-#: (operation, HTTP method, path template): each operationId of the spec, in snake_case.
+#: (facade name, HTTP method, path template) of each operation in the document.
 OPERATIONS: Final = (
-    ("get_workflows", "GET", "/integromat/api/cflow/getworkflows"),
-    ("get_workflow", "GET", "/integromat/api/cflow/workflows/{workflowId}"),
-    ("list_requests", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests"),
-    ("create_request", "POST", "/integromat/api/cflow/workflows/{workflowId}/requests"),
-    ("get_request", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
-    ("update_request", "PUT", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
+    ("workflows.list", "GET", "/integromat/api/cflow/getworkflows"),
+    ("workflows.get", "GET", "/integromat/api/cflow/workflows/{workflowId}"),
+    ("requests.list", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests"),
+    ("requests.create", "POST", "/integromat/api/cflow/workflows/{workflowId}/requests"),
+    ("requests.get", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
+    ("requests.update", "PUT", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
     (
-        "delete_request",
+        "requests.delete",
         "DELETE",
         "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}",
     ),
     (
-        "approve_request",
+        "requests.approve",
         "POST",
         "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/approve",
     ),
     (
-        "reject_request",
+        "requests.reject",
         "POST",
         "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/reject",
     ),
-    ("create_draft_request", "POST", "/integromat/api/cflow/workflows/{workflowId}/drafts"),
-    ("list_users", "GET", "/integromat/api/cflow/users"),
-    ("list_roles", "GET", "/integromat/api/cflow/roles"),
+    ("requests.create_draft", "POST", "/integromat/api/cflow/workflows/{workflowId}/drafts"),
+    ("users.list", "GET", "/integromat/api/cflow/users"),
+    ("roles.list", "GET", "/integromat/api/cflow/roles"),
 )
 
 

@@ -40,7 +40,7 @@ from ._errors import (
 )
 from ._headers import RequestHeaders
 from ._hooks import CallObserver, Hooks
-from ._requester import NO_BODY, Requester
+from ._requester import NO_BODY, Requester, encode_json, path_segment
 from ._retry import (
     RETRYABLE_STATUSES,
     RetryBudget,
@@ -51,7 +51,8 @@ from ._retry import (
     parse_retry_after,
 )
 
-__all__ = ["NO_BODY", "CflowTransport", "Requester"]
+# Requester and its helpers live in _requester; importable from here as before.
+__all__ = ["NO_BODY", "CflowTransport", "Requester", "encode_json", "path_segment"]
 
 _DEBUG: Final = logging.DEBUG
 

@@ -399,6 +399,7 @@ async def test_record_id_wrong_shape(
 # -- unreadable 2xx bodies: generated operations ----------------------------------------
 
 GEN_LIST_CALLS: dict[str, Call] = {
+    "workflows.list": lambda c: c.workflows.list(),
     "requests.list": lambda c: c.requests.list("wf-1"),
     "users.list": lambda c: c.users.list(),
     "roles.list": lambda c: c.roles.list(),

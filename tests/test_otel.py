@@ -278,6 +278,6 @@ async def test_calls_nest_under_the_callers_span(httpx_mock: HTTPXMock) -> None:
     async with CflowClient(**CREDS, http_backend="httpx", hooks=[telemetry.hooks()]) as cflow:
         with tracer.start_as_current_span("handler") as handler:
             await cflow.roles.list()
-    (call,) = [s for s in telemetry.finished() if s.name == "cflow list_roles"]
+    (call,) = [s for s in telemetry.finished() if s.name == "cflow roles.list"]
     assert call.parent is not None
     assert call.parent.span_id == handler.get_span_context().span_id

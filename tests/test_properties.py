@@ -354,6 +354,7 @@ def _many(model: type) -> Check:
 
 OPENAPI: dict[str, Endpoint] = {
     "workflows.get": (lambda c: c.workflows.get("w"), shapes(API_WORKFLOW), _one(ApiWorkflow)),
+    "workflows.list": (lambda c: c.workflows.list(), shapes(API_WORKFLOW), _many(ApiWorkflow)),
     "requests.list": (lambda c: c.requests.list("w"), shapes(API_REQUEST), _many(Request)),
     "requests.create": (
         lambda c: c.requests.create("w", {"a": 1}),
@@ -440,6 +441,7 @@ FAMILIES: dict[str, tuple[Any, list[str]]] = {
         ["get_process_fields_for_map", "get_workflow_fieldsets", "get_process_fieldsets"],
     ),
     "openapi workflow": (shapes(API_WORKFLOW), ["workflows.get"]),
+    "openapi workflows": (shapes(API_WORKFLOW), ["workflows.list"]),
     "openapi requests": (
         shapes(API_REQUEST),
         [name for name in OPENAPI if name.startswith("requests.")],

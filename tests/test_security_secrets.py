@@ -191,7 +191,7 @@ async def test_nothing_reachable_from_the_client_shows_a_secret(kind: str) -> No
     # The walk really went through the public surface.
     reached = walks["client"].types
     assert {OpenAPIClient, RetryPolicy, httpx.Timeout} <= reached
-    assert any(t.__name__ == "RequestsResource" for t in reached)
+    assert any(t.__name__ == "RequestsNamespace" for t in reached)
     assert httpx.Headers in walks["openapi pool"].types
     for text in (repr(client), str(client), repr(copy), repr(client.retry)):
         assert leaked(text) == []

@@ -1,9 +1,9 @@
-"""A tiny, fast HTTP/1.1 keep-alive server for scripts/bench.py: canned answers by path.
+"""A tiny, fast HTTP/1.1 keep-alive server for scripts/bench: canned answers by path.
 
 Plain asyncio.Protocol, no framework, so that on its own core it answers far faster than
 any of the measured clients can ask, and the client stays the bottleneck.
 
-    python scripts/bench_server.py [--host 127.0.0.1] [--port 0] [--cpu N]
+    python scripts/bench/canned_server.py [--host 127.0.0.1] [--port 0] [--cpu N]
 
 Prints ``READY <port>`` on stdout once listening, and exits on SIGTERM/SIGINT or when its
 stdin closes (so it never outlives the benchmark that started it, even after a kill -9).

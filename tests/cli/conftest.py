@@ -1,0 +1,70 @@
+"""Fixtures of the ``cflow`` tests: one sandbox child process for the whole session, reset
+before each test; the CLI run in-process with its output checked for leaks; a stub server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from cflow_async.cli import main
+from cflow_async.sandbox import SandboxProcess
+from cli.cli_support import (
+    API_KEY,
+    USER_KEY,
+    USERNAME,
+    Result,
+    StubHandler,
+    StubServer,
+    admin,
+    check_clean,
+)
+
+
+@pytest.fixture(scope="session")
+def sandbox_process() -> Iterator[SandboxProcess]:
+    with SandboxProcess(api_key=API_KEY, user_key=USER_KEY, username=USERNAME) as proc:
+        yield proc
+
+
+@pytest.fixture
+def cli_sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
+    """The shared sandbox, back in its seed state with no faults."""
+    admin(sandbox_process, "POST", "/reset")
+    return sandbox_process
+
+
+@pytest.fixture
+def env(cli_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+    """Credentials and server in the environment, as a user would set them."""
+    monkeypatch.setenv("CFLOW_API_KEY", API_KEY)
+    monkeypatch.setenv("CFLOW_USER_KEY", USER_KEY)
+    monkeypatch.setenv("CFLOW_USERNAME", USERNAME)
+    monkeypatch.setenv("CFLOW_BASE_URL", cli_sandbox.url)
+    return cli_sandbox
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    def run(*args: str) -> Result:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        check_clean(captured.out, captured.err)
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def stub() -> Iterator[StubServer]:
+    server = StubServer(("127.0.0.1", 0), StubHandler)
+    server.reply = lambda _handler: (200, "{}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

@@ -1,0 +1,261 @@
+"""The CLI's parts without a server: the table formatter, the command table, error mapping,
+and what ``cflow --help`` imports (each import check in a fresh interpreter)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import cflow_async
+from cflow_async import CflowConnectionError, ResponseTooLargeError, ResponseValidationError
+from cflow_async.cli import commands, main, parser
+from cflow_async.cli.commands import COMMANDS, Command, arg
+from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE
+from cflow_async.cli.output import cell, table
+from cflow_async.cli.run import _classify
+
+PACKAGE_DIR = Path(cflow_async.__file__).resolve().parent
+
+# --- the table formatter --------------------------------------------------------------------
+
+
+def test_table_known_input() -> None:
+    rows = [
+        {"name": "a", "id": "1", "empty": None, "fields": {"x": 1}, "note": ""},
+        {"name": "bb", "id": "2", "empty": "", "fields": {"x": 2, "y": 3}, "note": "hi"},
+    ]
+    assert table(rows) == textwrap.dedent(
+        """\
+        id  name  note  fields
+        --  ----  ----  -------------
+        1   a           {"x":1}
+        2   bb    hi    {"x":2,"y":3}"""
+    )
+
+
+def test_table_of_only_empty_values_keeps_its_columns() -> None:
+    assert table([{"a": None, "b": ""}]).splitlines()[0].split() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ({f"k{i}": "v" * 20 for i in range(3)}, "{3 fields}"),
+        ({"k": "v" * 70}, "{1 field}"),
+        (["v" * 70], "[1 item]"),
+        (["v" * 30, "w" * 30], "[2 items]"),
+        ([], "[]"),
+        ({"a": [1, 2]}, '{"a":[1,2]}'),
+        ("x" * 70, "x" * 57 + "..."),
+        (True, "yes"),
+        (None, ""),
+        ("a\x1bb", "a\\x1bb"),
+    ],
+)
+def test_cell(value: Any, shown: str) -> None:
+    assert cell(value) == shown
+
+
+def test_table_of_an_object_and_of_scalars() -> None:
+    assert table({"ok": True}).splitlines() == ["field  value", "-----  -----", "ok     yes"]
+    assert table(["x"]).splitlines() == ["value", "-----", "x"]
+    assert table([]) == "(no results)"
+
+
+# --- the command table ----------------------------------------------------------------------
+
+
+def _names(command: Command) -> str:
+    return " ".join(command.path)
+
+
+def test_command_table_is_consistent() -> None:
+    paths = [command.path for command in COMMANDS]
+    assert len(paths) == len(set(paths))
+    for command in COMMANDS:
+        assert 1 <= len(command.path) <= 2, _names(command)
+        if len(command.path) == 2:
+            assert command.path[0] in commands.GROUPS
+        # The help becomes the description: a lower-case phrase without a final period.
+        assert command.help[:1].islower()
+        assert not command.help.endswith(".")
+    writes = {_names(c) for c in COMMANDS if c.write}
+    assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
+
+
+def test_every_command_parses() -> None:
+    built = parser.build_parser()
+    for command in COMMANDS:
+        argv = [*command.path]
+        for argument in command.args:
+            if not argument.flags[0].startswith("-"):
+                argv.append("x")
+        args, extras = built.parse_known_args(argv)
+        assert args.command is command
+        assert extras == []
+
+
+def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the bulk-import engineer will write; a handler plus this entry is all it takes.
+    async def _import(client: Any, args: argparse.Namespace) -> Any:
+        return None
+
+    entry = Command(
+        ("import",),
+        _import,
+        "submit the rows of a file",
+        args=(
+            arg("file", metavar="FILE"),
+            arg("--workflow", metavar="NAME", required=True),
+            arg("--no-validate", action="store_true"),
+        ),
+        write=True,
+    )
+    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
+    args = parser.build_parser().parse_args(["import", "rows.csv", "--workflow", "W"])
+    assert args.command is entry
+    assert (args.file, args.workflow, args.no_validate) == ("rows.csv", "W", False)
+    assert args.format == "json"
+
+
+# --- error mapping --------------------------------------------------------------------------
+
+
+def test_a_bad_answer_to_a_write_is_outcome_unknown_from_the_library() -> None:
+    # The library flags it (outcome_unknown): the CLI needs no write-specific branch.
+    for error_type in (ResponseValidationError, ResponseTooLargeError):
+        error = _classify(error_type("unreadable", outcome_unknown=True))
+        assert error is not None
+        assert error.code == EXIT_OUTCOME_UNKNOWN
+        assert "Check before sending it again" in error.message
+        read = _classify(error_type("unreadable"))
+        assert read is not None
+        assert read.code == EXIT_BAD_RESPONSE
+
+
+def test_unexpected_errors_are_not_classified() -> None:
+    assert _classify(RuntimeError("bug")) is None
+    error = _classify(CflowConnectionError("refused"))
+    assert error is not None
+    assert error.code == EXIT_UNAVAILABLE
+
+
+# --- what `cflow --help` imports ------------------------------------------------------------
+
+_HELP_AND_REPORT = """
+import contextlib, io, json, sys
+{prelude}
+from cflow_async.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main(["--help"])
+assert code == 0 and "exit codes:" in out.getvalue(), out.getvalue()
+heavy = ("httpx", "httpcore", "aiohttp", "attrs", "attr", "cflow_openapi")
+print(json.dumps(sorted(
+    m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy)
+)))
+"""
+
+
+def _imported_by_help(prelude: str = "") -> list[str]:
+    code = _HELP_AND_REPORT.format(prelude=prelude)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    imported: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return imported
+
+
+def test_the_cli_package_imports_only_the_standard_library() -> None:
+    # A bare cflow_async package object stands in for cflow_async/__init__ (which imports the
+    # client, hence httpx): what remains imported is the CLI's own doing.
+    prelude = (
+        "import types; pkg = types.ModuleType('cflow_async');"
+        f" pkg.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['cflow_async'] = pkg"
+    )
+    assert _imported_by_help(prelude) == []
+
+
+def test_cflow_help_does_not_import_aiohttp() -> None:
+    assert not [m for m in _imported_by_help() if m.split(".")[0] == "aiohttp"]
+
+
+def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
+    assert _imported_by_help() == []
+
+
+# --- failures outside the library: bugs, Ctrl-C, a closed pipe -------------------------------
+
+SECRET = "units-api-key-S3CRET-eeee"
+
+
+def _run_raising(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: BaseException,
+    *,
+    write: bool = False,
+) -> tuple[int, str, str]:
+    """Run a stand-in command whose handler raises ``error`` (no request is made)."""
+
+    async def handler(client: Any, args: argparse.Namespace) -> Any:
+        raise error
+
+    entry = Command(("boom",), handler, "raise", write=write)
+    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
+    monkeypatch.setenv("CFLOW_API_KEY", SECRET)
+    monkeypatch.setenv("CFLOW_USER_KEY", "units-user-key")
+    monkeypatch.setenv("CFLOW_USERNAME", "units@example.com")
+    monkeypatch.setenv("CFLOW_BASE_URL", "http://127.0.0.1:9")
+    code = main(["boom"])
+    captured = capsys.readouterr()
+    assert SECRET not in captured.out + captured.err
+    return code, captured.out, captured.err
+
+
+def test_a_bug_exits_1_with_one_scrubbed_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CFLOW_DEBUG", raising=False)
+    code, out, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
+    assert code == 1
+    assert out == ""
+    assert err == (
+        "cflow: error: unexpected RuntimeError: key [redacted] leaked"
+        " (set CFLOW_DEBUG=1 for a traceback)\n"
+    )
+
+
+def test_cflow_debug_adds_a_scrubbed_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CFLOW_DEBUG", "1")
+    code, _, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
+    assert "RuntimeError: key [redacted] leaked" in err
+
+
+@pytest.mark.parametrize(("write", "note"), [(False, False), (True, True)])
+def test_ctrl_c_in_process_exits_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], write: bool, note: bool
+) -> None:
+    code, out, err = _run_raising(monkeypatch, capsys, KeyboardInterrupt(), write=write)
+    assert code == 130
+    assert out == ""
+    assert err.startswith("cflow: error: interrupted")
+    assert ("outcome is unknown" in err) is note
+
+
+def test_a_closed_pipe_exits_0_silently(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run_raising(monkeypatch, capsys, BrokenPipeError())
+    assert (code, out, err) == (0, "", "")
