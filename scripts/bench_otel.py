@@ -5,7 +5,7 @@ is folded into the bench package.
     .venv/bin/python scripts/bench_otel.py --source /work/main   # add another checkout's
                                                                  # no-hooks figure
 
-The canned-answer server (scripts/bench_server.py) runs in its own process on one core;
+The canned-answer server (scripts/bench/canned_server.py) runs in its own process on one core;
 each measurement is a fresh process pinned to the other core, timing ``get_workflows()``
 on the aiohttp backend with ``time.process_time`` (its own CPU only, exporter included).
 Variants: no hooks; one no-op hook (the dispatch cost); OpenTelemetryHooks with the
@@ -107,7 +107,7 @@ def main() -> int:
     args = parser.parse_args()
     two_cores = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     server_cpu, client_cpu = (1, 0) if two_cores else (None, None)
-    command = [sys.executable, str(HERE / "bench_server.py"), "--port", "0"]
+    command = [sys.executable, str(HERE / "bench" / "canned_server.py"), "--port", "0"]
     if server_cpu is not None:
         command += ["--cpu", str(server_cpu)]
     server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
