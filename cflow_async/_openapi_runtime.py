@@ -148,14 +148,29 @@ def _conformed(value: Any, allowed: tuple[Any, ...], where: str) -> Any:
     raise ShapeError(f"{where} has an unexpected {type(value).__name__}")
 
 
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, frozenset[type], tuple[Any, ...]], ...]:
+    """Per field: the types accepted as they are (checked with one set lookup, the common
+    case), and the allowed types for the slower conversion path."""
+    plan = []
+    for name, allowed in _field_types(cls).items():
+        exact: set[type] = {Unset}
+        for kind in allowed:
+            # A nested model must be conformed itself; a list must have its items checked.
+            if isinstance(kind, type) and not attrs.has(kind) and typing.get_origin(kind) is None:
+                exact.add(kind)
+        plan.append((name, frozenset(exact), allowed))
+    return tuple(plan)
+
+
 def _conform(model: Any) -> Any:
     """The generated from_dict does not check scalar types ({"id": 5} gives id=5 in a
     str field). Coerce numeric ids to str and refuse any other mismatch."""
     cls: Any = type(model)
-    for name, allowed in _field_types(cls).items():
+    for name, exact, allowed in _plan(cls):
         value = getattr(model, name)
-        if not isinstance(value, Unset):
-            setattr(model, name, _conformed(value, allowed, f"{type(model).__name__}.{name}"))
+        if type(value) not in exact:
+            setattr(model, name, _conformed(value, allowed, f"{cls.__name__}.{name}"))
     return model
 
 

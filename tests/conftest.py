@@ -75,12 +75,9 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator[Any]:
-    """A sandbox on a free loopback port, in this event loop."""
-    from cflow_async.sandbox import run_sandbox
-
-    async with run_sandbox() as sb:
-        yield sb
+def sandbox(cflow_sandbox: Any) -> Any:
+    """The plugin's sandbox (cflow_async.testing): one per session, reset for each test."""
+    return cflow_sandbox
 
 
 @pytest.fixture

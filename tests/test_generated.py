@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    for part in ("openapi", "generated", "scripts"):
+    for part in ("openapi", "generated", "scripts", "cflow_async"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")  # ruff's settings
     (tmp_path / ".venv").symlink_to(ROOT / ".venv")
     return tmp_path
 
@@ -40,6 +41,26 @@ def test_check_generated_passes_then_catches_a_hand_edit(tree: Path) -> None:
     assert result.returncode == 1
     assert "models/user.py" in result.stderr
     assert "+# a hand edit" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["_openapi_namespaces.py", "_openapi_mixin.py"])
+def test_check_generated_catches_a_hand_edit_of_the_facade_namespaces(
+    tree: Path, name: str
+) -> None:
+    target = tree / "cflow_async" / name
+    target.write_text(target.read_text() + "\n# a hand edit\n")
+    result = _check(tree)
+    assert result.returncode == 1
+    assert f"cflow_async/{name}" in result.stderr
+    assert "+# a hand edit" in result.stderr
+
+
+def test_check_generated_catches_a_facade_yaml_rename(tree: Path) -> None:
+    mapping = tree / "openapi" / "facade.yaml"
+    mapping.write_text(mapping.read_text().replace("name: users.list", "name: users.all"))
+    result = _check(tree)
+    assert result.returncode == 1
+    assert "-    async def all(" in result.stderr
 
 
 def test_check_generated_catches_a_spec_change_without_regen(tree: Path) -> None:

@@ -12,6 +12,7 @@ from cflow_async.sandbox import data
 from cflow_async.sandbox.faults import FaultConfig, FaultConfigError
 from cflow_async.sandbox.server import check_loopback, serve_forever
 from cflow_async.sandbox.state import SandboxConfig
+from cflow_async.sandbox.tenant import TenantDataError, load_tenant
 
 # Custom credentials come from the environment rather than argv, which `ps` shows to everyone.
 ENV_API_KEY = "CFLOW_SANDBOX_API_KEY"
@@ -33,6 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--port", type=int, default=8765, help="TCP port; 0 picks a free one (default %(default)s)"
+    )
+    parser.add_argument(
+        "--data",
+        metavar="FILE",
+        help="tenant file (JSON or YAML) with your workflows, stages, fields, users and roles "
+        "(default: the legacy API document's seed data)",
+    )
+    parser.add_argument(
+        "--lenient-fields",
+        action="store_true",
+        help="accept any field values instead of checking them against the field definitions",
     )
     faults = parser.add_argument_group("fault injection")
     faults.add_argument("--fault-rate", type=float, default=0.0, help="probability 0..1")
@@ -93,6 +105,8 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
         user_key=os.environ.get(ENV_USER_KEY) or data.DEMO_USER_KEY,
         username=os.environ.get(ENV_USERNAME) or data.DEMO_USERNAME,
         faults=faults,
+        data=None if args.data is None else load_tenant(args.data),
+        validate_fields=not args.lenient_fields,
     )
 
 
@@ -112,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_loopback(args.host)
         config = _config(args)
-    except (ValueError, FaultConfigError) as exc:
+    except (ValueError, FaultConfigError, TenantDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -1,5 +1,5 @@
-"""Serving the sandbox on a real loopback socket: in-process (``run_sandbox``) or as a child
-process (``SandboxProcess``)."""
+"""Serving the sandbox on a real loopback socket in the current event loop (``run_sandbox``);
+the child-process variant, ``SandboxProcess``, lives in ``process``."""
 
 from __future__ import annotations
 
@@ -7,26 +7,22 @@ import asyncio
 import contextlib
 import ipaddress
 import os
-import queue
-import re
 import signal
 import socket
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import AsyncIterator, Generator, Mapping, Sequence
-from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Self
+from collections.abc import AsyncIterator, Generator, Mapping
+from types import FrameType
+from typing import Any
 
+import attrs
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from cflow_async.sandbox import data
 from cflow_async.sandbox.app import ABORT_EXTENSION, SandboxApp, create_app
 from cflow_async.sandbox.faults import FaultConfig
 from cflow_async.sandbox.state import SandboxConfig, SandboxState
+from cflow_async.sandbox.tenant import TenantData, load_tenant
 
 _STARTUP_TIMEOUT = 10.0
 _LOOPBACK_NAMES = {"localhost": "127.0.0.1"}
@@ -40,15 +36,32 @@ class SandboxH11Protocol(H11Protocol):
     """
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # asyncio sets TCP_NODELAY on accepted sockets only when the listening socket was made
+        # with proto=IPPROTO_TCP; a socket handed in by a caller may not be. Without it Nagle
+        # and delayed ACK hold every response body back for ~40 ms on a kept-alive connection.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         inner = self.app
-        extension = {"abort": transport.abort}
+        extension = {"abort": transport.abort, "tcp_nodelay": lambda: _tcp_nodelay(sock)}
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             scope.setdefault("extensions", {})[ABORT_EXTENSION] = extension
             await inner(scope, receive, send)
 
         self.app = app
+
+
+def _tcp_nodelay(sock: Any) -> bool | None:
+    """Whether ``sock`` (an accepted connection) has TCP_NODELAY; ``None`` if not a TCP socket."""
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return None
+    try:
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    except OSError:
+        return None
 
 
 class _Server(uvicorn.Server):
@@ -98,7 +111,9 @@ def check_loopback(host: str) -> str:
 def _bind(host: str, port: int) -> socket.socket:
     address = check_loopback(host)
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP (not the default 0) is what makes asyncio set TCP_NODELAY on every
+    # accepted connection.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         if sys.platform != "win32":
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -196,12 +211,31 @@ class RunningSandbox:
         self.state.reset(keep_faults=keep_faults)
 
 
+def with_data(
+    config: SandboxConfig | None, data: str | os.PathLike[str] | TenantData | None
+) -> SandboxConfig:
+    """``config`` with the tenant ``data`` (a file path or a loaded ``TenantData``) in it."""
+    config = config if config is not None else SandboxConfig()
+    if data is None:
+        return config
+    tenant = data if isinstance(data, TenantData) else load_tenant(data)
+    return attrs.evolve(config, data=tenant)
+
+
 @contextlib.asynccontextmanager
 async def run_sandbox(
-    config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    config: SandboxConfig | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    data: str | os.PathLike[str] | TenantData | None = None,
 ) -> AsyncIterator[RunningSandbox]:
-    """Serve a fresh sandbox in the current event loop on a loopback socket (port 0: any)."""
-    app = create_app(config)
+    """Serve a fresh sandbox in the current event loop on a loopback socket (port 0: any).
+
+    ``data``: a tenant file (JSON or YAML, see ``cflow_async.sandbox.tenant``) whose workflows,
+    users and roles replace the seed's; a bad file raises ``TenantDataError`` before serving.
+    """
+    app = create_app(with_data(config, data))
     serving = _Serving(app, host, port, handle_signals=False)
     await serving.start()
     try:
@@ -229,158 +263,15 @@ async def serve_forever(
         await serving.stop()
 
 
-# --- child process ----------------------------------------------------------------------------
+# Kept importable from here, where it used to live.
+from cflow_async.sandbox.process import SandboxProcess  # noqa: E402
 
-_URL_RE = re.compile(r"\bon (http://\S+)")
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
-
-class SandboxProcess:
-    """``python -m cflow_async.sandbox --port 0`` as a child process, for sync or async ``with``.
-
-    Credentials other than the demo ones travel through the environment (never the command
-    line, which other local users can read).
-    """
-
-    def __init__(
-        self,
-        *args: str,
-        host: str = "127.0.0.1",
-        api_key: str = data.DEMO_API_KEY,
-        user_key: str = data.DEMO_USER_KEY,
-        username: str = data.DEMO_USERNAME,
-        python: str | None = None,
-        startup_timeout: float = 20.0,
-        stop_timeout: float = 10.0,
-    ) -> None:
-        self.args: Sequence[str] = args
-        self.host = host
-        self.api_key = api_key
-        self.user_key = user_key
-        self.username = username
-        self.python = python or sys.executable
-        self.startup_timeout = startup_timeout
-        self.stop_timeout = stop_timeout
-        self.url: str = ""
-        self.banner: str = ""
-        self.returncode: int | None = None
-        self._process: subprocess.Popen[str] | None = None
-        self._reader: threading.Thread | None = None
-
-    def __repr__(self) -> str:
-        pid = None if self._process is None else self._process.pid
-        return f"SandboxProcess(url={self.url!r}, pid={pid})"
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._process is None else self._process.pid
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"apikey": self.api_key, "userkey": self.user_key, "username": self.username}
-
-    def start(self) -> Self:
-        env = dict(os.environ)
-        # The child must import this very package even when it is not installed.
-        env["PYTHONPATH"] = os.pathsep.join(
-            [str(_PACKAGE_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-        )
-        env["PYTHONUNBUFFERED"] = "1"
-        env["CFLOW_SANDBOX_API_KEY"] = self.api_key
-        env["CFLOW_SANDBOX_USER_KEY"] = self.user_key
-        env["CFLOW_SANDBOX_USERNAME"] = self.username
-        command = [self.python, "-m", "cflow_async.sandbox", "--host", self.host, "--port", "0"]
-        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            [*command, *self.args],
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            encoding="utf-8",
-            env=env,
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(
-            target=_pump, args=(self._process, lines), name="sandbox-stdout", daemon=True
-        )
-        self._reader.start()
-        deadline = time.monotonic() + self.startup_timeout
-        match: re.Match[str] | None = None
-        while match is None:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.stop()
-                raise TimeoutError(
-                    f"the sandbox printed no URL within {self.startup_timeout} s"
-                ) from None
-            if line is None:
-                code = self.stop()
-                raise RuntimeError(f"the sandbox exited with status {code} before serving")
-            match = _URL_RE.search(line)
-            self.banner = line.rstrip("\n")
-        self.url = match.group(1)
-        return self
-
-    def send_signal(self, signum: int) -> None:
-        if self._process is not None:
-            self._process.send_signal(signum)
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to exit on its own (after ``send_signal``); its exit status."""
-        if self._process is None:
-            raise RuntimeError("the sandbox process is not running")
-        return self._process.wait(timeout)
-
-    def stop(self) -> int | None:
-        process = self._process
-        if process is None:
-            return self.returncode
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self._reader is not None:
-            self._reader.join(self.stop_timeout)
-        if process.stdout is not None:
-            process.stdout.close()
-        self.returncode = process.returncode
-        self._process = None
-        return self.returncode
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        _exc_type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
-
-    async def __aexit__(
-        self,
-        _exc_type: type[BaseException] | None,
-        _exc: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
-
-
-def _pump(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-    # Keeps reading after the URL line so a chatty child can never block on a full pipe.
-    assert process.stdout is not None
-    forwarding = True
-    with contextlib.suppress(ValueError, OSError):
-        for line in process.stdout:
-            if forwarding:
-                lines.put(line)
-                forwarding = _URL_RE.search(line) is None
-    if forwarding:
-        lines.put(None)
+__all__ = [
+    "RunningSandbox",
+    "SandboxH11Protocol",
+    "SandboxProcess",
+    "check_loopback",
+    "run_sandbox",
+    "serve_forever",
+    "with_data",
+]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -11,11 +10,19 @@ import attrs
 
 from cflow_async.sandbox import data
 from cflow_async.sandbox.faults import FaultConfig, FaultInjector, ScriptedFault
+from cflow_async.sandbox.model import LegacyRecord, Stage, Workflow, WorkflowRequest, now
+from cflow_async.sandbox.tenant import TenantData
 from cflow_async.sandbox.validation import ApiError, bad_request, validate_fields
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+__all__ = [
+    "LegacyRecord",
+    "SandboxConfig",
+    "SandboxState",
+    "SandboxStats",
+    "Stage",
+    "Workflow",
+    "WorkflowRequest",
+]
 
 
 @attrs.frozen
@@ -28,138 +35,11 @@ class SandboxConfig:
     faults: FaultConfig = attrs.field(factory=FaultConfig)
     first_record_id: int = data.FIRST_RECORD_ID
     first_request_id: int = data.FIRST_REQUEST_ID
-
-
-@attrs.define
-class Workflow:
-    name: str
-    display_name: str
-    description: str
-    field_sets: data.FieldSets
-    definitions: dict[str, dict[str, Any]]
-
-    @classmethod
-    def seeded(cls, name: str) -> Workflow:
-        field_sets = data.seed_field_sets(name)
-        return cls(
-            name=name,
-            display_name=name,
-            description=data.WORKFLOW_DESCRIPTIONS[name],
-            field_sets=field_sets,
-            definitions=field_sets.definitions(),
-        )
-
-    def legacy_json(self) -> dict[str, str]:
-        return {"WorkflowDisplayName": self.display_name, "WorkflowName": self.name}
-
-    def openapi_json(self) -> dict[str, Any]:
-        return {
-            # The OpenAPI id is the legacy WorkflowName, so both APIs address the same workflow.
-            "id": self.name,
-            "name": self.display_name,
-            "description": self.description,
-            "status": "active",
-            "stages": [
-                {
-                    "id": stage_id,
-                    "name": stage_name,
-                    "order": order,
-                    "reviewers": list(data.STAGE_REVIEWERS[stage_name]),
-                }
-                for order, (stage_name, _, stage_id) in enumerate(data.STAGES, start=1)
-            ],
-            "createdAt": data.WORKFLOW_CREATED_AT,
-            "updatedAt": data.WORKFLOW_UPDATED_AT,
-        }
-
-
-@attrs.define
-class LegacyRecord:
-    """A record stored by the legacy ``submitrecord`` call."""
-
-    record_id: str
-    workflow: str
-    values: dict[str, Any]
-    group_id: str
-    submitted_by: str
-    created_at: str
-    updated_at: str
-    update_count: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "Record_Id": self.record_id,
-            "WorkflowName": self.workflow,
-            "group_id": self.group_id,
-            "values": dict(self.values),
-            "submittedBy": self.submitted_by,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "updateCount": self.update_count,
-        }
-
-
-@attrs.define
-class WorkflowRequest:
-    """A request created through the OpenAPI routes."""
-
-    id: str
-    workflow_id: str
-    status: str
-    current_stage: str
-    fields: dict[str, Any]
-    submitted_by: str
-    created_at: str
-    updated_at: str
-    assigned_to: str | None
-    comments: list[dict[str, Any]] = attrs.field(factory=list)
-    history: list[dict[str, Any]] = attrs.field(factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "workflowId": self.workflow_id,
-            "status": self.status,
-            "currentStage": self.current_stage,
-            "fields": dict(self.fields),
-            "submittedBy": self.submitted_by,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "assignedTo": self.assigned_to,
-            "comments": [dict(entry) for entry in self.comments],
-            "history": [dict(entry) for entry in self.history],
-        }
-
-    def log(
-        self,
-        action: str,
-        actor: str,
-        comment: str | None,
-        *,
-        from_stage: str | None,
-        **extra: Any,
-    ) -> None:
-        """Append to ``history`` (and to ``comments`` when there is one); call after the change."""
-        now = _now()
-        self.updated_at = now
-        self.history.append(
-            {
-                "action": action,
-                "by": actor,
-                "at": now,
-                "fromStage": from_stage,
-                "stage": self.current_stage,
-                "status": self.status,
-                "comment": comment,
-                **extra,
-            }
-        )
-        if comment is not None:
-            # A comment belongs to the stage it was written at, not the one the action led to.
-            stage = from_stage if from_stage is not None else self.current_stage
-            self.comments.append(
-                {"by": actor, "at": now, "action": action, "stage": stage, "comment": comment}
-            )
+    #: The tenant's workflows, users and roles (``tenant.load_tenant``); ``None``: the seed's.
+    data: TenantData | None = None
+    #: Refuse field values that do not fit the workflow's field definitions (400). Off for
+    #: users who find the real server more lenient than the sandbox.
+    validate_fields: bool = True
 
 
 @attrs.define
@@ -195,15 +75,26 @@ class SandboxState:
         self.faults = FaultInjector(self.config.faults)
         self._next_record_id = self.config.first_record_id
         self._next_request_id = self.config.first_request_id
+        #: Counts resets, so a request delayed across one can tell (see gate.CflowGate).
+        self.epoch = 0
         self.reset()
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def reset(self, *, keep_faults: bool = False) -> None:
         """Back to the start-up state (optionally keeping the current fault configuration)."""
-        self.workflows = {name: Workflow.seeded(name) for name in data.WORKFLOW_NAMES}
-        self.users = data.seed_users(self.config.username)
-        self.roles = data.seed_roles()
+        self.epoch += 1
+        tenant = self.config.data
+        if tenant is None:
+            self.workflows = {name: Workflow.seeded(name) for name in data.WORKFLOW_NAMES}
+        else:
+            self.workflows = tenant.build_workflows()
+        users = tenant.users if tenant is not None else None
+        roles = tenant.roles if tenant is not None else None
+        self.users = (
+            [dict(u) for u in users] if users is not None else data.seed_users(self.config.username)
+        )
+        self.roles = [dict(r) for r in roles] if roles is not None else data.seed_roles()
         self.records = {}
         self.requests = {}
         self.stats = SandboxStats()
@@ -239,77 +130,110 @@ class SandboxState:
             raise ApiError(404, f"Workflow '{name}' not found")
         return workflow
 
-    def check_stage(self, group_id: str | None) -> str:
+    def check_stage(self, workflow: Workflow, group_id: str | None) -> Stage:
         if not group_id:
             bad_request("group_id is required")
-        if group_id not in data.STAGE_IDS:
+        stage = workflow.stage_with_id(group_id)
+        if stage is None:
             raise ApiError(404, f"Process stage (group_id) '{group_id}' not found")
-        return group_id
+        return stage
 
     def user(self, username: str) -> dict[str, str] | None:
-        return next((user for user in self.users if user["username"] == username), None)
+        return next((user for user in self.users if user.get("username") == username), None)
+
+    def _validate(self, workflow: Workflow, values: Mapping[str, Any], *, partial: bool) -> None:
+        if self.config.validate_fields:
+            required = () if partial else workflow.required_on_submit
+            validate_fields(workflow.name, workflow.definitions, values, required=required)
+
+    def _allocate(self, counter: str) -> str:
+        # Records and requests are one kind of object with two id counters; an id one counter
+        # reaches that the other already handed out is skipped.
+        while True:
+            value = getattr(self, counter)
+            setattr(self, counter, value + 1)
+            if str(value) not in self.requests:
+                return str(value)
 
     # --- legacy records --------------------------------------------------------------------
 
     def submit_record(
         self, workflow: Workflow, values: dict[str, Any], submitted_by: str
     ) -> LegacyRecord:
-        validate_fields(workflow.name, workflow.definitions, values)
-        record_id = str(self._next_record_id)
-        self._next_record_id += 1
-        now = _now()
-        # A submitted record leaves the initiator's stage and waits for review.
-        review_stage_id = data.STAGES[1][2]
-        record = LegacyRecord(
-            record_id=record_id,
-            workflow=workflow.name,
-            values=dict(values),
-            group_id=review_stage_id,
-            submitted_by=submitted_by,
-            created_at=now,
-            updated_at=now,
+        self._validate(workflow, values, partial=False)
+        # A submitted record is a request of its workflow, waiting at the first review stage.
+        request = self._new_request(
+            workflow, self._allocate("_next_record_id"), values, submitted_by, draft=False
         )
-        self.records[record_id] = record
+        record = LegacyRecord(request=request, group_id=workflow.submit_stage.id)
+        self.records[record.record_id] = record
         self.stats.submits_applied += 1
         return record
 
     def update_record(
         self, workflow: Workflow, record_id: str, group_id: str | None, values: dict[str, Any]
-    ) -> LegacyRecord:
-        record = self.records.get(record_id)
-        if record is None or record.workflow != workflow.name:
+    ) -> WorkflowRequest:
+        """``updaterecord``: by Record_Id, which may also be a request made by the OpenAPI."""
+        request = self.requests.get(record_id)
+        if request is None or request.workflow_id != workflow.name:
             raise ApiError(404, f"Record '{record_id}' not found in workflow '{workflow.name}'")
-        validate_fields(workflow.name, workflow.definitions, values)
-        record.values.update(values)
+        self._validate(workflow, values, partial=True)
+        request.fields.update(values)
+        record = self.records.get(record_id)
         if group_id:
-            record.group_id = group_id
-        record.updated_at = _now()
-        record.update_count += 1
+            stage = workflow.stage_with_id(group_id)
+            if stage is not None:
+                request.current_stage = stage.name
+            if record is not None:
+                record.group_id = group_id
+        if record is not None:
+            record.update_count += 1
+        # Authentication pinned the caller to the configured username.
+        request.log(
+            "updated",
+            self.config.username,
+            None,
+            from_stage=request.current_stage,
+            fields=sorted(values),
+        )
         self.stats.updates_applied += 1
-        return record
+        return request
 
     # --- OpenAPI requests ------------------------------------------------------------------
 
-    def create_request(
-        self, workflow: Workflow, fields: dict[str, Any], submitted_by: str, *, draft: bool
+    def _new_request(
+        self,
+        workflow: Workflow,
+        request_id: str,
+        fields: dict[str, Any],
+        submitted_by: str,
+        *,
+        draft: bool,
     ) -> WorkflowRequest:
-        validate_fields(workflow.name, workflow.definitions, fields)
-        request_id = str(self._next_request_id)
-        self._next_request_id += 1
-        now = _now()
+        stamp = now()
+        stage = workflow.draft_stage if draft else workflow.submit_stage
         request = WorkflowRequest(
             id=request_id,
             workflow_id=workflow.name,
             status="draft" if draft else "pending",
-            current_stage=data.STAGE_DRAFT if draft else data.STAGE_REVIEW,
+            current_stage=stage.name,
             fields=dict(fields),
             submitted_by=submitted_by,
-            created_at=now,
-            updated_at=now,
-            assigned_to=submitted_by if draft else self._reviewer(data.STAGE_REVIEW),
+            created_at=stamp,
+            updated_at=stamp,
+            assigned_to=submitted_by if draft else _first(stage.reviewers),
         )
         request.log("drafted" if draft else "submitted", submitted_by, None, from_stage=None)
         self.requests[request_id] = request
+        return request
+
+    def create_request(
+        self, workflow: Workflow, fields: dict[str, Any], submitted_by: str, *, draft: bool
+    ) -> WorkflowRequest:
+        # A draft is saved, not submitted, so its required fields may still be missing.
+        self._validate(workflow, fields, partial=draft)
+        request_id = self._allocate("_next_request_id")
+        request = self._new_request(workflow, request_id, fields, submitted_by, draft=draft)
         self.stats.requests_created += 1
         return request
 
@@ -323,9 +247,7 @@ class SandboxState:
         self, request: WorkflowRequest, fields: dict[str, Any], actor: str
     ) -> WorkflowRequest:
         self._require_open(request)
-        validate_fields(
-            request.workflow_id, self.workflows[request.workflow_id].definitions, fields
-        )
+        self._validate(self.workflows[request.workflow_id], fields, partial=True)
         request.fields.update(fields)
         request.log("updated", actor, None, from_stage=request.current_stage, fields=sorted(fields))
         self.stats.requests_updated += 1
@@ -333,20 +255,30 @@ class SandboxState:
 
     def delete_request(self, request: WorkflowRequest) -> None:
         del self.requests[request.id]
+        # The legacy record is the same object: it goes too.
+        self.records.pop(request.id, None)
         self.stats.requests_deleted += 1
 
     def approve(self, request: WorkflowRequest, actor: str, comment: str | None) -> None:
         from_stage = request.current_stage
+        workflow = self.workflows[request.workflow_id]
         if request.status == "draft":
+            stage = workflow.submit_stage
             request.status = "pending"
-            request.current_stage = data.STAGE_REVIEW
-            request.assigned_to = self._reviewer(data.STAGE_REVIEW)
+            request.current_stage = stage.name
+            request.assigned_to = _first(stage.reviewers)
             request.log("submitted", actor, comment, from_stage=from_stage)
         elif request.status == "pending":
-            request.status = "approved"
-            request.current_stage = data.STAGE_END
-            request.assigned_to = None
-            request.log("approved", actor, comment, from_stage=from_stage)
+            stage = workflow.next_stage(from_stage)
+            request.current_stage = stage.name
+            if stage == workflow.end_stage:
+                request.status = "approved"
+                request.assigned_to = None
+                request.log("approved", actor, comment, from_stage=from_stage)
+            else:
+                # More review stages to go: approved here, pending at the next one.
+                request.assigned_to = _first(stage.reviewers)
+                request.log("approved", actor, comment, from_stage=from_stage)
         else:
             self._require_open(request)
         self.stats.request_actions += 1
@@ -383,11 +315,6 @@ class SandboxState:
     def _require_open(self, request: WorkflowRequest) -> None:
         if request.status in _CLOSED:
             bad_request(f"Request '{request.id}' is already {request.status}")
-
-    @staticmethod
-    def _reviewer(stage: str) -> str | None:
-        reviewers = data.STAGE_REVIEWERS[stage]
-        return reviewers[0] if reviewers else None
 
     # --- views -----------------------------------------------------------------------------
 
@@ -432,3 +359,7 @@ class SandboxState:
     def requests_json(self) -> dict[str, Any]:
         requests = [request.to_json() for request in self.requests.values()]
         return {"count": len(requests), "requests": requests}
+
+
+def _first(reviewers: tuple[str, ...]) -> str | None:
+    return reviewers[0] if reviewers else None

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, NoReturn
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -24,6 +24,12 @@ _DATE_RE = re.compile(
     r"(?P<hour>0?[1-9]|1[0-2]):(?P<minute>[0-5][0-9]):(?P<second>[0-5][0-9]) (?P<ampm>AM|PM)"
 )
 
+# ISO 8601 as a date, or a date and time joined by "T" (seconds, fraction, zone optional); the
+# calendar check is left to datetime.fromisoformat.
+_ISO_RE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?"
+)
 
 # Distinct from a JSON ``null`` body, which is not an object and so is rejected.
 EMPTY_BODY: Final = object()
@@ -132,6 +138,16 @@ def is_cflow_date(value: str) -> bool:
     return True
 
 
+def is_iso_date(value: str) -> bool:
+    if _ISO_RE.fullmatch(value) is None:
+        return False
+    try:
+        dt.datetime.fromisoformat(value.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
 def _allowed_options(definition: Mapping[str, Any]) -> set[str] | None:
     options = definition.get("options")
     if not options:
@@ -143,14 +159,20 @@ def _field_problem(definition: Mapping[str, Any], value: Any) -> str | None:
     """Why ``value`` does not fit the field, or ``None`` when it does."""
     if value is None:
         return None
+    multiple = bool(definition.get("multiple"))
+    if isinstance(value, list) and not multiple:
+        return "takes one value (multiple: false), not a list"
     field_type = definition.get("type")
     if field_type == "date":
-        if value == "" or (isinstance(value, str) and is_cflow_date(value)):
+        if value == "" or (isinstance(value, str) and (is_cflow_date(value) or is_iso_date(value))):
             return None
-        return "must be a date like '3/26/2022 6:30:00 PM' (M/D/YYYY h:mm:ss AM|PM)"
+        return (
+            "must be a date like '3/26/2022 6:30:00 PM' (M/D/YYYY h:mm:ss AM|PM) "
+            "or ISO 8601 like '2022-03-26T18:30:00'"
+        )
     if field_type == "select":
         allowed = _allowed_options(definition)
-        if definition.get("multiple"):
+        if multiple:
             if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
                 return "must be a list of strings (multiple select)"
             chosen = value
@@ -170,23 +192,41 @@ def _field_problem(definition: Mapping[str, Any], value: Any) -> str | None:
     return None
 
 
+def _missing(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
 def validate_fields(
-    workflow_name: str, definitions: Mapping[str, Mapping[str, Any]], values: Mapping[str, Any]
+    workflow_name: str,
+    definitions: Mapping[str, Mapping[str, Any]],
+    values: Mapping[str, Any],
+    *,
+    required: Iterable[str] = (),
 ) -> None:
-    """Check ``values`` against a workflow's field definitions (none defined: anything goes)."""
+    """Check ``values`` against a workflow's field definitions (none defined: anything goes).
+
+    ``required`` names the fields that must be present and non-empty (a submit, not an update,
+    which may send a subset). Every problem is reported at once, in a 400 whose body lists them
+    as ``errors`` (``field``, ``problem``) and their field names as ``fields``.
+    """
     if not definitions:
         return
-    unknown = [name for name in values if name not in definitions]
-    if unknown:
+    errors: list[dict[str, str]] = []
+    for name, value in values.items():
+        definition = definitions.get(name)
+        if definition is None:
+            problem: str | None = f"is not a field of workflow '{workflow_name}'"
+        else:
+            problem = _field_problem(definition, value)
+        if problem is not None:
+            errors.append({"field": name, "problem": problem})
+    errors.extend(
+        {"field": name, "problem": "is required"} for name in required if _missing(values.get(name))
+    )
+    if errors:
+        details = "; ".join(f"{error['field']} {error['problem']}" for error in errors)
         bad_request(
-            f"Unknown field(s) for workflow '{workflow_name}': {', '.join(unknown)}",
-            fields=unknown,
+            f"Invalid fields for workflow '{workflow_name}': {details}",
+            fields=[error["field"] for error in errors],
+            errors=errors,
         )
-    problems = {
-        name: problem
-        for name, value in values.items()
-        if (problem := _field_problem(definitions[name], value)) is not None
-    }
-    if problems:
-        details = "; ".join(f"{name} {problem}" for name, problem in problems.items())
-        bad_request(f"Invalid field value(s): {details}", fields=list(problems))

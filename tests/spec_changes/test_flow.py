@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for part in ("openapi", "scripts", "generated"):
+    for part in ("openapi", "scripts", "generated", "cflow_async"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "tests").mkdir()
     for part in ("tests/test_spec.py", "Makefile", "pyproject.toml"):
@@ -111,14 +111,12 @@ def _compatible(project: Path) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _generated_layer_works_against_a_stub(project: Path, names: dict[str, str]) -> None:
-    """The new operation is callable through the regenerated package, against a stub.
-
-    FACADE GENERATOR HOOK: when the facade is generated from scripts/facade_table.py,
-    extend this to regenerate the facade in `project` and call
-    `cflow.workflows.list_workflow_stages("wf-1")` the same way."""
-    module = next(
-        row.generated_module for row in _table(project) if row.operation_id == names["op"]
-    )
+    """The new operation is callable through the regenerated package and, with no
+    hand-written code, as a method of the regenerated facade, against a stub."""
+    row = next(row for row in _table(project) if row.operation_id == names["op"])
+    module = row.generated_module
+    # listWorkflowStages tagged Workflows: cflow.workflows.list_workflow_stages
+    assert (row.namespace, row.method) == ("workflows", snake_case(names["op"]))
     path = names["path"].replace("{workflowId}", "wf-1")
     script = f"""
 import httpx
@@ -135,10 +133,33 @@ client = Client(base_url="https://stub").set_httpx_client(
 stages = operation.sync("wf-1", client=client)
 assert [(s.name, s.additional_properties) for s in stages] == [("Review", {{}})], stages
 assert stages[0].to_dict()["{names["prop"]}"] == 4, stages
+
+import asyncio
+import cflow_async
+assert cflow_async.__file__.startswith({str(project)!r}), cflow_async.__file__
+
+async def facade():
+    http = httpx.AsyncClient(transport=httpx.MockTransport(stub))
+    async with cflow_async.CflowClient(
+        api_key="k", user_key="u", username="me", http_client=http
+    ) as cflow:
+        return await cflow.workflows.{row.method}("wf-1")
+
+stages = asyncio.run(facade())
+assert [s.name for s in stages] == ["Review"], stages
 """
-    env = {**os.environ, "PYTHONPATH": str(project / "generated")}
+    env = {
+        **os.environ,
+        # The project copy first: its regenerated facade, not the checkout's.
+        "PYTHONPATH": os.pathsep.join([str(project), str(project / "generated")]),
+    }
     result = subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+        [sys.executable, "-c", script],
+        cwd=project,  # `python -c` puts the working directory first on sys.path
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 

@@ -1,0 +1,200 @@
+"""Field validation in the sandbox (on by default, relaxed by a switch) and records being
+requests of their workflow. Written with the plugin's fixtures, as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cflow_async import BadRequestError, CflowClient
+from cflow_async.sandbox import SandboxConfig, SandboxProcess, run_sandbox
+from cflow_async.testing import CflowSandbox
+
+API = "/integromat/api/cflow"
+TENANT = Path(__file__).resolve().parent / "fixtures" / "tenant.yaml"
+LEAVE = {"Employee": "Asha", "Start": "12/1/2026 9:00:00 AM", "Kind": "vacation"}
+SAMPLE = {
+    "City": "trichy",
+    "Name1": "ashoka",
+    "Email": "ashoka@cavintek.com",
+    "Build_Date": "3/26/2022 6:30:00 PM",
+    "Work_Status": ["Stage"],
+    "Completed_work": ["stage testing completed", "live testing completed"],
+}
+
+
+def _submit(sandbox: CflowSandbox, workflow: str, values: dict[str, Any]) -> httpx.Response:
+    body = {"main": {"WorkflowName": workflow}, "dynamicobj": values}
+    return httpx.post(f"{sandbox.url}{API}/submitrecord", json=body, headers=sandbox.headers)
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "3/26/2022 6:30:00 PM",
+        "03/26/2022 06:30:00 AM",
+        "2022-03-26",
+        "2022-03-26T18:30",
+        "2022-03-26T18:30:00Z",
+        "2022-03-26T18:30:00.123+05:30",
+        "",
+    ],
+)
+def test_dates_in_cflow_format_or_iso_8601_are_accepted(
+    cflow_sandbox: CflowSandbox, date: str
+) -> None:
+    response = _submit(cflow_sandbox, "SampleWorkflow", {**SAMPLE, "Build_Date": date})
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("values", "problems"),
+    [
+        ({"Nope": "x"}, {"Nope": "is not a field of workflow 'SampleWorkflow'"}),
+        ({"R_Status1": "Maybe"}, {"R_Status1": "has values not among the options"}),
+        ({"Completed_work": ["done"]}, {"Completed_work": "has values not among the options"}),
+        ({"Build_Date": "2022-02-30"}, {"Build_Date": "must be a date like"}),
+        ({"Build_Date": "26.03.2022"}, {"Build_Date": "must be a date like"}),
+        ({"Build_Date": "2022-03-26 18:30"}, {"Build_Date": "must be a date like"}),
+        ({"City": ["a", "b"]}, {"City": "takes one value (multiple: false), not a list"}),
+        ({"R_Status1": ["New"]}, {"R_Status1": "takes one value (multiple: false)"}),
+        (
+            {"Nope": 1, "City": ["x"]},
+            # In the order of the submitted values (SAMPLE's City comes first).
+            {"City": "takes one value", "Nope": "is not a field"},
+        ),
+    ],
+)
+def test_values_that_do_not_fit_are_a_400_listing_every_problem(
+    cflow_sandbox: CflowSandbox, values: dict[str, Any], problems: dict[str, str]
+) -> None:
+    response = _submit(cflow_sandbox, "SampleWorkflow", {**SAMPLE, **values})
+    assert response.status_code == 400
+    body = response.json()
+    assert [error["field"] for error in body["errors"]] == list(problems)
+    assert body["fields"] == list(problems)
+    for error in body["errors"]:
+        assert error["problem"].startswith(problems[error["field"]])
+        assert error["field"] in body["message"]
+    assert cflow_sandbox.records() == []
+
+
+async def test_required_fields_are_needed_on_submit_not_on_update() -> None:
+    async with run_sandbox(data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        headers = sb.headers
+        missing = await http.post(
+            f"{API}/submitrecord",
+            json={"main": {"WorkflowName": "Leave"}, "dynamicobj": {"Employee": "Asha"}},
+            headers=headers,
+        )
+        assert missing.status_code == 400
+        assert missing.json()["errors"] == [
+            {"field": "Start", "problem": "is required"},
+            {"field": "Kind", "problem": "is required"},
+        ]
+        empty = await http.post(
+            f"{API}/workflows/Leave/requests",
+            json={"fields": {**LEAVE, "Kind": ""}},
+            headers=headers,
+        )
+        assert empty.json()["errors"] == [{"field": "Kind", "problem": "is required"}]
+        # A draft is saved unfinished; an update may send a subset.
+        draft = await http.post(
+            f"{API}/workflows/Leave/drafts", json={"fields": {"Notes": "later"}}, headers=headers
+        )
+        assert draft.status_code == 201
+        created = await http.post(
+            f"{API}/submitrecord",
+            json={"main": {"WorkflowName": "Leave"}, "dynamicobj": LEAVE},
+            headers=headers,
+        )
+        record_id = created.json()["Record_Id"]
+        update = {
+            "main": {"WorkflowName": "Leave", "RecordId": record_id},
+            "Values": {"Notes": "x"},
+        }
+        assert (await http.post(f"{API}/updaterecord", json=update, headers=headers)).is_success
+        bad = {"main": {"WorkflowName": "Leave", "RecordId": record_id}, "Values": {"Kind": "x"}}
+        refused = await http.post(f"{API}/updaterecord", json=bad, headers=headers)
+        assert refused.json()["fields"] == ["Kind"]
+        item = f"{API}/workflows/Leave/requests/{record_id}"
+        put = await http.put(item, json={"fields": {"Start": "soon"}}, headers=headers)
+        assert put.json()["fields"] == ["Start"]
+
+
+async def test_lenient_fields_accept_anything() -> None:
+    config = SandboxConfig(validate_fields=False)
+    async with run_sandbox(config, data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        body = {"main": {"WorkflowName": "Leave"}, "dynamicobj": {"Whatever": [1, {"x": 2}]}}
+        response = await http.post(f"{API}/submitrecord", json=body, headers=sb.headers)
+    assert response.status_code == 200
+
+
+def test_the_lenient_fields_flag_of_the_sandbox_process() -> None:
+    with SandboxProcess(lenient_fields=True) as proc:
+        body = {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"Nope": 1}}
+        response = httpx.post(f"{proc.url}{API}/submitrecord", json=body, headers=proc.headers)
+    assert response.status_code == 200
+
+
+# --- records are requests ---------------------------------------------------------------
+
+
+async def test_a_submitted_record_is_a_request_of_its_workflow(
+    cflow_client: CflowClient, cflow_sandbox: CflowSandbox
+) -> None:
+    await cflow_client.requests.create("SampleWorkflow", {"City": "before"})
+    record_id = await cflow_client.submit_record("SampleWorkflow", SAMPLE)
+    listed = await cflow_client.requests.list("SampleWorkflow")
+    assert [str(request.id) for request in listed] == ["1001", record_id]
+    as_request = listed[1]
+    assert as_request.fields.to_dict() == SAMPLE
+    assert (str(as_request.status), as_request.current_stage) == ("pending", "Manager Review")
+    assert [r.id for r in await cflow_client.requests.list("Test")] == []
+
+    # updaterecord changes the same object: the request's fields follow.
+    await cflow_client.update_record("SampleWorkflow", "27406", record_id, {"City": "madurai"})
+    again = await cflow_client.requests.get("SampleWorkflow", record_id)
+    assert again.fields.to_dict() == {**SAMPLE, "City": "madurai"}
+    assert [entry["action"] for entry in again["history"]] == ["submitted", "updated"]
+    assert cflow_sandbox.records()[0]["values"]["City"] == "madurai"
+    assert cflow_sandbox.records()[0]["updateCount"] == 1
+
+    # And the other way round: an OpenAPI update shows in the legacy record.
+    await cflow_client.requests.update("SampleWorkflow", record_id, {"Name1": "asha"})
+    assert cflow_sandbox.records()[0]["values"]["Name1"] == "asha"
+    await cflow_client.requests.delete("SampleWorkflow", record_id)
+    assert cflow_sandbox.records() == []
+
+
+async def test_updaterecord_reaches_a_request_made_through_the_openapi(
+    cflow_client: CflowClient,
+) -> None:
+    created = await cflow_client.requests.create("SampleWorkflow", {"City": "a"})
+    await cflow_client.update_record("SampleWorkflow", "27406", str(created.id), {"City": "b"})
+    fetched = await cflow_client.requests.get("SampleWorkflow", str(created.id))
+    assert fetched.fields.to_dict() == {"City": "b"}
+
+
+async def test_record_and_request_ids_never_collide(cflow_sandbox: CflowSandbox) -> None:
+    config = SandboxConfig(first_record_id=1000, first_request_id=1001)
+    async with run_sandbox(config) as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        ids = []
+        for _ in range(2):
+            created = await http.post(
+                f"{API}/workflows/Test/requests", json={"fields": {}}, headers=sb.headers
+            )
+            ids.append(created.json()["id"])
+            body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {}}
+            submitted = await http.post(f"{API}/submitrecord", json=body, headers=sb.headers)
+            ids.append(submitted.json()["Record_Id"])
+        assert ids == ["1001", "1000", "1002", "1003"]
+
+
+async def test_submit_with_bad_values_is_refused_by_the_client(cflow_client: CflowClient) -> None:
+    with pytest.raises(BadRequestError) as caught:
+        await cflow_client.submit_record("SampleWorkflow", {"Build_Date": "tomorrow"})
+    assert "Build_Date" in str(caught.value)

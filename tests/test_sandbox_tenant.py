@@ -1,0 +1,169 @@
+"""The user's own tenant: workflows, stages, field definitions, users and roles from a file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from cflow_async import BadRequestError, CflowClient
+from cflow_async.sandbox import (
+    SandboxProcess,
+    TenantDataError,
+    load_tenant,
+    main,
+    run_sandbox,
+)
+
+TENANT = Path(__file__).resolve().parent / "fixtures" / "tenant.yaml"
+API = "/integromat/api/cflow"
+
+
+def _client(sb: object) -> CflowClient:
+    return CflowClient(
+        api_key=sb.api_key,  # type: ignore[attr-defined]
+        user_key=sb.user_key,  # type: ignore[attr-defined]
+        username=sb.username,  # type: ignore[attr-defined]
+        base_url=sb.url,  # type: ignore[attr-defined]
+    )
+
+
+async def test_run_sandbox_serves_the_tenant() -> None:
+    async with run_sandbox(data=TENANT) as sb, _client(sb) as cflow:
+        assert [(w.name, w.display_name) for w in await cflow.get_workflows()] == [
+            ("Leave", "Leave request"),
+            ("Scratch", "Scratch"),
+        ]
+        stages = await cflow.get_process("Leave")
+        assert [(s.stage, s.process_id) for s in stages] == [
+            ("Employee", "500"),
+            ("Team Lead Review", "501"),
+            ("HR Review", "502"),
+            ("END", "503"),
+        ]
+        fields = await cflow.get_workflow_fieldsets("Leave")
+        assert [f.name for f in fields] == ["Employee", "Start", "Kind", "Notes"]
+        assert [(u.username, u.role) for u in await cflow.users.list()] == [
+            ("lead@example.com", "Manager"),
+            ("hr@example.com", "Manager"),
+        ]
+        assert [r.name for r in await cflow.roles.list()] == ["Manager"]
+
+        values = {"Employee": "Asha", "Start": "2026-12-01", "Kind": "vacation"}
+        record_id = await cflow.submit_record("Leave", values)
+        with pytest.raises(BadRequestError):
+            await cflow.submit_record("Leave", {"Employee": "Asha"})
+        await cflow.submit_record("Scratch", {"anything": [1, 2]})
+
+        # Approval walks every review stage of the tenant's workflow before it is done.
+        request = await cflow.requests.get("Leave", record_id)
+        assert (str(request.status), request.current_stage) == ("pending", "Team Lead Review")
+        assert request["assignedTo"] == "lead@example.com"
+        middle = await cflow.requests.approve("Leave", record_id)
+        assert (str(middle.status), middle.current_stage) == ("pending", "HR Review")
+        assert middle["assignedTo"] == "hr@example.com"
+        done = await cflow.requests.approve("Leave", record_id)
+        assert (str(done.status), done.current_stage) == ("approved", "END")
+
+
+async def test_the_raw_wire_format_is_answered_back_exactly() -> None:
+    document = yaml.safe_load(TENANT.read_text(encoding="utf-8"))
+    async with run_sandbox(data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
+        response = await http.get(
+            f"{API}/getworkflowfieldsets", params={"WorkflowName": "Leave"}, headers=sb.headers
+        )
+    first = response.json()[0]
+    assert first == document["workflows"][0]["fields"][0]
+    assert list(first) == [
+        "name", "type", "label", "options", "spec", "help", "default:", "required",
+        "multiple", "multiline",
+    ]  # fmt: skip
+    # Keys not given take Cflow's defaults, in the wire order.
+    assert response.json()[3]["default:"] is None
+    assert response.json()[3]["multiline"] is True
+
+
+def test_json_tenant_and_sandbox_process(tmp_path: Path) -> None:
+    document = yaml.safe_load(TENANT.read_text(encoding="utf-8"))
+    path = tmp_path / "tenant.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with SandboxProcess(data=path) as proc:
+        response = httpx.get(
+            f"{proc.url}{API}/getworkflows", params={"username": "x"}, headers=proc.headers
+        )
+    assert [w["WorkflowName"] for w in response.json()["Workflows"]] == ["Leave", "Scratch"]
+
+
+async def test_without_data_the_seed_stays() -> None:
+    async with run_sandbox() as sb, _client(sb) as cflow:
+        names = [w.name for w in await cflow.get_workflows()]
+    assert names == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
+
+
+BAD = [
+    ("workflows: []\n", "workflows: must be a non-empty list"),
+    ("{}\n", "top level: a 'workflows' list is required"),
+    ("workflows:\n  - name: A\n", "workflows[0] ('A'): a 'stages' list is required"),
+    ("workflows:\n  - {name: A, stages: [{name: S}]}\n", "workflows[0] ('A').stages[0].id:"),
+    (
+        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}], fields: [{name: F, type: text,"
+        " default: x}]}\n",
+        "workflows[0] ('A').fields[0] ('F'): unknown key(s) default (the wire format spells "
+        "it 'default:')",
+    ),
+    (
+        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}],"
+        " fields: [{name: F, type: select}]}",
+        "workflows[0] ('A').fields[0] ('F').options: a select field needs",
+    ),
+    (
+        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}]}\n  - {name: A, stages: [{name: S,"
+        " id: '1'}]}\n",
+        "workflows[1]: duplicate name 'A'",
+    ),
+    (
+        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}]}\nusers: [{id: '1'}]\n",
+        "users[0].username: must be a non-empty string",
+    ),
+    ("workflows: [\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize(("text", "problem"), BAD)
+def test_a_bad_file_is_refused_naming_file_entry_and_problem(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    path = tmp_path / "tenant.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TenantDataError) as caught:
+        load_tenant(path)
+    assert str(caught.value).startswith(f"{path}: ")
+    assert problem in str(caught.value)
+
+
+def test_the_cli_refuses_a_bad_file_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "tenant.yaml"
+    path.write_text("workflows:\n  - name: Leave\n", encoding="utf-8")
+    assert main(["--data", str(path), "--port", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {path}: workflows[0] ('Leave'): a 'stages' list is required\n"
+
+
+def test_the_module_refuses_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+    result = subprocess.run(
+        [sys.executable, "-m", "cflow_async.sandbox", "--data", str(missing), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {missing}: cannot read the tenant data file")
+    assert "Traceback" not in result.stderr
