@@ -198,6 +198,7 @@ class CallObserver:
         "_base_headers",
         "_call",
         "_debug",
+        "_elapsed",
         "_hooks",
         "_start",
         "_status",
@@ -216,6 +217,7 @@ class CallObserver:
         self._start = time.perf_counter()
         self._attempt_start = self._start
         self._attempt_open = False
+        self._elapsed = 0.0
         self._status: int | None = None
         self.attempt = 0
         self.call_id = next(_call_ids)
@@ -266,17 +268,21 @@ class CallObserver:
 
     async def response(self, status: int) -> None:
         self._status = status
-        elapsed = time.perf_counter() - self._attempt_start
+        elapsed = self._elapsed = time.perf_counter() - self._attempt_start
         self._log_attempt(status)
         hooks = self._hooks
         if hooks is not None and hooks.on_response:
             event = ResponseEvent(**self._fields(), status=status, elapsed=elapsed)
             await hooks.run(hooks.on_response, event)
 
+    def failed(self, error_type: str) -> None:
+        """The attempt got no answer (``error_type`` is the error it maps to)."""
+        self._elapsed = time.perf_counter() - self._attempt_start
+        self._log_attempt(error_type)
+
     async def retry(self, delay: float, status: int | None, error_type: str | None) -> None:
-        elapsed = time.perf_counter() - self._attempt_start
-        if self._attempt_open:
-            self._log_attempt(error_type)
+        # The failed attempt's own time, not counting the hooks and logs since.
+        elapsed = self._elapsed
         hooks = self._hooks
         if hooks is not None and hooks.on_retry:
             event = RetryEvent(

@@ -301,6 +301,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 error = transport_error(
                     exc, call.method, call.url, call.path, attempt, unknown=not (idempotent or safe)
                 )
+                if observer is not None:  # before the retry decision logs, for line order
+                    observer.failed(type(error).__name__)
                 if (idempotent or safe) and not is_certificate_error(exc):
                     delay = policy.backoff(attempt)
                     if self._may_retry(call, attempt, delay, deadline, str(error)):

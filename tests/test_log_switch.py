@@ -3,12 +3,18 @@ line per attempt, no secrets, no query, and never a second handler."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+from typing import Any
 
-from conftest import API_KEY, USER_KEY, USERNAME
+import httpx
+import pytest
+from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME
+
+from cflow_async import CflowClient
 
 SCRIPT = textwrap.dedent(
     f"""
@@ -82,3 +88,19 @@ def test_an_unknown_level_is_said_and_ignored() -> None:
     result = run("verbose")
     assert result.returncode == 0, result.stderr
     assert "CFLOW_LOG='verbose' is not one of: info, debug" in result.stderr
+
+
+async def test_a_failed_attempt_is_logged_before_its_retry(
+    httpx_mock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpx_mock.add_exception(httpx.ConnectError("connection refused"))
+    httpx_mock.add_response(json={"Workflows": []})
+    caplog.set_level(logging.DEBUG, logger="cflow_async")
+    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
+        await cflow.get_workflows()
+    lines = [r.getMessage() for r in caplog.records if r.name == "cflow_async"]
+    assert lines[0].startswith("GET /integromat/api/cflow/getworkflows -> CflowConnectionError in ")
+    assert lines[0].endswith(" ms (attempt 1)")
+    assert lines[1].startswith("Retrying GET /integromat/api/cflow/getworkflows (attempt 2 of 3)")
+    assert lines[2].startswith("GET /integromat/api/cflow/getworkflows -> 200 in ")
+    assert len(lines) == 3
