@@ -3,6 +3,7 @@ credentials or query in any event, and a failing hook never changing a call's ou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -19,12 +20,14 @@ from cflow_async import (
     CallEndEvent,
     CflowClient,
     CflowConnectionError,
+    CflowTimeoutError,
     ErrorEvent,
     InvalidArgumentError,
     NotFoundError,
     RequestEvent,
     ResponseEvent,
     RetryEvent,
+    RetryPolicy,
     ServerError,
 )
 from cflow_async._operations import OPERATIONS, match_operation
@@ -266,3 +269,28 @@ def test_operation_matching_keeps_ids_out_of_templates() -> None:
     )
     assert match_operation("PATCH", "/integromat/api/cflow/workflows/a/requests/7") is None
     assert match_operation("GET", "/integromat/api/cflow/workflows/a/b/requests") is None
+
+
+async def test_a_deadline_and_a_cancellation_end_the_call(httpx_mock: HTTPXMock) -> None:
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    httpx_mock.add_callback(never_answers, is_reusable=True)
+    recorder = Recorder()
+    policy = RetryPolicy(deadline=0.05)
+    async with make_client(recorder) as cflow:
+        with pytest.raises(CflowTimeoutError):
+            await cflow.with_options(retry=policy).get_workflows()
+        assert recorder.kinds()[-2:] == [("ErrorEvent", 1), ("CallEndEvent", 1)]
+        assert recorder.events[-1].error_type == "CflowTimeoutError"
+        recorder.events.clear()
+        task = asyncio.create_task(cflow.get_workflows())
+        while not recorder.events:
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    # A cancelled call is no CflowError: no on_error, but on_call_end says so.
+    assert recorder.kinds() == [("RequestEvent", 1), ("CallEndEvent", 1)]
+    assert recorder.events[-1].error_type == "CancelledError"

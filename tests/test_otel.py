@@ -5,6 +5,7 @@ credential anywhere in a span, attribute, event or metric point."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -281,3 +282,32 @@ async def test_calls_nest_under_the_callers_span(httpx_mock: HTTPXMock) -> None:
     (call,) = [s for s in telemetry.finished() if s.name == "cflow roles.list"]
     assert call.parent is not None
     assert call.parent.span_id == handler.get_span_context().span_id
+
+
+async def test_a_cancelled_call_ends_its_spans(httpx_mock: HTTPXMock) -> None:
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    httpx_mock.add_callback(never_answers)
+    telemetry = Telemetry()
+    started = asyncio.Event()
+
+    class Started:
+        def on_request(self, event: Any) -> None:
+            started.set()
+
+    hooks = [telemetry.hooks(), Started()]
+    async with CflowClient(**CREDS, http_backend="httpx", hooks=hooks) as cflow:
+        task = asyncio.create_task(cflow.get_workflows())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    spans = telemetry.finished()
+    assert sorted(s.name for s in spans) == ["GET " + GETWORKFLOWS, "cflow get_workflows"]
+    for span in spans:
+        assert span.attributes is not None
+        assert span.attributes["error.type"] == "CancelledError"
+        assert span.status.status_code is StatusCode.ERROR
+    telemetry.assert_no_credentials()
