@@ -2,7 +2,7 @@
 mapping of failures to typed errors, and the one read path for bodies.
 
 Every call, from the legacy endpoints or the OpenAPI namespaces, is a :class:`Call` that a
-:class:`Requester` builds (URL, query, JSON body, headers) and hands to
+:class:`Requester` (``_requester``) builds (URL, query, JSON body, headers) and hands to
 :meth:`CflowTransport.request`: :meth:`~CflowTransport.send` runs the single retry loop and
 :meth:`~CflowTransport.read` decodes the body, so the unreadable-2xx rule exists once. No
 httpx Request or Response is built on that path: building them costs more CPU than the
@@ -11,6 +11,9 @@ rest of a call.
 The generated ``cflow_openapi`` functions, awaited directly with ``client=cflow.openapi``,
 come in through :meth:`CflowTransport.handle_async_request` (an httpx transport), which
 adapts httpx's types to a Call and checks the body with the same rule.
+
+Hooks (``_hooks``) are reported to from inside the retry loop, through a per-call observer
+that exists only when there are hooks or DEBUG logging is on.
 
 Below sits a backend (``_backends``): httpx's transport or aiohttp, which only moves bytes.
 """
