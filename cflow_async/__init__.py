@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     )
     from ._hooks import CallEndEvent, ErrorEvent, RequestEvent, ResponseEvent, RetryEvent
     from ._raw import CflowResponse
+    from ._records import FieldProblem, RecordSchema, RecordValidationError
     from ._retry import RetryBudget, RetryPolicy
     from ._values import format_cflow_datetime
     from .models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
@@ -62,11 +63,14 @@ _LAZY: dict[str, str] = {
     "ErrorEvent": "._hooks",
     "FieldDefinition": ".models",
     "FieldOption": ".models",
+    "FieldProblem": "._records",
     "InvalidArgumentError": "._errors",
     "NotFoundError": "._errors",
     "PermissionDeniedError": "._errors",
     "ProcessStage": ".models",
     "RateLimitError": "._errors",
+    "RecordSchema": "._records",
+    "RecordValidationError": "._records",
     "Region": "._config",
     "RequestEvent": "._hooks",
     "ResponseEvent": "._hooks",
@@ -111,11 +115,14 @@ __all__ = [
     "ErrorEvent",
     "FieldDefinition",
     "FieldOption",
+    "FieldProblem",
     "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProcessStage",
     "RateLimitError",
+    "RecordSchema",
+    "RecordValidationError",
     "Region",
     "RequestEvent",
     "ResponseEvent",

@@ -13,6 +13,7 @@ from ._values import workflow_name_text
 
 if TYPE_CHECKING:
     from ._client import CflowClient
+    from ._records import RecordSchema
 
 __all__ = ["RowResult", "submit_records"]
 
@@ -71,6 +72,7 @@ def submit_records(
     concurrency: int = 8,
     rate: float | None = None,
     progress: Callable[[RowResult], Any] | None = None,
+    validate: bool = False,
 ) -> AsyncIterator[RowResult]:
     """Check the arguments now (a bad one raises here, once, not once per row when
     iteration starts), then return the generator that does the work."""
@@ -85,7 +87,7 @@ def submit_records(
         )
     if not isinstance(rows, Iterable | AsyncIterable):
         raise InvalidArgumentError(f"rows must be iterable, got {type(rows).__name__}")
-    return _submit(client, workflow_name, rows, concurrency, rate, progress)
+    return _submit(client, workflow_name, rows, concurrency, rate, progress, validate)
 
 
 async def _submit(
@@ -95,7 +97,11 @@ async def _submit(
     concurrency: int,
     rate: float | None,
     progress: Callable[[RowResult], Any] | None,
+    validate: bool,
 ) -> AsyncIterator[RowResult]:
+    # One schema for the whole run, fetched before any row; if that fails, so does the
+    # run (every row would fail the same way).
+    schema: RecordSchema | None = await client.record_schema(workflow_name) if validate else None
     limiter = _RateLimiter(rate) if rate is not None else None
     # Both queues are bounded, so a slow consumer or a huge input never piles rows up.
     todo: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
@@ -118,10 +124,12 @@ async def _submit(
         try:
             while (item := await todo.get()) is not _DONE:
                 index, row = item
-                if limiter is not None:
-                    await limiter.wait()
                 try:
-                    record_id = await client.submit_record(workflow_name, row)
+                    # A bad row fails here, before it takes a rate-limit slot or a request.
+                    values = row if schema is None else schema.prepare(row)
+                    if limiter is not None:
+                        await limiter.wait()
+                    record_id = await client.submit_record(workflow_name, values)
                     result = RowResult(index, record_id=record_id)
                 except CflowError as exc:
                     result = RowResult(index, error=exc)

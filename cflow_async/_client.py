@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import importlib.util
 import ssl
@@ -24,7 +25,9 @@ from ._legacy import LegacyEndpoints
 from ._logs import configure_from_env
 from ._openapi_mixin import OpenAPINamespaces
 from ._retry import RetryBudget, RetryPolicy
+from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
 from ._transport import CflowTransport, Requester
+from ._values import resolve_timezone
 
 if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
@@ -67,11 +70,17 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         allow_insecure_http: bool = False,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        timezone: dt.tzinfo | str | None = None,
+        schema_ttl: float = DEFAULT_SCHEMA_TTL,
         hooks: Iterable[object] | None = None,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
         configure_from_env()  # CFLOW_LOG: once per process, on the first client
         self._credentials = Credentials.resolve(api_key, user_key, username)
+        # The Cflow account's time zone: aware datetimes are converted into it, and
+        # refused without it (Cflow's date format has no zone).
+        self._timezone = resolve_timezone(timezone)
+        self._schemas = SchemaCache(schema_ttl)
         self._base_url = resolve_base_url(base_url, region, allow_insecure_http=allow_insecure_http)
         policy = _policy(retry if retry is not None else RetryPolicy())
         budget = retry_budget if retry_budget is not None else RetryBudget()
@@ -168,6 +177,11 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         return self._timeout
 
     @property
+    def timezone(self) -> dt.tzinfo | None:
+        """The Cflow account's time zone (``timezone=``), or None."""
+        return self._timezone
+
+    @property
     def retry_budget(self) -> RetryBudget:
         """The client-wide retry budget, shared by ``with_options`` copies."""
         return self._transport.budget
@@ -204,7 +218,11 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         ``await cflow.with_raw_response.requests.list("wf-1")``."""
         from ._raw import RawRequester, RawResponses
 
-        return RawResponses(self._copy(self._transport, self._timeout, RawRequester))
+        clone = self._copy(self._transport, self._timeout, RawRequester)
+        # validate=True reads the form first: that read is not the call asked for, so it
+        # stays plain (and shares this client's schema cache).
+        clone.record_schema = self.record_schema  # type: ignore[method-assign]
+        return RawResponses(clone)
 
     def _copy(
         self, transport: CflowTransport, timeout: httpx.Timeout, requester: type[Requester]
@@ -212,6 +230,8 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
+        clone._timezone = self._timezone
+        clone._schemas = self._schemas  # same account, same forms: share the cache
         clone._setup(transport, timeout, self._backend, requester)
         return clone
 
@@ -244,18 +264,29 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         concurrency: int = 8,
         rate: float | None = None,
         progress: Callable[[RowResult], Any] | None = None,
+        validate: bool = False,
     ) -> AsyncIterable[RowResult]:
         """Submit many records; yields one :class:`RowResult` per row as each finishes.
 
         Rows are read lazily, at most ``concurrency`` are in flight, and ``rate`` caps
         requests per second. Each result carries the row's index, and either the record
         id or the typed error (check ``error.outcome_unknown`` before resubmitting).
+
+        With ``validate=True`` the workflow's schema is fetched once, when iteration
+        starts, and a row with problems yields a failed result (a RecordValidationError
+        with ``.problems``) without a request.
         """
         from ._bulk import submit_records
 
         # Arguments are checked here, when called, not when iteration starts.
         return submit_records(
-            self, workflow_name, rows, concurrency=concurrency, rate=rate, progress=progress
+            self,
+            workflow_name,
+            rows,
+            concurrency=concurrency,
+            rate=rate,
+            progress=progress,
+            validate=validate,
         )
 
 

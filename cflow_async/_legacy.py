@@ -3,17 +3,22 @@
 
 ``ENDPOINTS`` is the one table of their methods and paths, keyed by the facade method that
 calls each. Every method checks its arguments, then makes one
-:meth:`~cflow_async._transport.Requester.request` with a reader from ``models``.
+:meth:`~cflow_async._transport.Requester.request` with a reader from ``models``; with
+``validate=True`` a write first takes the workflow's :class:`~cflow_async.RecordSchema`
+from the client's cache (one fieldsets request when it is not cached).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
 from ._constants import API_PREFIX
+from ._records import RecordSchema
+from ._schema_cache import SchemaCache
 from ._transport import NO_BODY, Requester
-from ._values import record_values, text_id, workflow_name_text
+from ._values import RecordLike, record_values, text_id, workflow_name_text
 from .models import FieldDefinition, ProcessStage, StageStatus, Workflow, record_id_from_json
 
 __all__ = ["ENDPOINTS", "LegacyEndpoints"]
@@ -38,10 +43,13 @@ ENDPOINTS: Final[Mapping[str, tuple[str, str]]] = {
 
 
 class LegacyEndpoints:
-    """The legacy endpoints. Needs ``_requester`` and ``_username`` from the client."""
+    """The legacy endpoints. Needs ``_requester``, ``_username``, ``_timezone`` and
+    ``_schemas`` from the client."""
 
     _requester: Requester
     _username: str
+    _timezone: dt.tzinfo | None
+    _schemas: SchemaCache
 
     async def _legacy(
         self,
@@ -88,14 +96,26 @@ class LegacyEndpoints:
         }
         return await self._legacy("get_status", StageStatus.list_from_json, params)
 
-    async def submit_record(self, workflow_name: str, values: Mapping[str, Any]) -> str:
+    async def submit_record(
+        self,
+        workflow_name: str,
+        values: Mapping[str, Any] | RecordLike,
+        *,
+        validate: bool = False,
+    ) -> str:
         """Submit a new record; returns its id. Never retried once it may have reached the
-        server: on an unknown outcome the error has ``outcome_unknown=True``."""
+        server: on an unknown outcome the error has ``outcome_unknown=True``.
+
+        ``values`` is a mapping or a typed record (``to_values()``). With ``validate=True``
+        they are checked and converted against the workflow's cached
+        :meth:`record_schema` first; problems raise RecordValidationError, unsent."""
         params = self._named(workflow_name)
-        body = {
-            "main": {"WorkflowName": params["WorkflowName"]},
-            "dynamicobj": record_values(values),
-        }
+        if validate:
+            schema = await self.record_schema(workflow_name)
+            dynamic = schema.prepare(values)
+        else:
+            dynamic = record_values(values, self._timezone)
+        body = {"main": {"WorkflowName": params["WorkflowName"]}, "dynamicobj": dynamic}
         return await self._legacy("submit_record", record_id_from_json, params, body)
 
     async def update_record(
@@ -103,14 +123,42 @@ class LegacyEndpoints:
         workflow_name: str,
         group_id: str | int,
         record_id: str | int,
-        values: Mapping[str, Any],
+        values: Mapping[str, Any] | RecordLike,
+        *,
+        validate: bool = False,
     ) -> str:
-        """Change some of a record's values at a stage; returns the record id."""
+        """Change some of a record's values at a stage; returns the record id.
+
+        With ``validate=True`` the values are checked against the stage's cached
+        :meth:`record_schema` (``group_id``) first; required fields may be left out."""
         gid, rid = text_id(group_id, "group_id"), text_id(record_id, "record_id")
         params = self._named(workflow_name, group_id=gid, RecordId=rid)
         main = {"WorkflowName": params["WorkflowName"], "group_id": gid, "RecordId": rid}
-        body = {"main": main, "Values": record_values(values)}
+        if validate:
+            schema = await self.record_schema(workflow_name, gid)
+            changed = schema.prepare(values, for_update=True)
+        else:
+            changed = record_values(values, self._timezone)
+        body = {"main": main, "Values": changed}
         return await self._legacy("update_record", record_id_from_json, params, body)
+
+    async def record_schema(
+        self, workflow_name: str, group_id: str | int | None = None, *, refresh: bool = False
+    ) -> RecordSchema:
+        """The workflow's form as a :class:`RecordSchema`: from getworkflowfieldsets, or
+        the stage's process fieldsets when ``group_id`` is given. Cached per client for
+        ``schema_ttl`` seconds; ``refresh=True`` fetches it again."""
+        name = workflow_name_text(workflow_name)
+        gid = None if group_id is None else text_id(group_id, "group_id")
+
+        async def fetch() -> RecordSchema:
+            if gid is None:
+                fields = await self.get_workflow_fieldsets(name)
+            else:
+                fields = await self.get_process_fieldsets(name, gid)
+            return RecordSchema(fields, workflow_name=name, group_id=gid, timezone=self._timezone)
+
+        return await self._schemas.get((name, gid), fetch, refresh=refresh)
 
     async def get_process_fields_for_map(
         self, workflow_name: str, group_id: str | int

@@ -10,6 +10,7 @@ pays for them.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import TYPE_CHECKING
 
@@ -26,34 +27,35 @@ __all__ = ["OpenAPINamespaces"]
 
 
 class OpenAPINamespaces:
-    """Mixed into CflowClient, which provides ``_requester``."""
+    """Mixed into CflowClient, which provides ``_requester`` and ``_timezone``."""
 
     _requester: Requester
+    _timezone: dt.tzinfo | None
 
     @functools.cached_property
     def requests(self) -> RequestsNamespace:
         """The requests operations (see RequestsNamespace)."""
         from ._openapi_namespaces import RequestsNamespace
 
-        return RequestsNamespace(self._requester)
+        return RequestsNamespace(self._requester, self._timezone)
 
     @functools.cached_property
     def roles(self) -> RolesNamespace:
         """The roles operations (see RolesNamespace)."""
         from ._openapi_namespaces import RolesNamespace
 
-        return RolesNamespace(self._requester)
+        return RolesNamespace(self._requester, self._timezone)
 
     @functools.cached_property
     def users(self) -> UsersNamespace:
         """The users operations (see UsersNamespace)."""
         from ._openapi_namespaces import UsersNamespace
 
-        return UsersNamespace(self._requester)
+        return UsersNamespace(self._requester, self._timezone)
 
     @functools.cached_property
     def workflows(self) -> WorkflowsNamespace:
         """The workflows operations (see WorkflowsNamespace)."""
         from ._openapi_namespaces import WorkflowsNamespace
 
-        return WorkflowsNamespace(self._requester)
+        return WorkflowsNamespace(self._requester, self._timezone)

@@ -98,7 +98,7 @@ class RequestsNamespace(rt.Namespace):
         """
         workflow_id = rt.segment(workflow_id, "workflow_id")
         body: dict[str, Any] = {}
-        body["fields"] = rt.fields(fields, "fields")
+        body["fields"] = rt.fields(fields, "fields", self._timezone)
         return await self._requester.request(
             "requests.create",
             "POST",
@@ -122,7 +122,7 @@ class RequestsNamespace(rt.Namespace):
         """
         workflow_id = rt.segment(workflow_id, "workflow_id")
         body: dict[str, Any] = {}
-        body["fields"] = rt.fields(fields, "fields")
+        body["fields"] = rt.fields(fields, "fields", self._timezone)
         return await self._requester.request(
             "requests.create_draft",
             "POST",
@@ -245,7 +245,7 @@ class RequestsNamespace(rt.Namespace):
         workflow_id = rt.segment(workflow_id, "workflow_id")
         request_id = rt.segment(request_id, "request_id")
         body: dict[str, Any] = {}
-        body["fields"] = rt.fields(fields, "fields")
+        body["fields"] = rt.fields(fields, "fields", self._timezone)
         return await self._requester.request(
             "requests.update",
             "PUT",

@@ -43,12 +43,14 @@ T = TypeVar("T")
 
 
 class Namespace:
-    """Base of ``cflow.requests``, ``cflow.workflows``, ...: holds the client's requester."""
+    """Base of ``cflow.requests``, ``cflow.workflows``, ...: holds the client's requester
+    and time zone (for dates in ``fields``, converted as in legacy records)."""
 
-    __slots__ = ("_requester",)
+    __slots__ = ("_requester", "_timezone")
 
-    def __init__(self, requester: Requester) -> None:
+    def __init__(self, requester: Requester, timezone: dt.tzinfo | None = None) -> None:
         self._requester = requester
+        self._timezone = timezone
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -80,15 +82,16 @@ def optional_text(value: str | None, name: str) -> str | None:
     return value
 
 
-def fields(value: Mapping[str, Any], name: str) -> dict[str, Any]:
+def fields(value: Mapping[str, Any], name: str, tz: dt.tzinfo | None = None) -> dict[str, Any]:
     """An object of free-form values (a request's ``fields``): the same conversions as
-    legacy record values (dates in Cflow's format, values JSON cannot carry refused)."""
+    legacy record values (dates in Cflow's format, aware datetimes converted into the
+    client's ``timezone`` or refused, values JSON cannot carry refused)."""
     if not isinstance(value, Mapping):
         raise InvalidArgumentError(f"{name} must be a mapping, got {type(value).__name__}")
-    return record_values(value)
+    return record_values(value, tz)
 
 
-def body_value(value: Any, name: str) -> Any:
+def body_value(value: Any, name: str, tz: dt.tzinfo | None = None) -> Any:
     """Any other body property, as JSON: generated models through ``to_dict``, enums by
     value, dates in ISO 8601 (the OpenAPI document's ``date-time`` format)."""
     if attrs.has(type(value)) and hasattr(value, "to_dict"):
@@ -98,9 +101,9 @@ def body_value(value: Any, name: str) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [body_value(v, name) for v in value]
+        return [body_value(v, name, tz) for v in value]
     if isinstance(value, Mapping):
-        return fields(value, name)
+        return fields(value, name, tz)
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise InvalidArgumentError(f"{name} has type {type(value).__name__}, which cannot be sent")

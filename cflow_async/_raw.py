@@ -90,8 +90,10 @@ class RawRequester(Requester):
         )
 
 
-# Not meaningful per call (bulk yields many results), or not calls at all.
-_REFUSED = frozenset({"submit_records", "openapi", "aclose", "with_options", "with_raw_response"})
+# Not one call each (bulk yields many results; record_schema may make none), or no calls.
+_REFUSED = frozenset(
+    {"submit_records", "record_schema", "openapi", "aclose", "with_options", "with_raw_response"}
+)
 
 
 class RawResponses:

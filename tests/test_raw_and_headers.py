@@ -60,7 +60,7 @@ async def test_raw_calls_raise_the_same_errors(httpx_mock: HTTPXMock) -> None:
 
 async def test_raw_responses_refuse_what_is_not_one_call() -> None:
     async with make_client() as cflow:
-        for name in ("submit_records", "openapi", "aclose"):
+        for name in ("submit_records", "record_schema", "openapi", "aclose"):
             with pytest.raises(AttributeError):
                 getattr(cflow.with_raw_response, name)
 
@@ -126,3 +126,17 @@ def test_response_headers_are_case_insensitive_and_multi_valued() -> None:
         200, httpx.Headers([("Set-X", "1"), ("set-x", "2")]), b"", 0.0, 1, None
     )
     assert response.headers.get_list("SET-X") == ["1", "2"]
+
+
+async def test_raw_submit_with_validation_reads_the_form_plainly(httpx_mock: HTTPXMock) -> None:
+    field = {"name": "City", "type": "text", "label": "City", "required": False}
+    httpx_mock.add_response(json=[field])
+    httpx_mock.add_response(json={"Record_Id": "44"})
+    async with make_client() as cflow:
+        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
+        assert (response.status_code, response.parse()) == (200, "44")
+        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
+    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()] == [
+        "getworkflowfieldsets",
+        "submitrecord",
+    ]

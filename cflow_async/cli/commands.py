@@ -91,15 +91,33 @@ def _fields_check(args: argparse.Namespace) -> str | None:
 
 
 async def _submit(client: CflowClient, args: argparse.Namespace) -> Any:
-    record_id = await client.submit_record(args.workflow, args.field_values)
+    # Validated by default: text from a shell needs converting (dates) and a typo is
+    # better caught here, with a suggestion, than as the server's 400.
+    record_id = await client.submit_record(args.workflow, args.field_values, validate=args.validate)
     return {"record_id": record_id}
 
 
 async def _update(client: CflowClient, args: argparse.Namespace) -> Any:
     record_id = await client.update_record(
-        args.workflow, args.group_id, args.record_id, args.field_values
+        args.workflow, args.group_id, args.record_id, args.field_values, validate=args.validate
     )
     return {"record_id": record_id}
+
+
+async def _codegen_records(client: CflowClient, args: argparse.Namespace) -> Any:
+    from cflow_async._codegen_records import record_module_source
+
+    from .inputs import write_text
+
+    if args.group_id is None:
+        fields = await client.get_workflow_fieldsets(args.workflow)
+    else:
+        fields = await client.get_process_fieldsets(args.workflow, args.group_id)
+    source = record_module_source(
+        fields, workflow_name=args.workflow, group_id=args.group_id, output=args.output
+    )
+    write_text(args.output, source)
+    return {"written": args.output, "workflow": args.workflow, "fields": len(fields)}
 
 
 async def _requests_list(client: CflowClient, args: argparse.Namespace) -> Any:
@@ -143,6 +161,21 @@ _WORKFLOW = arg("workflow", metavar="WORKFLOW", help="the workflow name")
 _GROUP_ID = arg("group_id", metavar="GROUP_ID", help="the stage's ProcessID")
 _WORKFLOW_ID = arg("workflow_id", metavar="WORKFLOW_ID")
 _REQUEST_ID = arg("request_id", metavar="REQUEST_ID")
+# submit and update: checked against the workflow's field definitions unless told not to.
+_VALIDATION = (
+    arg(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="send the values as given, without checking them against the field definitions",
+    ),
+    arg(
+        "--timezone",
+        metavar="TZ",
+        help="the Cflow account's time zone (IANA name, e.g. Asia/Kolkata): datetimes with"
+        " an offset are converted into it",
+    ),
+)
 _DECISION = (
     _WORKFLOW_ID,
     _REQUEST_ID,
@@ -181,15 +214,35 @@ COMMANDS: tuple[Command, ...] = (
         check=_fields_check,
     ),
     Command(
-        ("submit",), _submit, "submit a new record", args=(_WORKFLOW,), write=True, values=True
+        ("submit",),
+        _submit,
+        "submit a new record",
+        args=(_WORKFLOW, *_VALIDATION),
+        write=True,
+        values=True,
     ),
     Command(
         ("update",),
         _update,
         "update a record",
-        args=(_WORKFLOW, _GROUP_ID, arg("record_id", metavar="RECORD_ID", help="the record's id")),
+        args=(
+            _WORKFLOW,
+            _GROUP_ID,
+            arg("record_id", metavar="RECORD_ID", help="the record's id"),
+            *_VALIDATION,
+        ),
         write=True,
         values=True,
+    ),
+    Command(
+        ("codegen-records",),
+        _codegen_records,
+        "write a typed record class (a Python module) for a workflow's form",
+        args=(
+            _WORKFLOW,
+            arg("--group-id", metavar="ID", help="a stage's ProcessID: its process fieldsets"),
+            arg("-o", "--output", metavar="FILE", required=True, help="the module to write"),
+        ),
     ),
     Command(
         ("requests", "list"), _requests_list, "list a workflow's requests", args=(_WORKFLOW_ID,)

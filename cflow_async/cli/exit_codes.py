@@ -20,7 +20,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: Mapping[int, str] = {
     EXIT_OK: "success",
     EXIT_INTERNAL: "unexpected internal error (a bug: please report it)",
-    EXIT_USAGE: "usage error or bad input (unknown option, invalid --values, ...)",
+    EXIT_USAGE: "usage error or bad input (unknown option, invalid --values, values that do"
+    " not fit the field definitions, ...)",
     EXIT_CONFIG: "configuration error (missing credentials, bad region/base URL, unreadable"
     " credentials file)",
     EXIT_AUTH: "authentication or permission refused (HTTP 401/403)",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
@@ -82,6 +83,26 @@ def read_text(path: str, what: str, code: int) -> str:
     if len(text) > MAX_FILE_BYTES:
         raise CliError(f"{what} {path!r} is larger than 1 MiB", code)
     return text
+
+
+def write_text(path: str, text: str) -> None:
+    """Write ``path`` whole or not at all: a temporary file beside it, then a rename."""
+    import tempfile
+
+    target = os.path.abspath(path)
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=os.path.dirname(target), prefix=".cflow-", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise CliError(f"cannot write {path!r}: {exc.strerror or exc}", EXIT_USAGE) from None
 
 
 def field_values(args: argparse.Namespace) -> dict[str, Any]:

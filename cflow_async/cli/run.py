@@ -77,6 +77,7 @@ async def _execute(args: argparse.Namespace, settings: Mapping[str, Any]) -> Any
             base_url=settings["base_url"],
             timeout=args.timeout,
             retry=None if args.retries is None else RetryPolicy(max_retries=args.retries),
+            timezone=getattr(args, "timezone", None),  # submit and update take --timezone
         )
     except InvalidArgumentError as exc:
         raise CliError(f"configuration: {exc}", EXIT_CONFIG) from None

@@ -97,6 +97,8 @@ def test_every_command_parses() -> None:
         for argument in command.args:
             if not argument.flags[0].startswith("-"):
                 argv.append("x")
+            elif argument.options.get("required"):
+                argv += [argument.flags[0], "x"]
         args, extras = built.parse_known_args(argv)
         assert args.command is command
         assert extras == []

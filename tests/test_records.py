@@ -1,0 +1,343 @@
+"""RecordSchema on the seed's field definitions: every problem code, the conversions of
+prepare(), time zones, and the ``"default:"`` key read from the wire."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import pickle
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cflow_async import (
+    CflowError,
+    FieldDefinition,
+    FieldProblem,
+    InvalidArgumentError,
+    RecordSchema,
+    RecordValidationError,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+
+# The legacy document's submit sample sends these two multi-value fields; the field
+# definitions it shows elsewhere have no multiple field, so they are spelled out here.
+SAMPLE_MULTIPLE: list[dict[str, Any]] = [
+    {
+        "name": "Work_Status",
+        "type": "select",
+        "label": "Work Status",
+        "options": [{"label": "Stage", "value": "Stage"}],
+        "spec": None,
+        "help": "",
+        "default:": None,
+        "required": False,
+        "multiple": True,
+        "multiline": False,
+    },
+    {
+        "name": "Completed_work",
+        "type": "text",
+        "label": "Completed work",
+        "options": None,
+        "spec": None,
+        "help": "",
+        "default:": None,
+        "required": False,
+        "multiple": True,
+        "multiline": False,
+    },
+]
+
+
+def seed(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def schema() -> RecordSchema:
+    """getworkflowprocessfieldsformap from the seed (RecordId required, R_Status1 select,
+    two date fields, R_Comments1 with ``"default:": ""``) plus the sample's multi fields."""
+    return RecordSchema.from_json(
+        [*seed("fieldsformap.json"), *SAMPLE_MULTIPLE], workflow_name="SampleWorkflow"
+    )
+
+
+def codes(problems: list[FieldProblem]) -> list[tuple[str, str]]:
+    return [(p.field, p.code) for p in problems]
+
+
+def test_schema_reads_the_seed_definitions_with_the_colon_default_key(
+    schema: RecordSchema,
+) -> None:
+    comments = schema.field("R_Comments1")
+    assert comments is not None
+    assert comments.default == ""  # from the wire key "default:"
+    assert schema.field("City") == FieldDefinition(name="City", type="text", label="City")
+    assert "RecordId" in schema
+    assert "Ctiy" not in schema
+    assert schema.unknown_types == ()
+    assert schema.names[:2] == ("City", "Email")
+
+
+def test_valid_values_have_no_problems_and_are_prepared(schema: RecordSchema) -> None:
+    values = {
+        "RecordId": "32",
+        "City": "trichy",
+        "R_Status1": "Approved",
+        "R_Approved Date1": dt.datetime(2022, 3, 26, 18, 30),
+        "R_Approved Date2": "2022-03-26",
+        "R_Comments1": None,
+        "Work_Status": ["Stage"],
+    }
+    assert schema.check(values) == []
+    assert schema.prepare(values) == {
+        "RecordId": "32",
+        "City": "trichy",
+        "R_Status1": "Approved",
+        "R_Approved Date1": "3/26/2022 6:30:00 PM",
+        "R_Approved Date2": "3/26/2022 12:00:00 AM",
+        "R_Comments1": None,
+        "Work_Status": ["Stage"],
+    }
+
+
+def test_unknown_field_suggests_the_closest_name(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "Ctiy": "trichy"})
+    assert (problem.field, problem.code) == ("Ctiy", "unknown_field")
+    assert "did you mean 'City'?" in problem.message
+    assert str(problem).startswith("Ctiy: ")
+
+
+def test_unknown_field_suggests_a_case_insensitive_match_first(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "r_status1": "New"})
+    assert "did you mean 'R_Status1'?" in problem.message
+
+
+def test_unknown_field_without_a_close_name_lists_the_known_ones(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "Zzzzzzzz": "x"})
+    assert problem.code == "unknown_field"
+    assert "did you mean" not in problem.message
+    assert "'City'" in problem.message
+
+
+@pytest.mark.parametrize("key", [1, "", None])
+def test_field_names_must_be_non_empty_strings(schema: RecordSchema, key: Any) -> None:
+    (problem,) = schema.check({"RecordId": "1", key: "x"})
+    assert problem.code == "unknown_field"
+
+
+def test_required_missing_on_submit_but_not_on_update(schema: RecordSchema) -> None:
+    assert codes(schema.check({"City": "x"})) == [("RecordId", "required_missing")]
+    assert schema.check({"City": "x"}, for_update=True) == []
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_required_field_cannot_be_cleared_even_on_update(schema: RecordSchema, empty: Any) -> None:
+    for for_update in (False, True):
+        problems = schema.check({"RecordId": empty}, for_update=for_update)
+        assert codes(problems) == [("RecordId", "required_missing")]
+
+
+def test_invalid_option_lists_the_valid_values(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "R_Status1": "Done"})
+    assert (problem.field, problem.code) == ("R_Status1", "invalid_option")
+    assert "'New', 'Approved', 'Rejected'" in problem.message
+    assert "'Done'" in problem.message
+
+
+@pytest.mark.parametrize("value", [1, True, ["Stage", "Nope"], ["Stage", 2]])
+def test_invalid_option_in_a_multiple_select(schema: RecordSchema, value: Any) -> None:
+    assert codes(schema.check({"RecordId": "1", "Work_Status": value})) == [
+        ("Work_Status", "invalid_option")
+    ]
+
+
+def test_empty_single_select_clears_it(schema: RecordSchema) -> None:
+    assert schema.prepare({"RecordId": "1", "R_Status1": ""})["R_Status1"] == ""
+
+
+def test_a_list_for_a_single_value_field_is_not_multiple(schema: RecordSchema) -> None:
+    problems = schema.check({"RecordId": "1", "City": ["a", "b"], "R_Status1": ("New",)})
+    assert codes(problems) == [("City", "not_multiple"), ("R_Status1", "not_multiple")]
+
+
+def test_a_scalar_for_a_multiple_field_is_wrapped(schema: RecordSchema) -> None:
+    values = {"RecordId": "1", "Work_Status": "Stage", "Completed_work": "live testing"}
+    assert schema.check(values) == []
+    prepared = schema.prepare(values)
+    assert prepared["Work_Status"] == ["Stage"]
+    assert prepared["Completed_work"] == ["live testing"]
+
+
+@pytest.mark.parametrize(
+    "value", ["26/03/2022", "3/26/2022", "2/31/2022 1:00:00 PM", "tomorrow", "", 20220326, 1.5]
+)
+def test_invalid_date(schema: RecordSchema, value: Any) -> None:
+    if value == "":  # an empty string clears a date: not a problem
+        assert schema.check({"RecordId": "1", "R_Approved Date1": value}) == []
+        return
+    problems = schema.check({"RecordId": "1", "R_Approved Date1": value})
+    assert codes(problems) == [("R_Approved Date1", "invalid_date")]
+    assert "3/26/2022 6:30:00 PM" in problems[0].message  # says what would do
+
+
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        ("3/26/2022 6:30:00 PM", "3/26/2022 6:30:00 PM"),  # Cflow's own format: as given
+        ("03/26/2022 06:30:00 PM", "03/26/2022 06:30:00 PM"),
+        ("2022-03-26", "3/26/2022 12:00:00 AM"),
+        ("2022-03-26T18:30:00", "3/26/2022 6:30:00 PM"),
+        ("2022-03-26 18:30", "3/26/2022 6:30:00 PM"),
+        (dt.date(2022, 3, 26), "3/26/2022 12:00:00 AM"),
+        (dt.datetime(2022, 3, 26, 0, 0, 1), "3/26/2022 12:00:01 AM"),
+        (dt.datetime(999, 1, 2, 13, 0), "1/2/0999 1:00:00 PM"),  # M/D/YYYY: four digits
+    ],
+)
+def test_dates_become_cflow_format(schema: RecordSchema, value: Any, wire: str) -> None:
+    assert schema.prepare({"RecordId": "1", "R_Approved Date1": value}) == {
+        "RecordId": "1",
+        "R_Approved Date1": wire,
+    }
+
+
+def test_text_is_left_as_text(schema: RecordSchema) -> None:
+    # A date-looking string in a text field is the caller's text, not a date.
+    values = {"RecordId": "2022-03-26", "City": "3/26/2022", "Phone": 5551234, "Email": 1.5}
+    assert schema.prepare(values) == values
+
+
+@pytest.mark.parametrize(
+    "value", [object(), {"a": 1}, True, float("nan"), float("inf"), b"bytes", "\ud800", [["x"]]]
+)
+def test_unsendable_type(schema: RecordSchema, value: Any) -> None:
+    field = "Completed_work" if value == [["x"]] else "City"
+    problems = schema.check({"RecordId": "1", field: value})
+    assert codes(problems) == [(field, "unsendable_type")]
+
+
+def test_aware_datetime_without_timezone_explains_both_fixes(schema: RecordSchema) -> None:
+    aware = dt.datetime(2022, 3, 26, 18, 30, tzinfo=dt.UTC)
+    (problem,) = schema.check({"RecordId": "1", "R_Approved Date1": aware})
+    assert problem.code == "aware_datetime"
+    assert "naive datetime" in problem.message
+    assert "timezone=" in problem.message
+    # ISO text with an offset is aware too.
+    (problem,) = schema.check({"RecordId": "1", "R_Approved Date1": "2022-03-26T18:30:00+00:00"})
+    assert problem.code == "aware_datetime"
+
+
+def test_aware_datetime_is_converted_into_the_timezone() -> None:
+    schema = RecordSchema.from_json(seed("fieldsformap.json"), timezone="Asia/Kolkata")
+    assert isinstance(schema.timezone, zoneinfo.ZoneInfo)
+    aware = dt.datetime(2022, 3, 26, 13, 0, tzinfo=dt.UTC)
+    prepared = schema.prepare({"RecordId": "1", "R_Approved Date1": aware})
+    assert prepared["R_Approved Date1"] == "3/26/2022 6:30:00 PM"  # +05:30
+    prepared = schema.prepare({"RecordId": "1", "R_Approved Date1": "2022-03-26T13:00:00Z"})
+    assert prepared["R_Approved Date1"] == "3/26/2022 6:30:00 PM"
+    # Naive values are wall time already: left alone.
+    naive = dt.datetime(2022, 3, 26, 13, 0)
+    prepared = schema.prepare({"RecordId": "1", "R_Approved Date1": naive})
+    assert prepared["R_Approved Date1"] == "3/26/2022 1:00:00 PM"
+
+
+def test_every_problem_is_reported_not_just_the_first(schema: RecordSchema) -> None:
+    values = {
+        "Ctiy": "x",
+        "R_Status1": "Done",
+        "City": ["a"],
+        "R_Approved Date1": "soon",
+        "Phone": object(),
+    }
+    assert sorted(code for _, code in codes(schema.check(values))) == [
+        "invalid_date",
+        "invalid_option",
+        "not_multiple",
+        "required_missing",
+        "unknown_field",
+        "unsendable_type",
+    ]
+    with pytest.raises(RecordValidationError) as caught:
+        schema.prepare(values)
+    error = caught.value
+    assert isinstance(error, InvalidArgumentError)
+    assert isinstance(error, CflowError)
+    assert len(error.problems) == 6
+    assert error.workflow_name == "SampleWorkflow"
+    assert error.message.startswith("6 problems with the record values for workflow")
+    assert "did you mean 'City'?" in error.message
+    assert error.attempts == 0
+    copy = pickle.loads(pickle.dumps(error))
+    assert copy.problems == error.problems
+
+
+def test_unknown_types_pass_through_unchecked() -> None:
+    definitions = [
+        *seed("fieldsformap.json"),
+        {"name": "Files", "type": "attachment", "label": "Files"},
+        {"name": "Amount", "type": "currency", "label": "Amount", "required": True},
+    ]
+    schema = RecordSchema.from_json(definitions)
+    assert schema.unknown_types == ("attachment", "currency")
+    values = {"RecordId": "1", "Files": [{"name": "a.pdf"}], "Amount": 12.5}
+    assert schema.prepare(values) == values
+    # Still sendable only: and required still means required.
+    problems = schema.check({"RecordId": "1", "Files": object()})
+    assert codes(problems) == [("Files", "unsendable_type"), ("Amount", "required_missing")]
+
+
+def test_a_typed_record_is_accepted_as_values(schema: RecordSchema) -> None:
+    class Row:
+        def to_values(self) -> dict[str, Any]:
+            return {"RecordId": "1", "R_Approved Date1": dt.date(2022, 3, 26)}
+
+    assert schema.prepare(Row())["R_Approved Date1"] == "3/26/2022 12:00:00 AM"
+
+
+@pytest.mark.parametrize("values", [None, ["City"], "City=x"])
+def test_values_must_be_a_mapping(schema: RecordSchema, values: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match="mapping"):
+        schema.check(values)
+
+
+def test_bad_schema_arguments_are_refused() -> None:
+    with pytest.raises(InvalidArgumentError, match="FieldDefinition"):
+        RecordSchema([{"name": "City"}])  # type: ignore[list-item]
+    with pytest.raises(InvalidArgumentError, match="time zone"):
+        RecordSchema([], timezone="Mars/Olympus_Mons")
+    with pytest.raises(InvalidArgumentError, match="field definitions"):
+        RecordSchema.from_json({"Fields": "not a list"})
+
+
+def test_a_workflow_without_field_definitions_takes_any_sendable_field() -> None:
+    # As the sandbox's free-form "Test" workflow: no definitions say nothing to check.
+    schema = RecordSchema([], workflow_name="Test")
+    assert schema.prepare({"a": "1", "b": [2], "When": dt.date(2022, 3, 26)}) == {
+        "a": "1",
+        "b": [2],
+        "When": "3/26/2022 12:00:00 AM",
+    }
+    assert codes(schema.check({"a": object(), 5: "x"})) == [
+        ("a", "unsendable_type"),
+        ("5", "unknown_field"),
+    ]
+
+
+def test_objects_with_an_odd_equality_are_not_compared_to_text(schema: RecordSchema) -> None:
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise TypeError("no comparisons")
+
+        __hash__ = object.__hash__
+
+    problems = schema.check({"RecordId": Odd(), "R_Status1": Odd()})
+    assert codes(problems) == [("RecordId", "unsendable_type"), ("R_Status1", "invalid_option")]
+
+
+def test_aware_iso_text_is_quoted_as_given(schema: RecordSchema) -> None:
+    (problem,) = schema.check({"RecordId": "1", "R_Approved Date1": "2022-03-26T18:30+02:00"})
+    assert problem.message.startswith("'2022-03-26T18:30+02:00' is a timezone-aware datetime")
