@@ -7,11 +7,8 @@ ASGITransport), with the generated definitions installed as the workflow's form,
 ``submit_record(validate=True)``: a 400 there is a disagreement between the client's
 rules and the sandbox's.
 
-FOLLOW-UP (sandbox): the sandbox's text and date rules ignore ``multiple`` and refuse a
-list, while the issue (and RecordSchema) take ``multiple: true`` to mean a list for any
-field type. Until the sandbox accepts lists there, the sandbox property generates
-``multiple`` only for select fields (``SANDBOX_MULTIPLE_TYPES``); the first property
-covers every type.
+``multiple: true`` means a list of values of the field's type for every type, in
+RecordSchema and in the sandbox alike, so both properties generate it for every type.
 """
 
 from __future__ import annotations
@@ -52,8 +49,8 @@ CODES = {
 TYPES = ["text", "select", "date", "datetime", "attachment"]  # the last one is unknown
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 
-#: Field types the sandbox takes lists for (see FOLLOW-UP above).
-SANDBOX_MULTIPLE_TYPES = frozenset({"select"})
+#: Field types the sandbox takes lists for: all of them.
+SANDBOX_MULTIPLE_TYPES = frozenset(TYPES)
 
 names = st.text(min_size=1, max_size=8)
 option_values = st.text(max_size=6)

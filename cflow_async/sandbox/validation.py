@@ -163,6 +163,15 @@ def _field_problem(definition: Mapping[str, Any], value: Any) -> str | None:
     if isinstance(value, list) and not multiple:
         return "takes one value (multiple: false), not a list"
     field_type = definition.get("type")
+    if multiple and isinstance(value, list) and field_type != "select":
+        # `multiple: true` means a list of values of the field's type, whatever the type
+        # (a select's list is checked against its options below).
+        single = {**definition, "multiple": False}
+        for item in value:
+            problem = _field_problem(single, item)
+            if problem is not None:
+                return f"item {item!r} {problem}"
+        return None
     if field_type == "date":
         if value == "" or (isinstance(value, str) and (is_cflow_date(value) or is_iso_date(value))):
             return None
