@@ -1,45 +1,19 @@
 """The OpenAPI operations' facade names and path templates, to name a request that
 arrives with only its URL (a generated function awaited through ``cflow.openapi``) as the
 facade names the same operation (``requests.list``): hooks, spans and logs show the
-template, never the ids in the path. ``tests/test_hooks.py`` checks this table against
-``scripts/facade_table.py`` (openapi/cflow.yaml + openapi/facade.yaml).
+template, never the ids in the path. The table itself, ``OPERATIONS``, is generated
+with the namespaces (``_openapi_mixin``, by ``make regen``), so a new operation is named
+with no edit here; ``tests/test_hooks.py`` checks it against ``scripts/facade_table.py``.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Final
+
+from ._openapi_mixin import OPERATIONS
 
 __all__ = ["OPERATIONS", "match_operation"]
-
-#: (facade name, HTTP method, path template) of each operation in the document.
-OPERATIONS: Final = (
-    ("workflows.list", "GET", "/integromat/api/cflow/getworkflows"),
-    ("workflows.get", "GET", "/integromat/api/cflow/workflows/{workflowId}"),
-    ("requests.list", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests"),
-    ("requests.create", "POST", "/integromat/api/cflow/workflows/{workflowId}/requests"),
-    ("requests.get", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
-    ("requests.update", "PUT", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
-    (
-        "requests.delete",
-        "DELETE",
-        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}",
-    ),
-    (
-        "requests.approve",
-        "POST",
-        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/approve",
-    ),
-    (
-        "requests.reject",
-        "POST",
-        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/reject",
-    ),
-    ("requests.create_draft", "POST", "/integromat/api/cflow/workflows/{workflowId}/drafts"),
-    ("users.list", "GET", "/integromat/api/cflow/users"),
-    ("roles.list", "GET", "/integromat/api/cflow/roles"),
-)
 
 
 @functools.cache
