@@ -42,6 +42,8 @@ if TYPE_CHECKING:
         ServerError,
         UnprocessableEntityError,
     )
+    from ._hooks import CallEndEvent, ErrorEvent, RequestEvent, ResponseEvent, RetryEvent
+    from ._raw import CflowResponse
     from ._records import FieldProblem, RecordSchema, RecordValidationError
     from ._retry import RetryBudget, RetryPolicy
     from ._values import format_cflow_datetime
@@ -50,12 +52,15 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "AuthenticationError": "._errors",
     "BadRequestError": "._errors",
+    "CallEndEvent": "._hooks",
     "CflowAPIError": "._errors",
     "CflowClient": "._client",
     "CflowConnectionError": "._errors",
     "CflowError": "._errors",
+    "CflowResponse": "._raw",
     "CflowTimeoutError": "._errors",
     "ConflictError": "._errors",
+    "ErrorEvent": "._hooks",
     "FieldDefinition": ".models",
     "FieldOption": ".models",
     "FieldProblem": "._records",
@@ -67,9 +72,12 @@ _LAZY: dict[str, str] = {
     "RecordSchema": "._records",
     "RecordValidationError": "._records",
     "Region": "._config",
+    "RequestEvent": "._hooks",
+    "ResponseEvent": "._hooks",
     "ResponseTooLargeError": "._errors",
     "ResponseValidationError": "._errors",
     "RetryBudget": "._retry",
+    "RetryEvent": "._hooks",
     "RetryPolicy": "._retry",
     "RowResult": "._bulk",
     "ServerError": "._errors",
@@ -96,12 +104,15 @@ def __dir__() -> list[str]:
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
+    "CallEndEvent",
     "CflowAPIError",
     "CflowClient",
     "CflowConnectionError",
     "CflowError",
+    "CflowResponse",
     "CflowTimeoutError",
     "ConflictError",
+    "ErrorEvent",
     "FieldDefinition",
     "FieldOption",
     "FieldProblem",
@@ -113,9 +124,12 @@ __all__ = [
     "RecordSchema",
     "RecordValidationError",
     "Region",
+    "RequestEvent",
+    "ResponseEvent",
     "ResponseTooLargeError",
     "ResponseValidationError",
     "RetryBudget",
+    "RetryEvent",
     "RetryPolicy",
     "RowResult",
     "ServerError",

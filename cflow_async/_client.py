@@ -20,7 +20,10 @@ from ._backends import Backend, ClientTransport, HttpxBackend, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
 from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import CflowError, InvalidArgumentError
+from ._headers import caller_headers, caller_query
+from ._hooks import Hooks
 from ._legacy import LegacyEndpoints
+from ._logs import configure_from_env
 from ._openapi_mixin import OpenAPINamespaces
 from ._retry import RetryBudget, RetryPolicy
 from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from cflow_openapi import Client as OpenAPIClient
 
     from ._bulk import RowResult
+    from ._raw import RawResponses
     from .importer import ImportSummary
 
 __all__ = ["DEFAULT_MAX_CONNECTIONS", "CflowClient", "HttpBackend"]
@@ -70,7 +74,10 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         timezone: dt.tzinfo | str | None = None,
         schema_ttl: float = DEFAULT_SCHEMA_TTL,
+        hooks: Iterable[object] | None = None,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
+        configure_from_env()  # CFLOW_LOG: once per process, on the first client
         self._credentials = Credentials.resolve(api_key, user_key, username)
         # The Cflow account's time zone: aware datetimes are converted into it, and
         # refused without it (Cflow's date format has no zone).
@@ -87,6 +94,13 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
             raise InvalidArgumentError("max_connections must be at least 1")
         if max_response_bytes < 1:
             raise InvalidArgumentError("max_response_bytes must be at least 1")
+        headers = None
+        if default_headers is not None:
+            headers = caller_headers(default_headers, "default_headers")
+        # No Hooks object without hooks: the retry loop then skips them with one test.
+        observed = Hooks(hooks) if hooks is not None else None
+        if observed is not None and not observed.hooks:
+            observed = None
         if http_client is not None:
             if http_backend is not None:
                 raise InvalidArgumentError("pass http_backend or http_client, not both")
@@ -104,16 +118,24 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
             budget=budget,
             trusted=trusted,
             max_response_bytes=max_response_bytes,
+            hooks=observed,
+            extra_headers=headers,
         )
         self._setup(transport, resolve_timeout(timeout), backend)
 
-    def _setup(self, transport: CflowTransport, timeout: httpx.Timeout, backend: str) -> None:
+    def _setup(
+        self,
+        transport: CflowTransport,
+        timeout: httpx.Timeout,
+        backend: str,
+        requester: type[Requester] = Requester,
+    ) -> None:
         self._transport = transport
         self._timeout = timeout
         self._backend = backend
         self._username = self._credentials.username
         timeouts = (timeout.connect, timeout.read, timeout.write, timeout.pool)
-        self._requester = Requester(transport, self._base_url, timeouts)
+        self._requester = requester(transport, self._base_url, timeouts)
 
     @functools.cached_property
     def openapi(self) -> OpenAPIClient:
@@ -177,18 +199,42 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
         *,
         retry: RetryPolicy | None = None,
         timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> CflowClient:
-        """A light copy with another retry policy or timeout, sharing this client's pool
-        and its retry budget. Closing the copy does not close the pool."""
+        """A light copy with another retry policy or timeout, and headers or query
+        parameters added to its calls, sharing this client's pool, retry budget and hooks.
+        Closing the copy does not close the pool."""
+        headers = None if extra_headers is None else caller_headers(extra_headers, "extra_headers")
+        query = None if extra_query is None else caller_query(extra_query, "extra_query")
+        transport = self._transport.derive(
+            _policy(retry) if retry is not None else self.retry, headers, query
+        )
+        timeout_ = self._timeout if timeout is None else resolve_timeout(timeout)
+        return self._copy(transport, timeout_, Requester)
+
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same methods, returning a :class:`CflowResponse` (status, headers, elapsed,
+        attempts; ``.parse()`` gives the usual value):
+        ``await cflow.with_raw_response.requests.list("wf-1")``."""
+        from ._raw import RawRequester, RawResponses
+
+        clone = self._copy(self._transport, self._timeout, RawRequester)
+        # validate=True reads the form first: that read is not the call asked for, so it
+        # stays plain (and shares this client's schema cache).
+        clone.record_schema = self.record_schema  # type: ignore[method-assign]
+        return RawResponses(clone)
+
+    def _copy(
+        self, transport: CflowTransport, timeout: httpx.Timeout, requester: type[Requester]
+    ) -> CflowClient:
         clone = object.__new__(CflowClient)
         clone._credentials = self._credentials
         clone._base_url = self._base_url
         clone._timezone = self._timezone
         clone._schemas = self._schemas  # same account, same forms: share the cache
-        transport = self._transport.with_policy(_policy(retry) if retry is not None else self.retry)
-        clone._setup(
-            transport, self._timeout if timeout is None else resolve_timeout(timeout), self._backend
-        )
+        clone._setup(transport, timeout, self._backend, requester)
         return clone
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from ._openapi_namespaces import (
@@ -23,7 +23,36 @@ if TYPE_CHECKING:
     )
     from ._transport import Requester
 
-__all__ = ["OpenAPINamespaces"]
+__all__ = ["OPERATIONS", "OpenAPINamespaces"]
+
+#: (facade name, HTTP method, path template) of every operation in the document: how
+#: ``_operations`` names a request that arrives with only its URL.
+OPERATIONS: Final = (
+    (
+        "requests.approve",
+        "POST",
+        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/approve",
+    ),
+    ("requests.create", "POST", "/integromat/api/cflow/workflows/{workflowId}/requests"),
+    ("requests.create_draft", "POST", "/integromat/api/cflow/workflows/{workflowId}/drafts"),
+    (
+        "requests.delete",
+        "DELETE",
+        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}",
+    ),
+    ("requests.get", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
+    ("requests.list", "GET", "/integromat/api/cflow/workflows/{workflowId}/requests"),
+    (
+        "requests.reject",
+        "POST",
+        "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}/reject",
+    ),
+    ("requests.update", "PUT", "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}"),
+    ("roles.list", "GET", "/integromat/api/cflow/roles"),
+    ("users.list", "GET", "/integromat/api/cflow/users"),
+    ("workflows.get", "GET", "/integromat/api/cflow/workflows/{workflowId}"),
+    ("workflows.list", "GET", "/integromat/api/cflow/getworkflows"),
+)
 
 
 class OpenAPINamespaces:

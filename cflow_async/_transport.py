@@ -2,7 +2,7 @@
 mapping of failures to typed errors, and the one read path for bodies.
 
 Every call, from the legacy endpoints or the OpenAPI namespaces, is a :class:`Call` that a
-:class:`Requester` builds (URL, query, JSON body, headers) and hands to
+:class:`Requester` (``_requester``) builds (URL, query, JSON body, headers) and hands to
 :meth:`CflowTransport.request`: :meth:`~CflowTransport.send` runs the single retry loop and
 :meth:`~CflowTransport.read` decodes the body, so the unreadable-2xx rule exists once. No
 httpx Request or Response is built on that path: building them costs more CPU than the
@@ -12,35 +12,38 @@ The generated ``cflow_openapi`` functions, awaited directly with ``client=cflow.
 come in through :meth:`CflowTransport.handle_async_request` (an httpx transport), which
 adapts httpx's types to a Call and checks the body with the same rule.
 
+Hooks (``_hooks``) are reported to from inside the retry loop, through a per-call observer
+that exists only when there are hooks or DEBUG logging is on.
+
 Below sits a backend (``_backends``): httpx's transport or aiohttp, which only moves bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
-from urllib.parse import quote, urlencode
 
 import httpx
 
-from ._backends import Backend, Call, RawResponse, Timeouts
+from ._backends import Backend, Call, RawResponse
 from ._config import Credentials
-from ._constants import DEFAULT_MAX_RESPONSE_BYTES, SECRET_HEADERS, USER_AGENT
+from ._constants import DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
 from ._errors import (
     CflowConnectionError,
     CflowError,
     CflowTimeoutError,
-    InvalidArgumentError,
     ResponseTooLargeError,
     ResponseValidationError,
     api_error,
     redact_request,
     transport_error,
 )
+from ._headers import RequestHeaders
+from ._hooks import CallObserver, Hooks
+from ._requester import NO_BODY, Requester, encode_json, path_segment
 from ._retry import (
     RETRYABLE_STATUSES,
     RetryBudget,
@@ -51,74 +54,18 @@ from ._retry import (
     parse_retry_after,
 )
 
-__all__ = ["NO_BODY", "CflowTransport", "Requester"]
+# Requester and its helpers live in _requester; importable from here as before.
+__all__ = ["NO_BODY", "CflowTransport", "Requester", "encode_json", "path_segment"]
+
+_DEBUG: Final = logging.DEBUG
 
 logger = logging.getLogger("cflow_async")
 
 T = TypeVar("T")
 
-#: Marks a call without a body (``None`` is a JSON body: ``null``).
-NO_BODY: Final[Any] = object()
-
 # What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Type/
 # AttributeError in the generated models), and JSON nested past the parser's recursion limit.
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
-
-
-@functools.lru_cache(maxsize=1024)
-def _query(params: tuple[tuple[str, str], ...]) -> str:
-    # quote (not quote_plus), nothing safe: '&', '=', '/', CR/LF and non-ASCII are all
-    # percent-encoded and stay inside their value. Cached: most calls repeat a few queries.
-    return urlencode(params, quote_via=quote)
-
-
-def path_segment(value: str) -> str:
-    """``value`` percent-encoded for one path segment (``/`` included)."""
-    return quote(value, safe="")
-
-
-def encode_json(body: Any) -> bytes:
-    try:
-        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
-    except (TypeError, ValueError, UnicodeEncodeError, RecursionError) as exc:
-        raise InvalidArgumentError(f"the values cannot be sent as JSON: {exc}") from None
-
-
-class Requester:
-    """What one client (or ``with_options`` copy) needs to make a call: the transport, the
-    server root and the timeouts. The legacy endpoints and the OpenAPI namespaces both
-    call :meth:`request`; neither reaches into the client."""
-
-    __slots__ = ("base_url", "timeouts", "transport")
-
-    def __init__(self, transport: CflowTransport, base_url: str, timeouts: Timeouts) -> None:
-        self.transport = transport
-        self.base_url = base_url
-        self.timeouts = timeouts
-
-    async def request(
-        self,
-        operation: str,
-        method: str,
-        path: str,
-        reader: Callable[[Any], T] | None,
-        *,
-        template: str | None = None,
-        params: Mapping[str, str] | None = None,
-        body: Any = NO_BODY,
-    ) -> T:
-        """Send ``method path`` (``path`` already encoded, from the server root) and return
-        ``reader(decoded JSON)``; with ``reader=None`` the body is not read."""
-        url = self.base_url + path
-        if params:
-            url = url + "?" + _query(tuple(params.items()))
-        transport = self.transport
-        if body is NO_BODY:
-            headers, content = transport.get_headers, None
-        else:
-            headers, content = transport.json_headers, encode_json(body)
-        call = Call(method, url, headers, content, self.timeouts, operation, template or path)
-        return await transport.request(call, reader)
 
 
 class CflowTransport(httpx.AsyncBaseTransport):
@@ -134,8 +81,16 @@ class CflowTransport(httpx.AsyncBaseTransport):
         trusted: bool,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         owns_inner: bool = True,
+        hooks: Hooks | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
     ) -> None:
         self.inner = inner
+        #: None when there are no hooks: the loop tests it once per attempt.
+        self.hooks = hooks
+        #: The caller's headers (lower-case names) and query parameters, already checked.
+        self.extra_headers: Mapping[str, str] = extra_headers or {}
+        self.extra_query: Mapping[str, str] = extra_query or {}
         self.policy = policy
         self.budget = budget
         self.max_response_bytes = max_response_bytes
@@ -147,25 +102,32 @@ class CflowTransport(httpx.AsyncBaseTransport):
         # Scrubbed from any body an error carries: a server may echo the headers back.
         self._secrets = (credentials.api_key.encode(), credentials.user_key.encode())
         # gzip and deflate: both backends decode them natively.
-        base = _Headers(
+        base = RequestHeaders(
             {
                 "accept": "application/json",
                 "accept-encoding": "gzip, deflate",
                 "user-agent": USER_AGENT,
+                **self.extra_headers,
                 **auth,
             }
         )
         #: Complete header sets for the facade's requests, built once per client.
         self.get_headers: Mapping[str, str] = base
-        self.json_headers: Mapping[str, str] = _Headers(
+        self.json_headers: Mapping[str, str] = RequestHeaders(
             {**base, "content-type": "application/json"}
         )
 
     def __repr__(self) -> str:
         return f"<CflowTransport inner={type(self.inner).__name__} policy={self.policy!r}>"
 
-    def with_policy(self, policy: RetryPolicy) -> CflowTransport:
-        """A transport on the same pool and budget with another policy; closing it is a no-op."""
+    def derive(
+        self,
+        policy: RetryPolicy,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, str] | None = None,
+    ) -> CflowTransport:
+        """A transport on the same pool, budget and hooks with another policy, and these
+        headers and query parameters added to this one's; closing it is a no-op."""
         return CflowTransport(
             self.inner,
             credentials=self._credentials,
@@ -174,6 +136,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
             trusted=self._trusted,
             max_response_bytes=self.max_response_bytes,
             owns_inner=False,
+            hooks=self.hooks,
+            extra_headers={**self.extra_headers, **(extra_headers or {})},
+            extra_query={**self.extra_query, **(extra_query or {})},
         )
 
     async def aclose(self) -> None:
@@ -184,11 +149,9 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         call = await self.call_from(request)
-        raw = await self.send(call)
-        if raw.content.strip():
-            # The generated parsers call response.json() unguarded; keep a bad body from
-            # escaping them as a raw JSONDecodeError (the same rule as the facade's reads).
-            self.read(call, raw, _any)
+        # The generated parsers call response.json() unguarded; keep a bad body from
+        # escaping them as a raw JSONDecodeError (the same rule as the facade's reads).
+        raw, _ = await self.exchange(call, _any, empty_ok=True)
         return httpx.Response(
             raw.status,
             headers=raw.headers,
@@ -200,13 +163,17 @@ class CflowTransport(httpx.AsyncBaseTransport):
     async def call_from(self, request: httpx.Request) -> Call:
         """The Call for an httpx.Request, with the credentials added (to the Call only: the
         caller's request object never holds them)."""
-        headers = _Headers(request.headers.multi_items())
+        headers = RequestHeaders(request.headers.multi_items())
+        headers.update(self.extra_headers)
         headers.update(self._auth_items)
         headers["accept-encoding"] = "gzip, deflate"
         timeout = request.extensions.get("timeout") or {}
+        url = request.url
+        if self.extra_query:
+            url = url.copy_merge_params(self.extra_query)
         return Call(
             request.method,
-            str(request.url),
+            str(url),
             headers,
             await request.aread() or None,
             (
@@ -221,10 +188,35 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
     async def request(self, call: Call, reader: Callable[[Any], T] | None) -> T:
         """Send ``call`` and read its body with ``reader`` (``None``: don't read it)."""
+        if self.hooks is not None or logger.isEnabledFor(_DEBUG):
+            value: T = (await self.exchange(call, reader))[1]
+            return value
         raw = await self.send(call)
         if reader is None:
             return None  # type: ignore[return-value]
         return self.read(call, raw, reader)
+
+    async def exchange(
+        self, call: Call, reader: Callable[[Any], Any] | None, *, empty_ok: bool = False
+    ) -> tuple[RawResponse, Any]:
+        """The response to ``call`` and its body read with ``reader`` (None: not read;
+        ``empty_ok``: an empty body is not read either), reported to the hooks."""
+        observer = None
+        if self.hooks is not None or logger.isEnabledFor(_DEBUG):
+            observer = CallObserver(self.hooks, call, logger.isEnabledFor(_DEBUG))
+        try:
+            raw = await self.send(call, observer)
+            if reader is None or (empty_ok and not raw.content.strip()):
+                value = None
+            else:
+                value = self.read(call, raw, reader)
+        except BaseException as exc:
+            if observer is not None:
+                await observer.end(exc)
+            raise
+        if observer is not None:
+            await observer.end(None)
+        return raw, value
 
     def read(self, call: Call, raw: RawResponse, reader: Callable[[Any], T]) -> T:
         """``reader(JSON of the body)``, or a ResponseValidationError when the body is not
@@ -247,7 +239,7 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
     # -- the retry loop ----------------------------------------------------------------
 
-    async def send(self, call: Call) -> RawResponse:
+    async def send(self, call: Call, observer: CallObserver | None = None) -> RawResponse:
         """Send ``call`` under the policy; returns a 2xx response or raises a CflowError."""
         loop = asyncio.get_running_loop()
         inner = self.inner
@@ -264,11 +256,11 @@ class CflowTransport(httpx.AsyncBaseTransport):
         policy = self.policy
         attempts = [0]  # shared with the loop, so a deadline error can tell the count
         if policy.deadline is None:
-            return await self._send_with_retries(call, policy, None, attempts)
+            return await self._send_with_retries(call, policy, None, attempts, observer)
         deadline = asyncio.get_running_loop().time() + policy.deadline
         try:
             async with asyncio.timeout_at(deadline):
-                return await self._send_with_retries(call, policy, deadline, attempts)
+                return await self._send_with_retries(call, policy, deadline, attempts, observer)
         except TimeoutError:
             raise CflowTimeoutError(
                 f"deadline of {policy.deadline:g} s exceeded for {call.method} {call.path}",
@@ -277,7 +269,12 @@ class CflowTransport(httpx.AsyncBaseTransport):
             ) from None
 
     async def _send_with_retries(
-        self, call: Call, policy: RetryPolicy, deadline: float | None, attempts: list[int]
+        self,
+        call: Call,
+        policy: RetryPolicy,
+        deadline: float | None,
+        attempts: list[int],
+        observer: CallObserver | None,
     ) -> RawResponse:
         idempotent = not may_duplicate(call.method)
         budget = self.budget
@@ -290,6 +287,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 )
             attempt += 1
             attempts[0] = attempt
+            if observer is not None:
+                await observer.request(attempt)
             try:
                 raw = await self.inner.send(call, self.max_response_bytes)
             except ResponseTooLargeError as exc:
@@ -305,9 +304,13 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 error = transport_error(
                     exc, call.method, call.url, call.path, attempt, unknown=not (idempotent or safe)
                 )
+                if observer is not None:  # before the retry decision logs, for line order
+                    observer.failed(type(error).__name__)
                 if (idempotent or safe) and not is_certificate_error(exc):
                     delay = policy.backoff(attempt)
                     if self._may_retry(call, attempt, delay, deadline, str(error)):
+                        if observer is not None:
+                            await observer.retry(delay, None, type(error).__name__)
                         await asyncio.sleep(delay)
                         continue
                 if isinstance(exc, httpx.RequestError):
@@ -324,6 +327,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
                 ) from exc
 
             status = raw.status
+            if observer is not None:
+                await observer.response(status)
             if status < 300:
                 budget.record_success()
                 raw.attempts = attempt
@@ -349,6 +354,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
             elif retryable:
                 delay = retry_after if retry_after is not None else policy.backoff(attempt)
                 if self._may_retry(call, attempt, delay, deadline, f"HTTP {status}"):
+                    if observer is not None:
+                        await observer.retry(delay, status, None)
                     await asyncio.sleep(delay)
                     continue
             raise api_error(
@@ -399,10 +406,3 @@ class CflowTransport(httpx.AsyncBaseTransport):
 
 def _any(data: Any) -> Any:
     return data
-
-
-class _Headers(dict[str, str]):
-    """Request headers that never show the credentials in a repr."""
-
-    def __repr__(self) -> str:
-        return repr({k: "[redacted]" if k in SECRET_HEADERS else v for k, v in self.items()})

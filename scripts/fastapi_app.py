@@ -1,5 +1,6 @@
 """The FastAPI pattern: one CflowClient per app, created in the lifespan, injected into
-handlers with Depends, closed at shutdown.
+handlers with Depends, closed at shutdown; Cflow's errors turned into HTTP answers; and
+the client traced with OpenTelemetryHooks when OpenTelemetry is installed.
 
 Run it against the sandbox:
 
@@ -18,11 +19,71 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from cflow_async import CflowAPIError, CflowClient, CflowError, NotFoundError
+from cflow_async import (
+    AuthenticationError,
+    CflowAPIError,
+    CflowClient,
+    CflowError,
+    CflowTimeoutError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+
+def cflow_error_response(exc: CflowError) -> JSONResponse:
+    """A CflowError as an answer to our own caller. Cflow's trouble is a 502 (a bad
+    gateway: not the caller's fault), except what is the caller's: a missing workflow
+    (404) or an argument refused before sending (422)."""
+    error = type(exc).__name__
+    if exc.outcome_unknown:
+        # First: whatever went wrong, the caller must know the write may have happened.
+        return JSONResponse(
+            {
+                "detail": "Cflow may have applied this request: its outcome is unknown."
+                " Check before sending it again.",
+                "outcome_unknown": True,
+                "error": error,
+            },
+            status_code=502,
+        )
+    if isinstance(exc, NotFoundError):
+        return JSONResponse({"detail": "not found in Cflow"}, status_code=404)
+    if isinstance(exc, InvalidArgumentError):
+        return JSONResponse({"detail": exc.message, "error": error}, status_code=422)
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+        # Our service's credentials were refused; the caller's own are not involved.
+        detail = {"detail": "Cflow refused this service's credentials", "error": error}
+        return JSONResponse(detail, status_code=502)
+    if isinstance(exc, RateLimitError):
+        headers: dict[str, str] = {}
+        if exc.retry_after is not None:
+            headers["retry-after"] = str(max(1, round(exc.retry_after)))
+        detail = {"detail": "Cflow is rate limiting this service", "error": error}
+        return JSONResponse(detail, status_code=503, headers=headers)
+    if isinstance(exc, CflowTimeoutError):
+        return JSONResponse({"detail": "Cflow did not answer in time"}, status_code=504)
+    body: dict[str, Any] = {"detail": "Cflow request failed", "error": error}
+    if isinstance(exc, CflowAPIError):
+        body["upstream_status"] = exc.status_code
+    return JSONResponse(body, status_code=502)
+
+
+def default_hooks() -> list[object]:
+    """OpenTelemetryHooks on the global providers when OpenTelemetry is installed (set up
+    by your exporter code or ``opentelemetry-instrument``); no hooks otherwise."""
+    try:
+        from cflow_async.otel import OpenTelemetryHooks
+    except ImportError:
+        return []
+    return [OpenTelemetryHooks()]
 
 
 def create_app(**client_options: Any) -> FastAPI:
-    """``client_options`` go to CflowClient (credentials default to the environment)."""
+    """``client_options`` go to CflowClient (credentials default to the environment;
+    ``hooks`` default to :func:`default_hooks`)."""
+    client_options.setdefault("hooks", default_hooks())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -36,15 +97,7 @@ def create_app(**client_options: Any) -> FastAPI:
 
     @app.exception_handler(CflowError)
     async def cflow_error(_: Request, exc: CflowError) -> JSONResponse:
-        # Upstream trouble is a 502 for our callers, except "not found", which is theirs.
-        if isinstance(exc, NotFoundError):
-            return JSONResponse({"detail": "not found in Cflow"}, status_code=404)
-        detail: dict[str, Any] = {"detail": "Cflow request failed", "error": type(exc).__name__}
-        if isinstance(exc, CflowAPIError):
-            detail["upstream_status"] = exc.status_code
-        if exc.outcome_unknown:
-            detail["outcome_unknown"] = True
-        return JSONResponse(detail, status_code=502)
+        return cflow_error_response(exc)
 
     @app.get("/workflows")
     async def list_workflows(cflow: CflowDep) -> list[str]:

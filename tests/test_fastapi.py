@@ -1,10 +1,12 @@
 """The FastAPI pattern in scripts/fastapi_app.py, served by uvicorn on a loopback socket,
-against the sandbox: one shared client under many concurrent requests, and a client
-that disconnects (or a call that is cancelled) leaves it healthy."""
+against the sandbox: one shared client under many concurrent requests, a client that
+disconnects (or a call that is cancelled) leaves it healthy, Cflow's errors become
+sensible HTTP answers, and the app's calls are traced by OpenTelemetryHooks."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import socket
 from collections.abc import AsyncIterator
@@ -16,6 +18,7 @@ import pytest
 import uvicorn
 
 from cflow_async import CflowClient, CflowError
+from cflow_async.otel import OpenTelemetryHooks
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +33,18 @@ _spec.loader.exec_module(fastapi_app)
 
 @pytest.fixture
 async def served(sandbox: Any, backend: str) -> AsyncIterator[tuple[str, Any]]:
-    app = fastapi_app.create_app(
-        base_url=sandbox.url,
-        api_key=sandbox.api_key,
-        user_key=sandbox.user_key,
-        username=sandbox.username,
-        http_backend=backend,
-    )
+    async with serve(sandbox, http_backend=backend) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serve(sandbox: Any, **options: Any) -> AsyncIterator[tuple[str, Any]]:
+    credentials = {
+        "api_key": sandbox.api_key,
+        "user_key": sandbox.user_key,
+        "username": sandbox.username,
+    }
+    app = fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
@@ -130,3 +138,59 @@ async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
         assert len(await cflow.get_workflows()) == 4
     with pytest.raises(CflowError, match="closed"):
         await cflow.get_workflows()
+
+
+async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
+    async with (
+        serve(sandbox, api_key="not-the-key") as (url, _),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        answer = await http.get("/workflows")
+    assert answer.status_code == 502
+    assert answer.json() == {
+        "detail": "Cflow refused this service's credentials",
+        "error": "AuthenticationError",
+    }
+    assert "not-the-key" not in answer.text
+
+
+async def test_an_unknown_outcome_says_so(served: tuple[str, Any], sandbox: Any) -> None:
+    url, _ = served
+    # Cflow stores the record, then the connection drops before its answer.
+    sandbox.set_faults({"script": [{"drop": True, "act": True, "path_contains": "submitrecord"}]})
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        answer = await http.post("/workflows/Test/records", json={"Name": "maybe"})
+    assert answer.status_code == 502
+    body = answer.json()
+    assert body["outcome_unknown"] is True
+    assert "outcome is unknown" in body["detail"]
+    assert len(sandbox.state.records_json()["records"]) == 1  # it was in fact applied
+
+
+async def test_the_app_is_traced(sandbox: Any) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    hooks = [OpenTelemetryHooks(tracer_provider=provider)]
+    async with (
+        serve(sandbox, hooks=hooks) as (url, _),
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        assert (await http.get("/workflows")).status_code == 200
+        assert (await http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
+    spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
+    assert [s.name for s in spans] == [
+        "cflow get_workflows",
+        "GET /integromat/api/cflow/getworkflows",
+        "cflow get_process",
+        "GET /integromat/api/cflow/getprocess",
+    ]
+    assert spans[3].attributes is not None
+    assert spans[3].attributes["http.response.status_code"] == 404
+    text = "".join(s.to_json() for s in spans)
+    for secret in (sandbox.api_key, sandbox.user_key, sandbox.username):
+        assert secret not in text

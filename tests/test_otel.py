@@ -1,0 +1,313 @@
+"""OpenTelemetry (issue 12, part 3), with the SDK's in-memory exporter and metric reader,
+against the sandbox over loopback on both backends: a retried 503, a POST whose outcome is
+unknown, a refused connection, propagation, identical spans from both backends, and no
+credential anywhere in a span, attribute, event or metric point."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from conftest import API_KEY, BACKENDS, CREDS, FAST_RETRY, USER_KEY, USERNAME
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from pytest_httpx import HTTPXMock
+
+from cflow_async import CflowClient, CflowConnectionError
+from cflow_async.otel import OpenTelemetryHooks
+from cflow_async.sandbox import run_sandbox
+from cflow_async.sandbox.state import SandboxConfig
+
+GETWORKFLOWS = "/integromat/api/cflow/getworkflows"
+SUBMIT = "/integromat/api/cflow/submitrecord"
+SECRETS = (API_KEY, USER_KEY, USERNAME, "tester%40example.com")
+
+
+class Telemetry:
+    def __init__(self) -> None:
+        self.spans = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+
+    def hooks(self, **options: Any) -> OpenTelemetryHooks:
+        return OpenTelemetryHooks(self.tracer_provider, self.meter_provider, **options)
+
+    def finished(self) -> list[ReadableSpan]:
+        return list(self.spans.get_finished_spans())
+
+    def duration_points(self) -> list[Any]:
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        points = []
+        for resource in data.resource_metrics:
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    assert metric.name == "http.client.request.duration"
+                    assert metric.unit == "s"
+                    points.extend(metric.data.data_points)
+        return points
+
+    def assert_no_credentials(self) -> None:
+        # Every span (attributes, events, status, links) and every metric point, as JSON.
+        text = "\n".join(span.to_json() for span in self.finished())
+        data = self.reader.get_metrics_data()
+        assert data is not None
+        text += data.to_json()
+        for secret in SECRETS:
+            assert secret not in text
+
+
+@pytest.fixture
+def telemetry() -> Iterator[Telemetry]:
+    t = Telemetry()
+    yield t
+    t.assert_no_credentials()
+    t.tracer_provider.shutdown()
+    t.meter_provider.shutdown()
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Any]:
+    # The suite's distinctive credentials, so the leak scan can look for them.
+    config = SandboxConfig(api_key=API_KEY, user_key=USER_KEY, username=USERNAME)
+    async with run_sandbox(config) as sb:
+        yield sb
+
+
+def client(url: str, backend: str, hooks: OpenTelemetryHooks, **options: Any) -> CflowClient:
+    return CflowClient(
+        **CREDS, base_url=url, http_backend=backend, retry=FAST_RETRY, hooks=[hooks], **options
+    )  # type: ignore[arg-type]
+
+
+def by_kind(spans: list[ReadableSpan], kind: SpanKind) -> list[ReadableSpan]:
+    return sorted((s for s in spans if s.kind is kind), key=lambda s: s.start_time or 0)
+
+
+async def test_a_retried_503(sandbox: Any, backend: str, telemetry: Telemetry) -> None:
+    sandbox.set_faults({"script": [{"status": 503, "path_contains": "getworkflows"}]})
+    host, port = httpx.URL(sandbox.url).host, httpx.URL(sandbox.url).port
+    async with client(sandbox.url, backend, telemetry.hooks()) as cflow:
+        assert len(await cflow.get_workflows()) == 4
+    spans = telemetry.finished()
+    (call,) = by_kind(spans, SpanKind.INTERNAL)
+    first, second = by_kind(spans, SpanKind.CLIENT)
+    assert call.name == "cflow get_workflows"
+    assert call.attributes is not None
+    assert (call.attributes["cflow.attempts"], call.attributes["cflow.outcome_unknown"]) == (
+        2,
+        False,
+    )
+    assert call.status.status_code is StatusCode.UNSET
+    common = {
+        "http.request.method": "GET",
+        "server.address": host,
+        "server.port": port,
+        "url.template": GETWORKFLOWS,
+        "url.full": f"{sandbox.url}{GETWORKFLOWS}?username=REDACTED",
+    }
+    assert first.name == second.name == f"GET {GETWORKFLOWS}"
+    assert dict(first.attributes or {}) == {
+        **common,
+        "http.response.status_code": 503,
+        "error.type": "503",
+    }
+    assert first.status.status_code is StatusCode.ERROR
+    assert dict(second.attributes or {}) == {
+        **common,
+        "http.response.status_code": 200,
+        "http.request.resend_count": 1,
+    }
+    for attempt in (first, second):
+        assert attempt.parent is not None
+        assert attempt.parent.span_id == call.context.span_id
+        assert attempt.context.trace_id == call.context.trace_id
+    assert [e.name for e in call.events] == ["cflow.retry"]
+    points = telemetry.duration_points()
+    measured = {p.attributes.get("http.response.status_code"): p for p in points}
+    assert set(measured) == {503, 200}
+    assert all(p.count == 1 for p in points)
+    del common["url.full"]
+    assert dict(measured[200].attributes) == {**common, "http.response.status_code": 200}
+    assert dict(measured[503].attributes) == {
+        **common,
+        "http.response.status_code": 503,
+        "error.type": "503",
+    }
+
+
+async def test_an_unknown_outcome_post(sandbox: Any, backend: str, telemetry: Telemetry) -> None:
+    # The server applies the write, then drops the connection before answering.
+    sandbox.set_faults({"script": [{"drop": True, "act": True, "path_contains": "submitrecord"}]})
+    async with client(sandbox.url, backend, telemetry.hooks()) as cflow:
+        with pytest.raises(CflowConnectionError) as info:
+            await cflow.submit_record("Test", {"Name": "once"})
+    assert info.value.outcome_unknown
+    spans = telemetry.finished()
+    (call,) = by_kind(spans, SpanKind.INTERNAL)
+    (attempt,) = by_kind(spans, SpanKind.CLIENT)  # never retried into a duplicate
+    assert call.name == "cflow submit_record"
+    assert dict(call.attributes or {}) == {
+        "http.request.method": "POST",
+        "cflow.operation": "submit_record",
+        "url.template": SUBMIT,
+        "cflow.attempts": 1,
+        "cflow.outcome_unknown": True,
+        "error.type": "CflowConnectionError",
+    }
+    assert call.status.status_code is StatusCode.ERROR
+    assert attempt.name == f"POST {SUBMIT}"
+    assert attempt.attributes is not None
+    assert attempt.attributes["error.type"] == "CflowConnectionError"
+    assert "http.response.status_code" not in attempt.attributes
+    (point,) = telemetry.duration_points()
+    assert point.attributes["error.type"] == "CflowConnectionError"
+
+
+async def test_a_refused_connection(backend: str, telemetry: Telemetry) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"  # nothing listens there now
+    async with client(url, backend, telemetry.hooks()) as cflow:
+        with pytest.raises(CflowConnectionError) as info:
+            await cflow.get_workflows()
+    assert not info.value.outcome_unknown
+    spans = telemetry.finished()
+    (call,) = by_kind(spans, SpanKind.INTERNAL)
+    attempts = by_kind(spans, SpanKind.CLIENT)
+    assert len(attempts) == 3  # a GET whose connection was refused is retried
+    assert [(a.attributes or {}).get("http.request.resend_count") for a in attempts] == [
+        None,
+        1,
+        2,
+    ]
+    for attempt in attempts:
+        assert attempt.attributes is not None
+        assert attempt.attributes["error.type"] == "CflowConnectionError"
+        assert attempt.attributes["server.port"] == port
+    assert call.attributes is not None
+    assert call.attributes["cflow.attempts"] == 3
+    assert call.attributes["error.type"] == "CflowConnectionError"
+    assert len(telemetry.duration_points()) == 1  # one series, three measurements
+    assert telemetry.duration_points()[0].count == 3
+
+
+def _shape(spans: list[ReadableSpan], port: int) -> list[Any]:
+    """Spans without ids and times, in start order, the port made neutral."""
+    names = {s.context.span_id: s.name for s in spans}
+    shape = []
+    for span in sorted(spans, key=lambda s: s.start_time or 0):
+        attributes = {
+            k: (v.replace(str(port), "PORT") if isinstance(v, str) else v)
+            for k, v in (span.attributes or {}).items()
+            if k != "server.port"
+        }
+        parent = names.get(span.parent.span_id) if span.parent else None
+        shape.append(
+            (span.name, span.kind, parent, attributes, span.status.status_code, len(span.events))
+        )
+    return shape
+
+
+async def test_both_backends_produce_identical_spans(sandbox: Any) -> None:
+    shapes = []
+    for backend in BACKENDS:
+        telemetry = Telemetry()
+        sandbox.set_faults(
+            {
+                "script": [
+                    {"status": 503, "path_contains": "getworkflows"},
+                    {"drop": True, "path_contains": "submitrecord"},
+                    {"status": 500, "path_contains": "/requests"},
+                ]
+            }
+        )
+        async with client(sandbox.url, backend, telemetry.hooks()) as cflow:
+            await cflow.get_workflows()
+            with pytest.raises(CflowConnectionError):
+                await cflow.submit_record("Test", {"Name": "x"})
+            await cflow.requests.list("Test")
+        shapes.append(_shape(telemetry.finished(), httpx.URL(sandbox.url).port or 0))
+        telemetry.assert_no_credentials()
+    assert len(shapes[0]) == 8  # 3 calls; 2 + 1 + 2 attempts
+    assert shapes[0] == shapes[1]
+
+
+async def test_trace_context_goes_out_on_each_attempt(httpx_mock: HTTPXMock) -> None:
+    telemetry = Telemetry()
+    httpx_mock.add_response(status_code=503)
+    httpx_mock.add_response(json=[])
+    async with CflowClient(
+        **CREDS, http_backend="httpx", retry=FAST_RETRY, hooks=[telemetry.hooks()]
+    ) as cflow:
+        await cflow.users.list()
+    attempts = by_kind(telemetry.finished(), SpanKind.CLIENT)
+    sent = [r.headers["traceparent"].split("-")[:3] for r in httpx_mock.get_requests()]
+    # version-trace id-parent id; the flags depend on the SDK's sampler and id generator.
+    expected = [["00", f"{a.context.trace_id:032x}", f"{a.context.span_id:016x}"] for a in attempts]
+    assert sent == expected
+    assert len(expected) == 2
+    telemetry.assert_no_credentials()
+
+
+async def test_propagation_can_be_switched_off(httpx_mock: HTTPXMock) -> None:
+    telemetry = Telemetry()
+    httpx_mock.add_response(json=[])
+    async with CflowClient(
+        **CREDS, http_backend="httpx", hooks=[telemetry.hooks(propagate=False)]
+    ) as cflow:
+        await cflow.users.list()
+    assert "traceparent" not in httpx_mock.get_request().headers
+    assert len(telemetry.finished()) == 2
+
+
+async def test_calls_nest_under_the_callers_span(httpx_mock: HTTPXMock) -> None:
+    telemetry = Telemetry()
+    httpx_mock.add_response(json=[])
+    tracer = telemetry.tracer_provider.get_tracer("app")
+    async with CflowClient(**CREDS, http_backend="httpx", hooks=[telemetry.hooks()]) as cflow:
+        with tracer.start_as_current_span("handler") as handler:
+            await cflow.roles.list()
+    (call,) = [s for s in telemetry.finished() if s.name == "cflow roles.list"]
+    assert call.parent is not None
+    assert call.parent.span_id == handler.get_span_context().span_id
+
+
+async def test_a_cancelled_call_ends_its_spans(httpx_mock: HTTPXMock) -> None:
+    async def never_answers(request: httpx.Request) -> httpx.Response:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    httpx_mock.add_callback(never_answers)
+    telemetry = Telemetry()
+    started = asyncio.Event()
+
+    class Started:
+        def on_request(self, event: Any) -> None:
+            started.set()
+
+    hooks = [telemetry.hooks(), Started()]
+    async with CflowClient(**CREDS, http_backend="httpx", hooks=hooks) as cflow:
+        task = asyncio.create_task(cflow.get_workflows())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    spans = telemetry.finished()
+    assert sorted(s.name for s in spans) == ["GET " + GETWORKFLOWS, "cflow get_workflows"]
+    for span in spans:
+        assert span.attributes is not None
+        assert span.attributes["error.type"] == "CancelledError"
+        assert span.status.status_code is StatusCode.ERROR
+    telemetry.assert_no_credentials()

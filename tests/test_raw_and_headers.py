@@ -1,0 +1,142 @@
+"""Raw responses and per-call control (issue 12, parts 1 and 4): ``with_raw_response``
+for legacy and OpenAPI methods alike, ``default_headers``, ``with_options(extra_headers=...,
+extra_query=...)``, and credentials that can come from nowhere but their arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from cflow_openapi.api.users import list_users
+from conftest import API_KEY, CREDS, FAST_RETRY, USERNAME
+from pytest_httpx import HTTPXMock
+
+from cflow_async import CflowClient, CflowResponse, InvalidArgumentError, NotFoundError, ServerError
+
+WORKFLOWS = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
+
+
+def make_client(**options: Any) -> CflowClient:
+    return CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY, **options)
+
+
+async def test_raw_legacy_call_has_status_headers_attempts_and_the_value(
+    httpx_mock: HTTPXMock,
+) -> None:
+    httpx_mock.add_response(status_code=503)
+    httpx_mock.add_response(json=WORKFLOWS, headers={"x-request-id": "req-42"})
+    async with make_client() as cflow:
+        response = await cflow.with_raw_response.get_workflows()
+        assert isinstance(response, CflowResponse)
+        assert response.status_code == 200
+        assert response.headers["X-Request-Id"] == "req-42"
+        assert response.attempts == 2
+        assert isinstance(response.elapsed, float)
+        assert [w.name for w in response.parse()] == ["Test"]
+        assert "S3CRET" not in repr(response)
+
+
+async def test_raw_openapi_namespace_call(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=201, json=[])
+    async with make_client() as cflow:
+        response = await cflow.with_raw_response.requests.list("wf-1")
+        assert (response.status_code, response.attempts, response.parse()) == (201, 1, [])
+        # The plain client is not switched to raw responses by it.
+        httpx_mock.add_response(json=[])
+        assert await cflow.requests.list("wf-1") == []
+
+
+async def test_raw_calls_raise_the_same_errors(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(status_code=404, json={"error": "no"})
+    httpx_mock.add_response(status_code=503)
+    async with make_client() as cflow:
+        with pytest.raises(NotFoundError):
+            await cflow.with_raw_response.requests.get("wf-1", "r-1")
+        with pytest.raises(ServerError) as info:
+            await cflow.with_raw_response.submit_record("Test", {"a": 1})
+        assert info.value.outcome_unknown
+
+
+async def test_raw_responses_refuse_what_is_not_one_call() -> None:
+    async with make_client() as cflow:
+        for name in ("submit_records", "record_schema", "openapi", "aclose"):
+            with pytest.raises(AttributeError):
+                getattr(cflow.with_raw_response, name)
+
+
+async def test_default_headers_reach_every_door(httpx_mock: HTTPXMock) -> None:
+    for body in (WORKFLOWS, [], []):
+        httpx_mock.add_response(json=body)
+    async with make_client(default_headers={"X-Team": "billing"}) as cflow:
+        await cflow.get_workflows()
+        await cflow.requests.list("wf-1")
+        await list_users.asyncio(client=cflow.openapi)
+    requests = httpx_mock.get_requests()
+    assert [r.headers["x-team"] for r in requests] == ["billing"] * 3
+    assert [len(r.headers.get_list("x-team")) for r in requests] == [1] * 3
+    assert all(r.headers["apikey"] == API_KEY for r in requests)
+
+
+async def test_extra_headers_and_query_apply_to_the_copy_only(httpx_mock: HTTPXMock) -> None:
+    for body in (WORKFLOWS, [], WORKFLOWS):
+        httpx_mock.add_response(json=body)
+    async with make_client(default_headers={"x-team": "billing"}) as cflow:
+        copy = cflow.with_options(extra_headers={"X-Trace": "t1"}, extra_query={"debug": "1"})
+        await copy.get_workflows()
+        await list_users.asyncio(client=copy.openapi)
+        await cflow.get_workflows()
+    legacy, generated, plain = httpx_mock.get_requests()
+    for request in (legacy, generated):
+        assert (request.headers["x-team"], request.headers["x-trace"]) == ("billing", "t1")
+        assert request.url.params["debug"] == "1"
+    assert legacy.url.params["username"] == USERNAME
+    assert "x-trace" not in plain.headers
+    assert "debug" not in plain.url.params
+
+
+@pytest.mark.parametrize("name", ["apikey", "UserKey", "username", "USERNAME"])
+async def test_credentials_cannot_be_set_as_headers_or_query(name: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="credentials come only"):
+        make_client(default_headers={name: "x"})
+    async with make_client() as cflow:
+        with pytest.raises(InvalidArgumentError, match="credentials come only"):
+            cflow.with_options(extra_headers={name: "x"})
+        with pytest.raises(InvalidArgumentError, match="credentials come only"):
+            cflow.with_options(extra_query={name: "x"})
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"content-length": "1"}, {"x-a": "b\r\nc: d"}, {"bad name": "x"}, {"x-a": 1}, ["x"]],
+)
+def test_unsafe_headers_are_refused(headers: Any) -> None:
+    with pytest.raises(InvalidArgumentError):
+        make_client(default_headers=headers)
+
+
+def test_non_string_query_values_are_refused() -> None:
+    cflow = make_client()
+    with pytest.raises(InvalidArgumentError):
+        cflow.with_options(extra_query={"page": 2})  # type: ignore[dict-item]
+
+
+def test_response_headers_are_case_insensitive_and_multi_valued() -> None:
+    response = CflowResponse(
+        200, httpx.Headers([("Set-X", "1"), ("set-x", "2")]), b"", 0.0, 1, None
+    )
+    assert response.headers.get_list("SET-X") == ["1", "2"]
+
+
+async def test_raw_submit_with_validation_reads_the_form_plainly(httpx_mock: HTTPXMock) -> None:
+    field = {"name": "City", "type": "text", "label": "City", "required": False}
+    httpx_mock.add_response(json=[field])
+    httpx_mock.add_response(json={"Record_Id": "44"})
+    async with make_client() as cflow:
+        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
+        assert (response.status_code, response.parse()) == (200, "44")
+        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
+    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()] == [
+        "getworkflowfieldsets",
+        "submitrecord",
+    ]
