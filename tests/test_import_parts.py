@@ -64,6 +64,7 @@ def test_xlsx_first_sheet_with_its_header(tmp_path: Path) -> None:
         (4, {"Name": "bob", "GoogleSheetRowNumber": 4}),
     ]
     assert source_identity(path).fingerprint != ""
+    assert estimate_rows(path) == 3  # rows 2 to 4, for the progress bar's ETA
 
 
 def test_unknown_extension_is_refused(tmp_path: Path) -> None:

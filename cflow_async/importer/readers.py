@@ -103,7 +103,12 @@ def estimate_rows(path: str | os.PathLike[str]) -> int | None:
     makes it overcount slightly, which an ETA can live with."""
     fmt = file_format(path)
     if fmt == "xlsx":
-        return None
+        book = _open_xlsx(path)
+        try:  # the sheet's recorded dimension: None when the writer left it out
+            last = book.worksheets[0].max_row
+            return None if last is None else max(0, int(last) - 1)
+        finally:
+            book.close()
     count = 0
     last = b"\n"
     with open(path, "rb") as file:
