@@ -111,14 +111,17 @@ def journal_states(sheet: Path) -> dict[str, Any]:
         }
 
 
-FAULTS = (
-    # Every request is slowed a little; 4% of them answered 503 or 500, 2% dropped; half
-    # of the faulted writes applied anyway before the fault. (No random 429s: a 429 says
-    # "too fast", and answering it at random drives any rate controller to its floor.
-    # 429s are proven against a scripted server in test_import_job.py.)
-    *("--latency", "0.002", "--fault-rate", "0.04", "--drop-rate", "0.02"),
-    *("--fault-status", "503", "--fault-status", "500", "--act-before-fault", "0.5"),
-)
+# Every request is slowed a little; 4% of them answered 503 or 500, 2% dropped; half of
+# the faulted writes applied anyway before the fault. (No random 429s: a 429 says "too
+# fast", and answering it at random drives any rate controller to its floor. 429s are
+# proven against a scripted server in test_import_job.py.)
+FAULTS = {
+    "latency": 0.002,
+    "rate": 0.04,
+    "drop_rate": 0.02,
+    "statuses": [503, 500],
+    "act_before_fault": 0.5,
+}
 
 
 @pytest.mark.slow
@@ -127,9 +130,13 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
     rng = random.Random(seed)
     sheet = write_sheet(tmp_path / "sheet.csv", ROWS)
     expected = Counter({str(n): 1 for n in range(2, ROWS + 2)})
-    with SandboxProcess(*FAULTS, "--seed", str(seed)) as sandbox:
+    with SandboxProcess() as sandbox:
+        # Probed before the faults are on, so a faulted probe cannot pass for a missing
+        # feature.
         if not records_are_requests(sandbox):
             pytest.skip("this sandbox does not list legacy records as requests yet")
+        faults = httpx.put(f"{sandbox.url}/__sandbox__/faults", json={**FAULTS, "seed": seed})
+        faults.raise_for_status()
         # Two crashes: one in the first run, one in the first reconciling run.
         for extra in ((), ("--reconcile", "--settle", "1")):
             process = importer(sandbox, sheet, *extra)
@@ -148,6 +155,10 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
             assert process.returncode in (EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE), (seed, err)
         assert codes[-1] == EXIT_OK, (seed, codes, err)
         keys = stored_keys(sandbox)
+        stats = admin(sandbox, "stats")
+    # The premise: writes were faulted, some of them after the sandbox had stored them.
+    assert stats["faults_injected"]["drop"] > 0
+    assert stats["faults_acted"] > 0
     assert keys == expected, seed  # exactly one record per key, none missing
     states = journal_states(sheet)
     assert Counter(row.state for row in states.values()) == {"done": ROWS}
