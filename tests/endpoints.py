@@ -263,6 +263,11 @@ class Endpoint:
     # -- the success answer -------------------------------------------------------------
 
     @property
+    def ok(self) -> tuple[int, Any]:
+        """``(ok_status, ok_body)``."""
+        return self.ok_status, self.ok_body
+
+    @property
     def ok_content(self) -> bytes:
         return b"" if self.ok_body is None else json.dumps(self.ok_body).encode()
 
