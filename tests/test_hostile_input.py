@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
-import loopback
 import pytest
+import servers
 from conftest import API_KEY, CREDS, USER_KEY, USERNAME
 from endpoints import CATALOG, Endpoint, by_name, one_per_route_kind, select
-from loopback import Loopback, Reply, Seen
 from pytest_httpx import HTTPXMock
+from servers import Loopback, Reply, Seen
 
 from cflow_async import (
     CflowAPIError,
@@ -60,7 +60,7 @@ HOSTILE = [
 
 @contextlib.asynccontextmanager
 async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with loopback.make_client(kind, base_url, CREDS, **options) as client:
+    async with servers.make_client(kind, base_url, CREDS, **options) as client:
         yield client
 
 

@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import loopback
 import pytest
+import servers
 import trustme
-from loopback import Loopback, Reply, Seen
+from servers import Loopback, Reply, Seen
 
 from cflow_async import (
     CflowAPIError,
@@ -39,7 +39,7 @@ WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}
 
 @contextlib.asynccontextmanager
 async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with loopback.make_client(kind, base_url, CREDS, **options) as client:
+    async with servers.make_client(kind, base_url, CREDS, **options) as client:
         yield client
 
 
