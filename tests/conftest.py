@@ -4,6 +4,7 @@ integration tests run against the sandbox over real loopback sockets, on both ba
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,25 @@ FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
 BASE = "https://us.cflowapps.com/integromat/api"
 
 BACKENDS = ["aiohttp", "httpx"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def creds() -> dict[str, Any]:
+    """The test credentials (a copy: change it freely)."""
+    return dict(CREDS)
+
+
+@pytest.fixture
+def fast_retry() -> RetryPolicy:
+    """Retries on, with backoffs short enough to keep the suite fast."""
+    return FAST_RETRY
 
 
 class RecordingAsyncio:
