@@ -61,6 +61,7 @@ __all__ = [
     "OK_BODIES",
     "Endpoint",
     "by_name",
+    "endpoint",
     "public_facade_names",
     "select",
 ]
@@ -392,6 +393,11 @@ def _build() -> tuple[Endpoint, ...]:
 #: Every facade call: the 9 legacy methods, then the OpenAPI operations in document order.
 CATALOG: tuple[Endpoint, ...] = _build()
 _BY_NAME = {ep.name: ep for ep in CATALOG}
+
+
+def endpoint(name: str) -> Endpoint:
+    """The endpoint of that facade name (KeyError for a name not in the catalog)."""
+    return _BY_NAME[name]
 
 
 def by_name(*names: str) -> list[Endpoint]:

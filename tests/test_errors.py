@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from endpoints import CATALOG, Endpoint, by_name, one_per_route_kind, select
+from endpoints import CATALOG, Endpoint, by_name, endpoint, one_per_route_kind, select
 from pytest_httpx import HTTPXMock
 
 from cflow_async import (
@@ -213,7 +213,6 @@ LIST_CALLS = select(kind="legacy", where=lambda ep: ep.returns_list)
 RECORD_CALLS = select(where=lambda ep: ep.model is str)
 GEN_LIST_CALLS = select(kind="openapi", where=lambda ep: ep.returns_list)
 GEN_OBJECT_CALLS = select(kind="openapi", where=lambda ep: not ep.returns_list and ep.ok_body)
-_BY = {ep.name: ep for ep in CATALOG}
 
 
 def compact(body: Any) -> str:
@@ -288,7 +287,7 @@ async def test_legacy_item_wrong_shape(
 ) -> None:
     httpx_mock.add_response(content=compact(item).encode())
     with pytest.raises(ResponseValidationError, match="body starts"):
-        await _BY[call](client)
+        await endpoint(call)(client)
 
 
 @pytest.mark.parametrize("call", RECORD_CALLS, ids=str)
@@ -392,7 +391,7 @@ async def test_generated_field_wrong_shape(
 ) -> None:
     httpx_mock.add_response(content=compact(body).encode())
     with pytest.raises(ResponseValidationError, match="body starts"):
-        await _BY[call](client)
+        await endpoint(call)(client)
 
 
 async def test_validation_error_message_is_bounded(
