@@ -579,6 +579,19 @@ async def test_null_where_a_list_is_expected(client: CflowClient, httpx_mock: HT
         await client.workflows.get("w")
 
 
+async def test_null_where_text_has_a_default_reads_as_the_default(
+    client: CflowClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(json=[{"name": "City", "type": None, "label": None, "help": None}])
+    [field] = await client.get_workflow_fieldsets("W")
+    assert (field.type, field.label, field.help) == ("text", "City", "")
+    httpx_mock.add_response(
+        json={"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": None}]}
+    )
+    [workflow] = await client.get_workflows()
+    assert workflow.display_name == "W"
+
+
 async def test_json_with_another_content_type_is_still_read(
     client: CflowClient, httpx_mock: HTTPXMock
 ) -> None:
