@@ -54,18 +54,6 @@ if _SCRIPTS not in sys.path:  # scripts/ is not installed (tests/spec_changes do
 
 from facade_table import load_facade_table  # noqa: E402
 
-__all__ = [
-    "CATALOG",
-    "EXAMPLES",
-    "LEGACY_QUERY",
-    "OK_BODIES",
-    "Endpoint",
-    "by_name",
-    "endpoint",
-    "public_facade_names",
-    "select",
-]
-
 Kind = Literal["legacy", "openapi"]
 PREFIX = "/integromat/api/cflow/"
 
@@ -83,29 +71,19 @@ EXAMPLES: dict[str, Any] = {
 
 #: Legacy query parameters: query name -> the argument it carries (None: the client's
 #: username). The legacy document's contract; getstatus takes no username.
+_USER: dict[str, str | None] = {"username": None}
+_NAME: dict[str, str | None] = {"WorkflowName": "workflow_name"}
+_GROUP: dict[str, str | None] = {"group_id": "group_id"}
 LEGACY_QUERY: dict[str, dict[str, str | None]] = {
     "check_connection": {},
-    "get_workflows": {"username": None},
-    "get_process": {"username": None, "WorkflowName": "workflow_name"},
-    "get_status": {"WorkflowName": "workflow_name", "group_id": "group_id"},
-    "submit_record": {"username": None, "WorkflowName": "workflow_name"},
-    "update_record": {
-        "username": None,
-        "WorkflowName": "workflow_name",
-        "group_id": "group_id",
-        "RecordId": "record_id",
-    },
-    "get_process_fields_for_map": {
-        "username": None,
-        "WorkflowName": "workflow_name",
-        "group_id": "group_id",
-    },
-    "get_workflow_fieldsets": {"username": None, "WorkflowName": "workflow_name"},
-    "get_process_fieldsets": {
-        "username": None,
-        "WorkflowName": "workflow_name",
-        "group_id": "group_id",
-    },
+    "get_workflows": _USER,
+    "get_process": _USER | _NAME,
+    "get_status": _NAME | _GROUP,
+    "submit_record": _USER | _NAME,
+    "update_record": _USER | _NAME | _GROUP | {"RecordId": "record_id"},
+    "get_process_fields_for_map": _USER | _NAME | _GROUP,
+    "get_workflow_fieldsets": _USER | _NAME,
+    "get_process_fieldsets": _USER | _NAME | _GROUP,
 }
 
 REQUEST_JSON: dict[str, Any] = {
