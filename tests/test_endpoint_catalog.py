@@ -47,6 +47,21 @@ def test_the_catalog_reflects_the_library() -> None:
     assert by["requests.update"].raw_path(request_id="a/b").endswith("/requests/a%2Fb")
 
 
+#: The exact JSON body each call with a body sends, for the catalog's canonical arguments.
+SENT = {
+    "submit_record": {"main": {"WorkflowName": "W"}, "dynamicobj": {"a": 1}},
+    "update_record": {
+        "main": {"WorkflowName": "W", "group_id": "27406", "RecordId": "44"},
+        "Values": {"a": 1},
+    },
+    "requests.create": {"fields": {"a": 1}},
+    "requests.create_draft": {"fields": {"a": 1}},
+    "requests.update": {"fields": {"a": 1}},
+    "requests.approve": {},
+    "requests.reject": {},
+}
+
+
 @pytest.mark.parametrize("ep", CATALOG, ids=str)
 async def test_canonical_call_puts_its_contract_on_the_wire(
     client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint
@@ -64,6 +79,7 @@ async def test_canonical_call_puts_its_contract_on_the_wire(
     assert request.headers["username"] == USERNAME
     if ep.has_body:
         assert request.headers["content-type"] == "application/json"
-        assert isinstance(json.loads(request.content), dict)
+        assert json.loads(request.content) == SENT[ep.name]
     else:
+        assert ep.name not in SENT
         assert request.content == b""
