@@ -198,15 +198,6 @@ async def test_requests_update_is_a_put(client: CflowClient, httpx_mock: HTTPXMo
     check_request_model(updated)
 
 
-async def test_requests_delete(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="DELETE", url=f"{WF}/wf-1/requests/req-1", status_code=204)
-    result = await client.requests.delete("wf-1", "req-1")
-    assert result is None
-    request = only_request(httpx_mock)
-    assert request.method == "DELETE"
-    assert request.content == b""
-
-
 @pytest.mark.parametrize("action", ["approve", "reject"])
 @pytest.mark.parametrize(
     ("kwargs", "expected"),
