@@ -30,7 +30,6 @@ import builtins
 import dataclasses
 import functools
 import inspect
-import json
 import sys
 import typing
 from collections.abc import Awaitable, Callable, Mapping
@@ -215,25 +214,21 @@ class Endpoint:
 
     # -- what goes on the wire ----------------------------------------------------------
 
+    def _filled(self, overrides: dict[str, Any]) -> list[str]:
+        args = self.args(**overrides)
+        return [
+            str(args[_snake(part[1:-1])]) if part.startswith("{") else part
+            for part in self.path.split("/")
+        ]
+
     def segments(self, **overrides: Any) -> list[str]:
         """The expected path after ``/integromat/api/cflow/``, segment by segment
         (unencoded), for the given arguments."""
-        args = self.args(**overrides)
-        out = []
-        for part in self.path.removeprefix(PREFIX).split("/"):
-            if part.startswith("{") and part.endswith("}"):
-                out.append(str(args[_snake(part[1:-1])]))
-            else:
-                out.append(part)
-        return out
+        return self._filled(overrides)[PREFIX.count("/") :]
 
     def raw_path(self, **overrides: Any) -> str:
         """The expected raw path: the template with each id percent-encoded in place."""
-        args = self.args(**overrides)
-        return "/".join(
-            quote(str(args[_snake(part[1:-1])]), safe="") if part.startswith("{") else part
-            for part in self.path.split("/")
-        )
+        return "/".join(quote(part, safe="") for part in self._filled(overrides))
 
     def expected_query(self, username: str, **overrides: Any) -> dict[str, str]:
         args = self.args(**overrides)
@@ -245,10 +240,6 @@ class Endpoint:
     def ok(self) -> tuple[int, Any]:
         """``(ok_status, ok_body)``."""
         return self.ok_status, self.ok_body
-
-    @property
-    def ok_content(self) -> bytes:
-        return b"" if self.ok_body is None else json.dumps(self.ok_body).encode()
 
     def ok_response(self) -> dict[str, Any]:
         """Keyword arguments for ``httpx_mock.add_response`` answering with success."""
@@ -386,7 +377,6 @@ def by_name(*names: str) -> list[Endpoint]:
 def select(
     *,
     kind: Kind | None = None,
-    method: str | None = None,
     writes: bool | None = None,
     has_path_args: bool | None = None,
     has_args: bool | None = None,
@@ -397,7 +387,6 @@ def select(
         ep
         for ep in CATALOG
         if (kind is None or ep.kind == kind)
-        and (method is None or ep.method == method)
         and (writes is None or ep.writes == writes)
         and (has_path_args is None or bool(ep.path_args) == has_path_args)
         and (has_args is None or bool(ep.params) == has_args)
