@@ -10,6 +10,7 @@ import httpx
 import pytest
 from cflow_openapi.models import (
     Request,
+    RequestCreateFields,
     RequestStatus,
     Role,
     Stage,
@@ -23,7 +24,8 @@ from conftest import API_KEY, BASE, USER_KEY, USERNAME
 from endpoints import Endpoint, endpoint, select
 from pytest_httpx import HTTPXMock
 
-from cflow_async import CflowClient
+from cflow_async import CflowClient, InvalidArgumentError
+from cflow_async import _openapi_runtime as rt
 
 WF = f"{BASE}/cflow/workflows"
 
@@ -184,6 +186,54 @@ async def test_requests_create_unsupported_value_raises_value_error_before_sendi
     with pytest.raises(ValueError, match="Bad"):
         await client.requests.create("wf-1", {"Bad": object()})
     assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "named"),
+    [
+        ("requests.create", {"fields": [("a", 1)]}, "fields"),
+        ("requests.update", {"fields": "a=1"}, "fields"),
+        ("requests.approve", {"comment": 5}, "comment"),
+        ("requests.reject", {"reassign_to": ["bob"]}, "reassign_to"),
+    ],
+)
+async def test_arguments_of_the_wrong_type_are_refused_before_sending(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, arguments: dict[str, Any], named: str
+) -> None:
+    ep = endpoint(name)
+    with pytest.raises(InvalidArgumentError, match=named):
+        await ep.bound(client)(**{**ep.args(), **arguments})
+    assert httpx_mock.get_requests() == []
+
+
+# -- the runtime's conversions for parameters the current document does not use yet ------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(True, "true"), (False, "false"), (RequestStatus.PENDING, "pending"), (1.5, "1.5"), (7, "7")],
+)
+def test_query_values_are_sent_as_text(value: Any, text: str) -> None:
+    assert rt.query_value(value, "q") == text
+
+
+def test_body_values_are_sent_as_json() -> None:
+    model = RequestCreateFields.from_dict({"City": "trichy"})
+    when = dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
+    value = [model, RequestStatus.DRAFT, when, dt.date(2024, 3, 26), None, 1, "x", {"a": 1}]
+    assert rt.body_value(value, "b") == [
+        {"City": "trichy"},
+        "draft",
+        "2024-03-26T18:30:00+00:00",
+        "2024-03-26",
+        None,
+        1,
+        "x",
+        {"a": 1},
+    ]
+    with pytest.raises(InvalidArgumentError, match="b has type object"):
+        rt.body_value(object(), "b")
+    assert rt.json_value({"any": ["thing"]}) == {"any": ["thing"]}
 
 
 @pytest.mark.parametrize("action", ["approve", "reject"])
