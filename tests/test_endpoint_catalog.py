@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 from conftest import API_KEY, USER_KEY, USERNAME
-from endpoints import CATALOG, LEGACY_QUERY, Endpoint, public_facade_names, select
+from endpoints import CATALOG, EXAMPLES, LEGACY_QUERY, Endpoint, public_facade_names, select
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient
@@ -21,6 +21,8 @@ def test_every_public_facade_call_is_in_the_catalog() -> None:
     assert set(names) == public_facade_names()
     assert len(select(kind="legacy")) == len(ENDPOINTS) == 9
     assert set(LEGACY_QUERY) == set(ENDPOINTS)
+    # A new operation with a parameter name the catalog has no example for: add one.
+    assert {p for ep in CATALOG for p in ep.params} <= set(EXAMPLES)
 
 
 def test_the_catalog_reflects_the_library() -> None:
