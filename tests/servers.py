@@ -24,11 +24,14 @@ from http import HTTPStatus
 from typing import Any
 
 import httpx
+from conftest import CREDS, FAST_RETRY
 
-from cflow_async import CflowClient, RetryPolicy
+from cflow_async import CflowClient
 
-FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
+FAST = FAST_RETRY
 WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
+#: Every kind of transport ``make_client`` builds a client on.
+KINDS = ["aiohttp", "httpx", "injected"]
 
 
 # -- the server ------------------------------------------------------------
@@ -188,9 +191,11 @@ def _encode(reply: Reply, keep_alive: bool = False) -> bytes:
 
 @contextlib.asynccontextmanager
 async def make_client(
-    kind: str, base_url: str, creds: dict[str, Any], **options: Any
+    kind: str, base_url: str, creds: dict[str, Any] | None = None, **options: Any
 ) -> AsyncIterator[CflowClient]:
-    """A client on the aiohttp or httpx backend, or on a caller's own httpx.AsyncClient."""
+    """A client on the aiohttp or httpx backend, or on a caller's own httpx.AsyncClient
+    (``kind``), with the conftest credentials unless given others."""
+    creds = CREDS if creds is None else creds
     options.setdefault("retry", FAST)
     if kind == "injected":
         follow = options.pop("follow_redirects", True)

@@ -4,22 +4,20 @@ their place, oversized and compressed responses, and 2xx bodies of the wrong sha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import gzip
 import json
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
-import servers
 from conftest import API_KEY, CREDS, USER_KEY, USERNAME
 from endpoints import Endpoint, by_name, one_per_route_kind, select
 from pytest_httpx import HTTPXMock
-from servers import Loopback, Reply, Seen
+from servers import KINDS, Loopback, Reply, Seen, make_client
 
 from cflow_async import (
     CflowAPIError,
@@ -33,9 +31,6 @@ from cflow_async import (
     RetryPolicy,
     ServerError,
 )
-
-KINDS = ["aiohttp", "httpx", "injected"]
-WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
 
 # Values that would add query parameters, a fragment, headers or path segments if they were
 # pasted into a URL without encoding.
@@ -56,12 +51,6 @@ HOSTILE = [
     "Gr\u00fc\u00dfe \u540d\u524d \U0001f600",
     "\u2028\u2029\ufeff",
 ]
-
-
-@contextlib.asynccontextmanager
-async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with servers.make_client(kind, base_url, CREDS, **options) as client:
-        yield client
 
 
 def _ok_reply(seen: Seen) -> Reply:
