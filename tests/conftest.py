@@ -83,9 +83,9 @@ def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[CflowClient]:
+async def client(creds: dict[str, Any], fast_retry: RetryPolicy) -> AsyncIterator[CflowClient]:
     """A client for pytest-httpx unit tests (httpx backend, tiny backoffs)."""
-    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as c:
+    async with CflowClient(**creds, http_backend="httpx", retry=fast_retry) as c:
         yield c
 
 
@@ -101,7 +101,9 @@ def sandbox(cflow_sandbox: Any) -> Any:
 
 
 @pytest.fixture
-async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClient]:
+async def sandbox_client(
+    sandbox: Any, backend: str, fast_retry: RetryPolicy
+) -> AsyncIterator[CflowClient]:
     """A real client on the given backend talking to the sandbox over loopback."""
     async with CflowClient(
         api_key=sandbox.api_key,
@@ -109,6 +111,6 @@ async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClien
         username=sandbox.username,
         base_url=sandbox.url,
         http_backend=backend,  # type: ignore[arg-type]
-        retry=FAST_RETRY,
+        retry=fast_retry,
     ) as c:
         yield c
