@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: help venv test test-fast demo check lint fmt typecheck regen check-generated check-facade audit bench bench-import clean
 
 help:
-	@echo "make test             set up .venv if needed and run the whole test suite"
+	@echo "make test             set up .venv if needed, run the whole suite under coverage, print it"
 	@echo "make demo             run the walk-through against a local sandbox"
 	@echo "make check            lint, format check, mypy --strict, check-generated, check-facade, audit, tests"
 	@echo "make regen            regenerate generated/cflow_openapi from openapi/cflow.yaml"
@@ -27,8 +27,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The suite under coverage.py (branch coverage of cflow_async, [tool.coverage] in
+# pyproject.toml), then the total: the whole package, and without the sandbox server.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m coverage run -m pytest -q
+	@$(PY) -m coverage report
+	@$(PY) -m coverage report --omit='cflow_async/sandbox/*' --format=total \
+		| sed 's/^/cflow_async without sandbox\/: /; s/$$/%/'
 
 demo: $(STAMP)
 	$(PY) scripts/run_demo.py
@@ -68,4 +73,4 @@ bench-import: $(STAMP)
 	$(PY) scripts/bench_import.py --rows $(ROWS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist .coverage

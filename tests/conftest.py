@@ -4,6 +4,7 @@ integration tests run against the sandbox over real loopback sockets, on both ba
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,25 @@ FAST_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
 BASE = "https://us.cflowapps.com/integromat/api"
 
 BACKENDS = ["aiohttp", "httpx"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def creds() -> dict[str, Any]:
+    """The test credentials (a copy: change it freely)."""
+    return dict(CREDS)
+
+
+@pytest.fixture
+def fast_retry() -> RetryPolicy:
+    """Retries on, with backoffs short enough to keep the suite fast."""
+    return FAST_RETRY
 
 
 class RecordingAsyncio:
@@ -63,9 +83,9 @@ def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[CflowClient]:
+async def client(creds: dict[str, Any], fast_retry: RetryPolicy) -> AsyncIterator[CflowClient]:
     """A client for pytest-httpx unit tests (httpx backend, tiny backoffs)."""
-    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as c:
+    async with CflowClient(**creds, http_backend="httpx", retry=fast_retry) as c:
         yield c
 
 
@@ -81,7 +101,9 @@ def sandbox(cflow_sandbox: Any) -> Any:
 
 
 @pytest.fixture
-async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClient]:
+async def sandbox_client(
+    sandbox: Any, backend: str, fast_retry: RetryPolicy
+) -> AsyncIterator[CflowClient]:
     """A real client on the given backend talking to the sandbox over loopback."""
     async with CflowClient(
         api_key=sandbox.api_key,
@@ -89,6 +111,6 @@ async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClien
         username=sandbox.username,
         base_url=sandbox.url,
         http_backend=backend,  # type: ignore[arg-type]
-        retry=FAST_RETRY,
+        retry=fast_retry,
     ) as c:
         yield c

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import CREDS, FAST_RETRY
+from servers import Loopback, Reply, Seen
 
 from cflow_async import (
     BadRequestError,
@@ -408,69 +409,27 @@ async def test_plain_break_also_cancels_in_flight_work() -> None:
         assert await cflow.submit_record("Orders", {"n": 1}) == "R1"
 
 
-class _LoopbackServer:
-    """A bare HTTP/1.1 keep-alive server: submitrecord answers rows below ``block_from``
-    and holds the rest until the client gives up on them."""
+class _Holding:
+    """A keep-alive loopback server's handler: submitrecord answers rows below
+    ``block_from`` and holds the rest until the client gives up on them."""
 
     def __init__(self, block_from: int) -> None:
         self.block_from = block_from
-        self.requests = 0
         self.blocked = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._server: asyncio.Server | None = None
-        self.url = ""
 
-    async def __aenter__(self) -> _LoopbackServer:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length) if length else b""
-                self.requests += 1
-                n = int(json.loads(body)["dynamicobj"]["n"]) if body else -1
-                if n >= self.block_from:
-                    self.blocked += 1
-                    # Hold the request until the client hangs up (or the test ends).
-                    await reader.read()
-                    return
-                payload = json.dumps({"Record_Id": f"R{n}"}).encode()
-                writer.write(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
-                    b"content-length: %d\r\n\r\n%s" % (len(payload), payload)
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+    def __call__(self, seen: Seen) -> Reply:
+        n = int(json.loads(seen.body)["dynamicobj"]["n"]) if seen.body else -1
+        if n >= self.block_from:
+            self.blocked += 1
+            return Reply(hold=True)
+        return Reply(body=json.dumps({"Record_Id": f"R{n}"}).encode())
 
 
 @pytest.mark.integration
 async def test_stopping_early_on_a_real_backend_leaves_the_pool_usable(backend: str) -> None:
+    handler = _Holding(block_from=2)
     async with (
-        _LoopbackServer(block_from=2) as server,
+        Loopback(handler, keep_alive=True) as server,
         CflowClient(
             **CREDS,
             base_url=server.url,
@@ -489,10 +448,10 @@ async def test_stopping_early_on_a_real_backend_leaves_the_pool_usable(backend: 
                     break
         assert sorted(r.index for r in got) == [0, 1]
         assert all(r.ok for r in got)
-        assert 1 <= server.blocked <= 4
+        assert 1 <= handler.blocked <= 4
 
         # The cancelled requests' connections must not poison the pool (of only 4).
-        server.block_from = 10**9
+        handler.block_from = 10**9
         for i in range(6):
             assert await cflow.submit_record("Orders", {"n": i}) == f"R{i}"
         again = await collect(cflow.submit_records("Orders", rows(20), concurrency=4))

@@ -4,20 +4,20 @@ their place, oversized and compressed responses, and 2xx bodies of the wrong sha
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import gzip
 import json
 import tracemalloc
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
-import loopback
 import pytest
-from loopback import Loopback, Reply, Seen
+from conftest import API_KEY, CREDS, USER_KEY, USERNAME
+from endpoints import Endpoint, by_name, one_per_route_kind, select
 from pytest_httpx import HTTPXMock
+from servers import KINDS, Loopback, Reply, Seen, make_client
 
 from cflow_async import (
     CflowAPIError,
@@ -31,14 +31,6 @@ from cflow_async import (
     RetryPolicy,
     ServerError,
 )
-
-API_KEY = "7f1c2e9a-hostile-api-key"
-USER_KEY = "b84d06f3-hostile-user-key"
-USERNAME = "hostile@example.com"
-CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
-FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
-KINDS = ["aiohttp", "httpx", "injected"]
-WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
 
 # Values that would add query parameters, a fragment, headers or path segments if they were
 # pasted into a URL without encoding.
@@ -59,19 +51,6 @@ HOSTILE = [
     "Gr\u00fc\u00dfe \u540d\u524d \U0001f600",
     "\u2028\u2029\ufeff",
 ]
-
-
-@contextlib.asynccontextmanager
-async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with loopback.make_client(kind, base_url, CREDS, **options) as client:
-        yield client
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[CflowClient]:
-    """Overrides conftest's: the httpx backend (for pytest-httpx) with this file's credentials."""
-    async with CflowClient(**CREDS, http_backend="httpx", retry=FAST) as c:
-        yield c
 
 
 def _ok_reply(seen: Seen) -> Reply:
@@ -146,37 +125,8 @@ async def test_printable_credentials_are_sent_verbatim(httpx_mock: HTTPXMock) ->
 
 # -- query values -------------------------------------------------------------------------------
 
-LEGACY_CALLS: dict[str, tuple[Callable[[CflowClient, str], Any], Callable[[str], dict[str, str]]]]
-LEGACY_CALLS = {
-    "get_process": (
-        lambda c, v: c.get_process(v),
-        lambda v: {"username": USERNAME, "WorkflowName": v},
-    ),
-    "get_status": (
-        lambda c, v: c.get_status(v, v),
-        lambda v: {"WorkflowName": v, "group_id": v},
-    ),
-    "submit_record": (
-        lambda c, v: c.submit_record(v, {v: v}),
-        lambda v: {"username": USERNAME, "WorkflowName": v},
-    ),
-    "update_record": (
-        lambda c, v: c.update_record(v, v, v, {v: v}),
-        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v, "RecordId": v},
-    ),
-    "get_process_fields_for_map": (
-        lambda c, v: c.get_process_fields_for_map(v, v),
-        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v},
-    ),
-    "get_workflow_fieldsets": (
-        lambda c, v: c.get_workflow_fieldsets(v),
-        lambda v: {"username": USERNAME, "WorkflowName": v},
-    ),
-    "get_process_fieldsets": (
-        lambda c, v: c.get_process_fieldsets(v, v),
-        lambda v: {"username": USERNAME, "WorkflowName": v, "group_id": v},
-    ),
-}
+#: Every legacy call that takes arguments: each carries the value in every argument.
+QUERY_ENDPOINTS = select(kind="legacy", has_args=True)
 EXPECTED_HEADERS = {
     "host",
     "accept",
@@ -204,16 +154,15 @@ def assert_exact_query(request: httpx.Request, expected: dict[str, str]) -> None
     assert request.url.path.count("/") == 4
 
 
-@pytest.mark.parametrize("method", list(LEGACY_CALLS))
+@pytest.mark.parametrize("ep", QUERY_ENDPOINTS, ids=str)
 @pytest.mark.parametrize("value", HOSTILE)
 async def test_query_values_stay_in_their_parameter(
-    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: str
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, value: str
 ) -> None:
-    call, expected = LEGACY_CALLS[method]
-    httpx_mock.add_response(json={"Record_Id": "1"} if "record" in method else [])
-    await call(client, value)
+    httpx_mock.add_response(**ep.ok_response())
+    await ep.call_with(client, value)
     request = httpx_mock.get_requests()[0]
-    assert_exact_query(request, expected(value))
+    assert_exact_query(request, ep.expected_query(USERNAME, **ep.with_value(value)))
     assert {k.lower() for k in request.headers} <= EXPECTED_HEADERS
     assert request.headers["apikey"] == API_KEY
     if request.method == "POST":
@@ -282,46 +231,9 @@ async def test_query_values_stay_in_place_on_the_wire(kind: str) -> None:
 
 # -- path parameters ----------------------------------------------------------------------------
 
-PATH_CALLS: dict[str, tuple[Callable[[CflowClient, str], Any], Callable[[str], list[str]], Any]]
-PATH_CALLS = {
-    "workflows.get": (lambda c, v: c.workflows.get(v), lambda v: ["workflows", v], {}),
-    "requests.list": (lambda c, v: c.requests.list(v), lambda v: ["workflows", v, "requests"], []),
-    "requests.create": (
-        lambda c, v: c.requests.create(v, {v: v}),
-        lambda v: ["workflows", v, "requests"],
-        {"id": "r"},
-    ),
-    "requests.create_draft": (
-        lambda c, v: c.requests.create_draft(v, {}),
-        lambda v: ["workflows", v, "drafts"],
-        {"id": "r"},
-    ),
-    "requests.get": (
-        lambda c, v: c.requests.get(v, v),
-        lambda v: ["workflows", v, "requests", v],
-        {"id": "r"},
-    ),
-    "requests.update": (
-        lambda c, v: c.requests.update("w", v, {}),
-        lambda v: ["workflows", "w", "requests", v],
-        {"id": "r"},
-    ),
-    "requests.delete": (
-        lambda c, v: c.requests.delete(v, v),
-        lambda v: ["workflows", v, "requests", v],
-        None,
-    ),
-    "requests.approve": (
-        lambda c, v: c.requests.approve(v, v, comment=v),
-        lambda v: ["workflows", v, "requests", v, "approve"],
-        {"id": "r"},
-    ),
-    "requests.reject": (
-        lambda c, v: c.requests.reject(v, v, reassign_to=v),
-        lambda v: ["workflows", v, "requests", v, "reject"],
-        {"id": "r"},
-    ),
-}
+#: Every call with ids in its path, and each (call, id) pair.
+PATH_ENDPOINTS = select(has_path_args=True)
+PATH_ARGS = [(ep, arg) for ep in PATH_ENDPOINTS for arg in ep.path_args]
 PATH_HOSTILE = [*HOSTILE, "...", ".hidden", "a/../b", "%2e%2e", "/", "?", "#"]
 
 
@@ -333,30 +245,27 @@ def path_segments(raw_path: bytes) -> list[str]:
     return [unquote(s) for s in text.removeprefix("/integromat/api/cflow/").split("/")]
 
 
-@pytest.mark.parametrize("method", list(PATH_CALLS))
+@pytest.mark.parametrize("ep", PATH_ENDPOINTS, ids=str)
 @pytest.mark.parametrize("value", PATH_HOSTILE)
 async def test_path_parameters_stay_in_their_segment(
-    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: str
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, value: str
 ) -> None:
-    call, expected, body = PATH_CALLS[method]
-    if body is None:
-        httpx_mock.add_response(status_code=204)
-    else:
-        httpx_mock.add_response(status_code=200, json=body)
-    await call(client, value)
+    httpx_mock.add_response(**ep.ok_response())
+    await ep.call_with(client, value)
     request = httpx_mock.get_requests()[0]
-    assert path_segments(request.url.raw_path) == expected(value)
+    assert request.method == ep.method
+    assert path_segments(request.url.raw_path) == ep.segments(**ep.with_value(value))
     assert request.url.fragment == ""
 
 
-@pytest.mark.parametrize("method", list(PATH_CALLS))
+@pytest.mark.parametrize(("ep", "arg"), PATH_ARGS, ids=lambda x: str(x))
 @pytest.mark.parametrize("value", [".", "..", " .. ", "", True, None, 1.0])
 async def test_dot_segments_and_non_ids_are_refused(
-    client: CflowClient, httpx_mock: HTTPXMock, method: str, value: Any
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, arg: str, value: Any
 ) -> None:
-    call, _, _ = PATH_CALLS[method]
-    with pytest.raises(InvalidArgumentError) as info:
-        await call(client, value)
+    """Each id on its own (the others valid): refused before sending, the error naming it."""
+    with pytest.raises(InvalidArgumentError, match=arg) as info:
+        await ep.call(client, **{arg: value})
     assert isinstance(info.value, ValueError)
     assert httpx_mock.get_requests() == []
 
@@ -387,10 +296,7 @@ def _array(size: int) -> bytes:
     return b"[" + b" " * (size - 2) + b"]"
 
 
-CAPPED_CALLS: dict[str, Callable[[CflowClient], Any]] = {
-    "legacy": lambda c: c.get_process("W"),
-    "openapi": lambda c: c.users.list(),
-}
+CAPPED_CALLS = by_name("get_process", "users.list")  # a legacy and an OpenAPI list reader
 
 
 def test_default_response_cap_is_50_mb() -> None:
@@ -403,9 +309,9 @@ def test_default_response_cap_is_50_mb() -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
-@pytest.mark.parametrize("what", list(CAPPED_CALLS))
+@pytest.mark.parametrize("call", CAPPED_CALLS, ids=str)
 async def test_oversized_responses_are_refused_and_the_client_stays_usable(
-    kind: str, chunked: bool, what: str
+    kind: str, chunked: bool, call: Endpoint
 ) -> None:
     sizes = [CAP, CAP + 1, 50 * CAP, CAP]
     replies = [Reply(body=_array(size), chunked=chunked) for size in sizes]
@@ -413,7 +319,6 @@ async def test_oversized_responses_are_refused_and_the_client_stays_usable(
     def answer(seen: Seen) -> Reply:
         return replies.pop(0)
 
-    call = CAPPED_CALLS[what]
     async with (
         Loopback(answer) as server,
         make_client(kind, server.url, max_response_bytes=CAP) as client,
@@ -431,8 +336,8 @@ async def test_oversized_responses_are_refused_and_the_client_stays_usable(
 
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("what", list(CAPPED_CALLS))
-async def test_compressed_responses_are_capped_after_decoding(kind: str, what: str) -> None:
+@pytest.mark.parametrize("call", CAPPED_CALLS, ids=str)
+async def test_compressed_responses_are_capped_after_decoding(kind: str, call: Endpoint) -> None:
     """A few KB of gzip can expand to gigabytes; the cap must bound what is held in memory
     (the decoded body), not just the bytes on the wire, and the refusal must come before
     the whole bomb is inflated."""
@@ -440,7 +345,6 @@ async def test_compressed_responses_are_capped_after_decoding(kind: str, what: s
     decoded = 40 * 1024 * 1024
     bomb = gzip.compress(_array(decoded), compresslevel=9)
     assert len(bomb) < cap  # on the wire it is under the cap
-    call = CAPPED_CALLS[what]
     headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
 
     def answer(seen: Seen) -> Reply:
@@ -480,20 +384,15 @@ async def test_compressed_responses_within_the_cap_are_read(kind: str) -> None:
 @pytest.mark.parametrize(
     ("status", "body", "call", "expected"),
     [
-        (404, b'{"message": "no such workflow"}', lambda c: c.workflows.get("w"), NotFoundError),
-        (500, b'{"message": "boom"}', lambda c: c.submit_record("W", {}), ServerError),
-        (
-            200,
-            b"<html>gateway says no</html>",
-            lambda c: c.get_process("W"),
-            ResponseValidationError,
-        ),
-        (200, b'{"id": 1}', lambda c: c.users.list(), ResponseValidationError),
+        (404, b'{"message": "no such workflow"}', *by_name("workflows.get"), NotFoundError),
+        (500, b'{"message": "boom"}', *by_name("submit_record"), ServerError),
+        (200, b"<html>gateway says no</html>", *by_name("get_process"), ResponseValidationError),
+        (200, b'{"id": 1}', *by_name("users.list"), ResponseValidationError),
     ],
     ids=["404", "500", "html-200", "shape-200"],
 )
 async def test_compressed_error_responses_raise_typed_errors(
-    kind: str, status: int, body: bytes, call: Callable[[CflowClient], Any], expected: type
+    kind: str, status: int, body: bytes, call: Endpoint, expected: type
 ) -> None:
     """Servers gzip error pages too (the generated layer even asks for gzip); the typed
     error keeps the decoded body."""
@@ -519,15 +418,20 @@ async def test_compressed_error_responses_raise_typed_errors(
 class Bad:
     body: bytes
     content_type: str = "application/json"
+    start: str | None = None  # what the error message must quote of the body
 
 
 BAD_BODIES = {
     "html page": Bad(
-        b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>", "text/html"
+        b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>",
+        "text/html",
+        "<!DOCTYPE html><html><body><h1>502 Bad Gateway",
     ),
-    "empty": Bad(b""),
-    "truncated": Bad(b'[{"ProcessStage": "Review", "Proc'),
-    "not utf-8": Bad(b"\xff\xfe\xfa{"),
+    "empty": Bad(b"", start=""),
+    "truncated": Bad(
+        b'[{"ProcessStage": "Review", "Proc', start='[{"ProcessStage": "Review", "Proc'
+    ),
+    "not utf-8": Bad(b"\xff\xfe\xfa{ not utf-8", start="not utf-8"),
     "scalar": Bad(b"42"),
     "string": Bad(b'"[]"'),
     "null": Bad(b"null"),
@@ -539,25 +443,8 @@ BAD_BODIES = {
     "control chars": Bad(b"\x1b[2J\x1b[31mERROR\r\n\x07\x00 more" + b"x" * 2000, "text/plain"),
 }
 
-LEGACY_READERS: dict[str, Callable[[CflowClient], Any]] = {
-    "get_workflows": lambda c: c.get_workflows(),
-    "get_process": lambda c: c.get_process("W"),
-    "get_status": lambda c: c.get_status("W", 1),
-    "submit_record": lambda c: c.submit_record("W", {}),
-    "update_record": lambda c: c.update_record("W", 1, 2, {}),
-    "get_process_fields_for_map": lambda c: c.get_process_fields_for_map("W", 1),
-    "get_workflow_fieldsets": lambda c: c.get_workflow_fieldsets("W"),
-    "get_process_fieldsets": lambda c: c.get_process_fieldsets("W", 1),
-    "workflows.get": lambda c: c.workflows.get("w"),
-    "requests.list": lambda c: c.requests.list("w"),
-    "requests.create": lambda c: c.requests.create("w", {}),
-    "requests.get": lambda c: c.requests.get("w", "r"),
-    "requests.approve": lambda c: c.requests.approve("w", "r"),
-    "users.list": lambda c: c.users.list(),
-    "roles.list": lambda c: c.roles.list(),
-}
-WRITES = {"submit_record", "update_record", "requests.create", "requests.approve"}
-SINGLE_OBJECTS = {"workflows.get", "requests.create", "requests.get", "requests.approve"}
+#: Every call that reads a body (all but check_connection and requests.delete).
+READERS = select(where=lambda ep: ep.ok_body is not None)
 
 
 def assert_safe_snippet(err: ResponseValidationError, body: bytes) -> None:
@@ -572,23 +459,31 @@ def assert_safe_snippet(err: ResponseValidationError, body: bytes) -> None:
     assert err.response.request.headers.get("apikey") != API_KEY
 
 
-@pytest.mark.parametrize("endpoint", list(LEGACY_READERS))
+@pytest.mark.parametrize("ep", READERS, ids=str)
 @pytest.mark.parametrize("bad", list(BAD_BODIES))
 async def test_bad_2xx_bodies_raise_a_typed_error_with_a_safe_snippet(
-    client: CflowClient, httpx_mock: HTTPXMock, endpoint: str, bad: str
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, bad: str
 ) -> None:
     case = BAD_BODIES[bad]
-    httpx_mock.add_response(content=case.body, headers={"content-type": case.content_type})
+    httpx_mock.add_response(
+        status_code=ep.ok_status, content=case.body, headers={"content-type": case.content_type}
+    )
     outcome: Any
     try:
-        outcome = await LEGACY_READERS[endpoint](client)
+        outcome = await ep.call(client)
     except ResponseValidationError as err:
         outcome = err
     if isinstance(outcome, ResponseValidationError):
         assert_safe_snippet(outcome, case.body)
+        if case.start is not None:
+            assert case.start in str(outcome), str(outcome)
         # A write answered 2xx was probably applied: the error must say so.
-        assert outcome.outcome_unknown is (endpoint in WRITES)
-    elif endpoint in SINGLE_OBJECTS and bad in ("object without list", "wrong list type"):
+        assert outcome.outcome_unknown is ep.writes
+    elif (
+        ep.kind == "openapi"
+        and not ep.returns_list
+        and bad in ("object without list", "wrong list type")
+    ):
         # Every property of these models is optional and extra keys are allowed: a JSON
         # object is a valid (if empty) model, its unknown keys kept aside.
         assert outcome.additional_properties == json.loads(case.body)
@@ -653,7 +548,7 @@ async def test_numbers_where_strings_are_expected(
     httpx_mock.add_response(json=data)
     outcome: Any
     try:
-        outcome = await LEGACY_READERS[endpoint](client)
+        outcome = await by_name(endpoint)[0](client)
     except ResponseValidationError as err:
         outcome = err
     if isinstance(outcome, ResponseValidationError):
@@ -673,6 +568,19 @@ async def test_null_where_a_list_is_expected(client: CflowClient, httpx_mock: HT
         await client.workflows.get("w")
 
 
+async def test_null_where_text_has_a_default_reads_as_the_default(
+    client: CflowClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(json=[{"name": "City", "type": None, "label": None, "help": None}])
+    [field] = await client.get_workflow_fieldsets("W")
+    assert (field.type, field.label, field.help) == ("text", "City", "")
+    httpx_mock.add_response(
+        json={"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": None}]}
+    )
+    [workflow] = await client.get_workflows()
+    assert workflow.display_name == "W"
+
+
 async def test_json_with_another_content_type_is_still_read(
     client: CflowClient, httpx_mock: HTTPXMock
 ) -> None:
@@ -685,14 +593,15 @@ async def test_json_with_another_content_type_is_still_read(
 
 
 @pytest.mark.parametrize("depth", [10_000, 200_000])
-@pytest.mark.parametrize("endpoint", ["get_workflows", "users.list", "requests.get"])
+@pytest.mark.parametrize("ep", [ep for ep in one_per_route_kind() if ep in READERS], ids=str)
 async def test_deeply_nested_json_is_a_typed_error(
-    client: CflowClient, httpx_mock: HTTPXMock, depth: int, endpoint: str
+    client: CflowClient, httpx_mock: HTTPXMock, depth: int, ep: Endpoint
 ) -> None:
-    """A small body of nested brackets makes json.loads raise RecursionError."""
-    httpx_mock.add_response(content=b"[" * depth + b"]" * depth)
-    with pytest.raises(ResponseValidationError):
-        await LEGACY_READERS[endpoint](client)
+    """A small body of nested brackets makes json.loads raise RecursionError: still an
+    unreadable response, not a raw RecursionError."""
+    httpx_mock.add_response(status_code=ep.ok_status, content=b"[" * depth + b"]" * depth)
+    with pytest.raises(ResponseValidationError, match="body starts"):
+        await ep.call(client)
 
 
 @pytest.mark.integration

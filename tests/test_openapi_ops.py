@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from cflow_openapi.models import (
     Request,
+    RequestCreateFields,
     RequestStatus,
     Role,
     Stage,
@@ -21,9 +21,11 @@ from cflow_openapi.models import (
 )
 from cflow_openapi.types import Unset
 from conftest import API_KEY, BASE, USER_KEY, USERNAME
+from endpoints import Endpoint, endpoint, select
 from pytest_httpx import HTTPXMock
 
-from cflow_async import CflowClient
+from cflow_async import CflowClient, InvalidArgumentError
+from cflow_async import _openapi_runtime as rt
 
 WF = f"{BASE}/cflow/workflows"
 
@@ -132,37 +134,41 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
     assert await client.requests.list("wf-1") == []
 
 
-@pytest.mark.parametrize("status_code", [201, 200])
-async def test_requests_create(
-    client: CflowClient, httpx_mock: HTTPXMock, status_code: int
+# Method, path, headers and body for canonical arguments: tests/test_endpoint_catalog.py.
+# Here: the fields sent as given, and the documented answers (and a 200 where 201 is
+# documented) read into a Request.
+@pytest.mark.parametrize(
+    ("name", "status_code", "fields", "state"),
+    [
+        ("requests.create", 201, {"City": "trichy", "Amount": 12.5}, "pending"),
+        ("requests.create", 200, {"City": "trichy", "Amount": 12.5}, "pending"),
+        ("requests.create_draft", 201, {"City": "trichy"}, "draft"),
+        ("requests.create_draft", 200, {"City": "trichy"}, "draft"),
+        ("requests.update", 200, {"City": "tiruchirappalli"}, "pending"),
+        ("requests.get", 200, None, "pending"),
+    ],
+)
+async def test_request_operations_send_fields_and_read_a_request(
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    name: str,
+    status_code: int,
+    fields: dict[str, Any] | None,
+    state: str,
 ) -> None:
-    httpx_mock.add_response(
-        method="POST", url=f"{WF}/wf-1/requests", status_code=status_code, json=REQUEST_JSON
-    )
-    created = await client.requests.create("wf-1", {"City": "trichy", "Amount": 12.5})
+    ep = endpoint(name)
+    ids = {"workflow_id": "wf-1", "request_id": "req-1"}
+    ids = {k: v for k, v in ids.items() if k in ep.path_args}
+    url = f"https://us.cflowapps.com{ep.raw_path(**ids)}"
+    reply = {**REQUEST_JSON, "status": state}
+    httpx_mock.add_response(method=ep.method, url=url, status_code=status_code, json=reply)
+    got = await ep.call(client, **ids, **({} if fields is None else {"fields": fields}))
     request = only_request(httpx_mock)
-    assert request.method == "POST"
-    assert request.headers["content-type"] == "application/json"
-    assert json.loads(request.content) == {"fields": {"City": "trichy", "Amount": 12.5}}
-    check_request_model(created)
-
-
-@pytest.mark.parametrize("status_code", [201, 200])
-async def test_requests_create_draft(
-    client: CflowClient, httpx_mock: HTTPXMock, status_code: int
-) -> None:
-    httpx_mock.add_response(
-        method="POST",
-        url=f"{WF}/wf-1/drafts",
-        status_code=status_code,
-        json={**REQUEST_JSON, "status": "draft"},
-    )
-    draft = await client.requests.create_draft("wf-1", {"City": "trichy"})
-    request = only_request(httpx_mock)
-    assert request.method == "POST"
-    assert json.loads(request.content) == {"fields": {"City": "trichy"}}
-    assert isinstance(draft, Request)
-    assert draft.status == RequestStatus.DRAFT
+    sent = None if fields is None else {"fields": fields}
+    assert (json.loads(request.content) if request.content else None) == sent
+    if state == "pending":
+        check_request_model(got)
+    assert got.status == RequestStatus(state)
 
 
 async def test_requests_create_with_empty_fields(
@@ -182,29 +188,52 @@ async def test_requests_create_unsupported_value_raises_value_error_before_sendi
     assert httpx_mock.get_requests() == []
 
 
-async def test_requests_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="GET", url=f"{WF}/wf-1/requests/req-1", json=REQUEST_JSON)
-    got = await client.requests.get("wf-1", "req-1")
-    assert only_request(httpx_mock).method == "GET"
-    check_request_model(got)
+@pytest.mark.parametrize(
+    ("name", "arguments", "named"),
+    [
+        ("requests.create", {"fields": [("a", 1)]}, "fields"),
+        ("requests.update", {"fields": "a=1"}, "fields"),
+        ("requests.approve", {"comment": 5}, "comment"),
+        ("requests.reject", {"reassign_to": ["bob"]}, "reassign_to"),
+    ],
+)
+async def test_arguments_of_the_wrong_type_are_refused_before_sending(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, arguments: dict[str, Any], named: str
+) -> None:
+    ep = endpoint(name)
+    with pytest.raises(InvalidArgumentError, match=named):
+        await ep.bound(client)(**{**ep.args(), **arguments})
+    assert httpx_mock.get_requests() == []
 
 
-async def test_requests_update_is_a_put(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="PUT", url=f"{WF}/wf-1/requests/req-1", json=REQUEST_JSON)
-    updated = await client.requests.update("wf-1", "req-1", {"City": "tiruchirappalli"})
-    request = only_request(httpx_mock)
-    assert request.method == "PUT"
-    assert json.loads(request.content) == {"fields": {"City": "tiruchirappalli"}}
-    check_request_model(updated)
+# -- the runtime's conversions for parameters the current document does not use yet ------
 
 
-async def test_requests_delete(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="DELETE", url=f"{WF}/wf-1/requests/req-1", status_code=204)
-    result = await client.requests.delete("wf-1", "req-1")
-    assert result is None
-    request = only_request(httpx_mock)
-    assert request.method == "DELETE"
-    assert request.content == b""
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(True, "true"), (False, "false"), (RequestStatus.PENDING, "pending"), (1.5, "1.5"), (7, "7")],
+)
+def test_query_values_are_sent_as_text(value: Any, text: str) -> None:
+    assert rt.query_value(value, "q") == text
+
+
+def test_body_values_are_sent_as_json() -> None:
+    model = RequestCreateFields.from_dict({"City": "trichy"})
+    when = dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
+    value = [model, RequestStatus.DRAFT, when, dt.date(2024, 3, 26), None, 1, "x", {"a": 1}]
+    assert rt.body_value(value, "b") == [
+        {"City": "trichy"},
+        "draft",
+        "2024-03-26T18:30:00+00:00",
+        "2024-03-26",
+        None,
+        1,
+        "x",
+        {"a": 1},
+    ]
+    with pytest.raises(InvalidArgumentError, match="b has type object"):
+        rt.body_value(object(), "b")
+    assert rt.json_value({"any": ["thing"]}) == {"any": ["thing"]}
 
 
 @pytest.mark.parametrize("action", ["approve", "reject"])
@@ -320,42 +349,6 @@ async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
 
 # -- path parameters --------------------------------------------------------------------
 
-Op = Callable[[CflowClient, Any, Any], Awaitable[Any]]
-
-OPS: dict[str, tuple[str, Op, str]] = {
-    # name: (method, call(client, workflow_id, request_id), path suffix after /workflows/{w})
-    "workflows.get": ("GET", lambda c, w, r: c.workflows.get(w), ""),
-    "requests.list": ("GET", lambda c, w, r: c.requests.list(w), "/requests"),
-    "requests.create": ("POST", lambda c, w, r: c.requests.create(w, {"a": 1}), "/requests"),
-    "requests.create_draft": (
-        "POST",
-        lambda c, w, r: c.requests.create_draft(w, {"a": 1}),
-        "/drafts",
-    ),
-    "requests.get": ("GET", lambda c, w, r: c.requests.get(w, r), "/requests/{r}"),
-    "requests.update": (
-        "PUT",
-        lambda c, w, r: c.requests.update(w, r, {"a": 1}),
-        "/requests/{r}",
-    ),
-    "requests.delete": ("DELETE", lambda c, w, r: c.requests.delete(w, r), "/requests/{r}"),
-    "requests.approve": ("POST", lambda c, w, r: c.requests.approve(w, r), "/requests/{r}/approve"),
-    "requests.reject": ("POST", lambda c, w, r: c.requests.reject(w, r), "/requests/{r}/reject"),
-}
-WITH_REQUEST_ID = [name for name, (_, _, suffix) in OPS.items() if "{r}" in suffix]
-
-
-def _response_for(name: str) -> dict[str, Any]:
-    if name == "requests.delete":
-        return {"status_code": 204}
-    if name == "requests.list":
-        return {"json": []}
-    if name in ("requests.create", "requests.create_draft"):
-        return {"status_code": 201, "json": REQUEST_JSON}
-    if name == "workflows.get":
-        return {"json": WORKFLOW_JSON}
-    return {"json": REQUEST_JSON}
-
 
 @pytest.mark.parametrize(
     ("workflow_id", "request_id", "enc_w", "enc_r"),
@@ -367,43 +360,22 @@ def _response_for(name: str) -> dict[str, Any]:
         ("x?y#z", "p&q=r", "x%3Fy%23z", "p%26q%3Dr"),
     ],
 )
-@pytest.mark.parametrize("name", list(OPS))
+@pytest.mark.parametrize("ep", select(has_path_args=True), ids=str)
 async def test_path_parameters_stay_in_their_segment(
     client: CflowClient,
     httpx_mock: HTTPXMock,
-    name: str,
+    ep: Endpoint,
     workflow_id: str,
     request_id: str,
     enc_w: str,
     enc_r: str,
 ) -> None:
-    method, call, suffix = OPS[name]
-    httpx_mock.add_response(**_response_for(name))
-    await call(client, workflow_id, request_id)
+    # (Dot segments and non-ids, refused for each id: tests/test_hostile_input.py.)
+    httpx_mock.add_response(**ep.ok_response())
+    ids = {"workflow_id": workflow_id, "request_id": request_id}
+    await ep.call(client, **{k: v for k, v in ids.items() if k in ep.path_args})
     request = only_request(httpx_mock)
-    assert request.method == method
-    expected = f"/integromat/api/cflow/workflows/{enc_w}{suffix.replace('{r}', enc_r)}"
+    assert request.method == ep.method
+    expected = ep.path.replace("{workflowId}", enc_w).replace("{requestId}", enc_r)
     assert request.url.raw_path == expected.encode("ascii")
     assert request.url.query == b""
-
-
-@pytest.mark.parametrize("bad", [".", "..", " .. ", ""])
-@pytest.mark.parametrize("name", list(OPS))
-async def test_dot_workflow_ids_are_refused(
-    client: CflowClient, httpx_mock: HTTPXMock, name: str, bad: str
-) -> None:
-    _, call, _ = OPS[name]
-    with pytest.raises(ValueError, match="workflow_id"):
-        await call(client, bad, "req-1")
-    assert httpx_mock.get_requests() == []
-
-
-@pytest.mark.parametrize("bad", [".", ".."])
-@pytest.mark.parametrize("name", WITH_REQUEST_ID)
-async def test_dot_request_ids_are_refused(
-    client: CflowClient, httpx_mock: HTTPXMock, name: str, bad: str
-) -> None:
-    _, call, _ = OPS[name]
-    with pytest.raises(ValueError, match="request_id"):
-        await call(client, "wf-1", bad)
-    assert httpx_mock.get_requests() == []

@@ -32,6 +32,7 @@ from cflow_openapi.models import (
 from cflow_openapi.models import Workflow as ApiWorkflow
 from cflow_openapi.models.request_fields import RequestFields
 from cflow_openapi.types import Unset
+from endpoints import CATALOG, Endpoint, by_name
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -263,12 +264,6 @@ def _str_or_none(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
-def legacy_list(model: type, check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda result: (
-        isinstance(result, list) and all(isinstance(x, model) and check(x) for x in result)
-    )
-
-
 def _field_ok(f: FieldDefinition) -> bool:
     texts = (f.name, f.type, f.label, f.help)
     flags = (f.required, f.multiple, f.multiline)
@@ -284,120 +279,46 @@ def _field_ok(f: FieldDefinition) -> bool:
 
 
 Check = Callable[[Any], bool]
-Endpoint = tuple[Callable[[CflowClient], Awaitable[Any]], Any, Check]
 
-LEGACY: dict[str, Endpoint] = {
-    "check_connection": (lambda c: c.check_connection(), json_values, lambda r: r is None),
-    "get_workflows": (
-        lambda c: c.get_workflows(),
-        shapes(WORKFLOW_ITEM, "Workflows"),
-        legacy_list(
-            Workflow,
-            lambda w: (
-                isinstance(w.name, str)
-                and isinstance(w.display_name, str)
-                and _str_or_none(w.id)
-                and _str_or_none(w.status)
-            ),
-        ),
-    ),
-    "get_process": (
-        lambda c: c.get_process("W"),
+
+def _legacy_workflow_ok(w: Workflow) -> bool:
+    return (
+        isinstance(w.name, str)
+        and isinstance(w.display_name, str)
+        and _str_or_none(w.id)
+        and _str_or_none(w.status)
+    )
+
+
+#: Per result type: the near-real bodies to answer with, and what a parsed item must look
+#: like (each list item, or the single result). Endpoints come from the catalog.
+READS: dict[Any, tuple[Any, Check]] = {
+    type(None): (json_values, lambda r: r is None),
+    str: (RECORD, lambda r: isinstance(r, str)),
+    Workflow: (shapes(WORKFLOW_ITEM, "Workflows"), _legacy_workflow_ok),
+    ProcessStage: (
         shapes(PROCESS_ITEM, "Process"),
-        legacy_list(
-            ProcessStage,
-            lambda s: all(isinstance(v, str) for v in (s.stage, s.display_name, s.process_id)),
-        ),
+        lambda s: all(isinstance(v, str) for v in (s.stage, s.display_name, s.process_id)),
     ),
-    "get_status": (
-        lambda c: c.get_status("W", 1),
+    StageStatus: (
         shapes(STATUS_ITEM, "Status"),
-        legacy_list(
-            StageStatus, lambda s: isinstance(s.group_id, str) and isinstance(s.status, str)
-        ),
+        lambda s: isinstance(s.group_id, str) and isinstance(s.status, str),
     ),
-    "submit_record": (
-        lambda c: c.submit_record("W", {"a": 1}),
-        RECORD,
-        lambda r: isinstance(r, str),
-    ),
-    "update_record": (
-        lambda c: c.update_record("W", 1, 2, {"a": 1}),
-        RECORD,
-        lambda r: isinstance(r, str),
-    ),
-    "get_process_fields_for_map": (
-        lambda c: c.get_process_fields_for_map("W", 1),
-        shapes(FIELD_ITEM, "Fields"),
-        legacy_list(FieldDefinition, _field_ok),
-    ),
-    "get_workflow_fieldsets": (
-        lambda c: c.get_workflow_fieldsets("W"),
-        shapes(FIELD_ITEM, "Fields"),
-        legacy_list(FieldDefinition, _field_ok),
-    ),
-    "get_process_fieldsets": (
-        lambda c: c.get_process_fieldsets("W", 1),
-        shapes(FIELD_ITEM, "Fields"),
-        legacy_list(FieldDefinition, _field_ok),
-    ),
+    FieldDefinition: (shapes(FIELD_ITEM, "Fields"), _field_ok),
+    ApiWorkflow: (shapes(API_WORKFLOW), lambda r: True),
+    Request: (shapes(API_REQUEST), lambda r: True),
+    User: (shapes(USER), lambda r: True),
+    Role: (shapes(ROLE), lambda r: True),
 }
+ENDPOINTS = {ep.name: ep for ep in CATALOG}
 
 
-def _one(model: type) -> Check:
-    return lambda r: isinstance(r, model)
-
-
-def _many(model: type) -> Check:
-    return lambda r: isinstance(r, list) and all(isinstance(x, model) for x in r)
-
-
-OPENAPI: dict[str, Endpoint] = {
-    "workflows.get": (lambda c: c.workflows.get("w"), shapes(API_WORKFLOW), _one(ApiWorkflow)),
-    "workflows.list": (lambda c: c.workflows.list(), shapes(API_WORKFLOW), _many(ApiWorkflow)),
-    "requests.list": (lambda c: c.requests.list("w"), shapes(API_REQUEST), _many(Request)),
-    "requests.create": (
-        lambda c: c.requests.create("w", {"a": 1}),
-        shapes(API_REQUEST),
-        _one(Request),
-    ),
-    "requests.create_draft": (
-        lambda c: c.requests.create_draft("w", {"a": 1}),
-        shapes(API_REQUEST),
-        _one(Request),
-    ),
-    "requests.get": (lambda c: c.requests.get("w", "r"), shapes(API_REQUEST), _one(Request)),
-    "requests.update": (
-        lambda c: c.requests.update("w", "r", {"a": 1}),
-        shapes(API_REQUEST),
-        _one(Request),
-    ),
-    "requests.delete": (lambda c: c.requests.delete("w", "r"), json_values, lambda r: r is None),
-    "requests.approve": (
-        lambda c: c.requests.approve("w", "r", comment="ok"),
-        shapes(API_REQUEST),
-        _one(Request),
-    ),
-    "requests.reject": (
-        lambda c: c.requests.reject("w", "r", reassign_to="bob"),
-        shapes(API_REQUEST),
-        _one(Request),
-    ),
-    "users.list": (lambda c: c.users.list(), shapes(USER), _many(User)),
-    "roles.list": (lambda c: c.roles.list(), shapes(ROLE), _many(Role)),
-}
-ENDPOINTS = {**LEGACY, **OPENAPI}
-
-
-def test_every_endpoint_is_covered() -> None:
-    assert len(LEGACY) == 9
-    public = {
-        f"{ns}.{name}"
-        for ns in ("workflows", "requests", "users", "roles")
-        for name in dir(getattr(CflowClient(**CREDS, http_backend="httpx"), ns))
-        if not name.startswith("_")
-    }
-    assert public == set(OPENAPI)
+def check_for(ep: Endpoint) -> Check:
+    """The endpoint's declared type (catalog) and, item by item, the deeper check above."""
+    item_ok = READS[ep.model][1]
+    if ep.returns_list:
+        return lambda r: ep.check(r) and all(item_ok(x) for x in r)
+    return lambda r: ep.check(r) and item_ok(r)
 
 
 def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
@@ -428,32 +349,12 @@ def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
 # -- the properties -----------------------------------------------------------------------------
 
 
-# Endpoints grouped by the body they read: each example is answered to every endpoint of
+# Endpoints grouped by the type they read: each example is answered to every endpoint of
 # its family, so every endpoint sees every example without paying to generate it again.
-FAMILIES: dict[str, tuple[Any, list[str]]] = {
-    "connection": (json_values, ["check_connection"]),
-    "legacy workflows": (shapes(WORKFLOW_ITEM, "Workflows"), ["get_workflows"]),
-    "process": (shapes(PROCESS_ITEM, "Process"), ["get_process"]),
-    "status": (shapes(STATUS_ITEM, "Status"), ["get_status"]),
-    "records": (RECORD, ["submit_record", "update_record"]),
-    "fields": (
-        shapes(FIELD_ITEM, "Fields"),
-        ["get_process_fields_for_map", "get_workflow_fieldsets", "get_process_fieldsets"],
-    ),
-    "openapi workflow": (shapes(API_WORKFLOW), ["workflows.get"]),
-    "openapi workflows": (shapes(API_WORKFLOW), ["workflows.list"]),
-    "openapi requests": (
-        shapes(API_REQUEST),
-        [name for name in OPENAPI if name.startswith("requests.")],
-    ),
-    "users": (shapes(USER), ["users.list"]),
-    "roles": (shapes(ROLE), ["roles.list"]),
-}
-
-
-def test_families_cover_every_endpoint_once() -> None:
-    names = [name for _, members in FAMILIES.values() for name in members]
-    assert sorted(names) == sorted(ENDPOINTS)
+FAMILIES: dict[str, tuple[Any, list[str]]] = {}
+for _ep in CATALOG:
+    _family = f"{_ep.kind} {getattr(_ep.model, '__name__', _ep.model)}"
+    FAMILIES.setdefault(_family, (READS[_ep.model][0], []))[1].append(_ep.name)
 
 
 def answer_all(
@@ -462,9 +363,9 @@ def answer_all(
     harness.response = (status, extra, body)
     failures = []
     for name in members:
-        call, _, check = ENDPOINTS[name]
+        ep = ENDPOINTS[name]
         try:
-            assert_well_formed(harness.run(call), status, check)
+            assert_well_formed(harness.run(ep), status, check_for(ep))
         except Exception as exc:  # collected, so one report names every endpoint that broke
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
     assert failures == [], f"HTTP {status} {extra} {body[:120]!r}"
@@ -634,22 +535,28 @@ def _role_ok(r: Any) -> bool:
     )
 
 
-TYPED: dict[str, tuple[str, Check]] = {
-    "workflows.get": ("workflows.get", _api_workflow_ok),
-    "requests.get": ("requests.get", _request_ok),
-    "requests.list": ("requests.list", lambda r: all(_request_ok(x) for x in r)),
-    "users.list": ("users.list", lambda r: all(_user_ok(x) for x in r)),
-    "roles.list": ("roles.list", lambda r: all(_role_ok(x) for x in r)),
+TYPED: dict[Any, Check] = {
+    ApiWorkflow: _api_workflow_ok,
+    Request: _request_ok,
+    User: _user_ok,
+    Role: _role_ok,
 }
 
 
-@pytest.mark.parametrize("endpoint", list(TYPED))
-def test_openapi_results_have_the_documented_types(harness: Harness, endpoint: str) -> None:
+@pytest.mark.parametrize(
+    "ep",
+    by_name("workflows.get", "requests.get", "requests.list", "users.list", "roles.list"),
+    ids=str,
+)
+def test_openapi_results_have_the_documented_types(harness: Harness, ep: Endpoint) -> None:
     """ "Numbers where strings are expected": a parsed model holds the documented types
     (``id`` a str, ``order`` an int, ``createdAt`` a datetime) or the call fails with
     ResponseValidationError; never a Request whose ``id`` is a list."""
-    call, shape, _ = ENDPOINTS[endpoint]
-    typed = TYPED[endpoint][1]
+    call, shape = ep, READS[ep.model][0]
+    item_ok = TYPED[ep.model]
+
+    def typed(result: Any) -> bool:
+        return all(map(item_ok, result)) if ep.returns_list else item_ok(result)
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(value=shape)

@@ -18,6 +18,7 @@ from cflow_openapi.models import (
     RequestUpdateFields,
 )
 from conftest import CREDS
+from endpoints import endpoint
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, CflowError, InvalidArgumentError, ResponseValidationError
@@ -39,18 +40,10 @@ def test_may_duplicate_is_the_one_write_rule(method: str, expected: bool) -> Non
     assert (method in IDEMPOTENT_METHODS) is not expected
 
 
-def _facade_update(c: CflowClient) -> Awaitable[Any]:
-    return c.requests.update("wf-1", "r-1", {"a": 1})
-
-
 def _generated_update(c: CflowClient) -> Awaitable[Any]:
     return update_request.asyncio(
         "wf-1", "r-1", client=c.openapi, body=RequestUpdate(fields=RequestUpdateFields())
     )
-
-
-def _facade_create(c: CflowClient) -> Awaitable[Any]:
-    return c.requests.create("wf-1", {"a": 1})
 
 
 def _generated_create(c: CflowClient) -> Awaitable[Any]:
@@ -61,9 +54,9 @@ def _generated_create(c: CflowClient) -> Awaitable[Any]:
 @pytest.mark.parametrize(
     ("call", "unknown"),
     [
-        (_facade_update, False),
+        (endpoint("requests.update"), False),
         (_generated_update, False),
-        (_facade_create, True),
+        (endpoint("requests.create"), True),
         (_generated_create, True),
     ],
     ids=["facade-PUT", "generated-PUT", "facade-POST", "generated-POST"],

@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -835,12 +834,9 @@ async def test_fault_filters_and_admin_paths_untouched(client: httpx.AsyncClient
 
 async def test_latency(client: httpx.AsyncClient) -> None:
     state_of(client).set_faults(FaultConfig(latency=0.2, path_contains="users"))
-    start = time.monotonic()
     assert (await client.get(f"{API}/users")).status_code == 200
-    assert time.monotonic() - start >= 0.19
-    start = time.monotonic()
-    await client.get(f"{API}/roles")
-    assert time.monotonic() - start < 0.19
+    assert state_of(client).stats_json()["requests_delayed"] == 1
+    await client.get(f"{API}/roles")  # another path: not delayed
     assert state_of(client).stats_json()["requests_delayed"] == 1
 
 

@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import inspect
 import logging
-import socket
 import traceback
 import types
 import warnings
@@ -18,10 +17,12 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
-import loopback
 import pytest
+import servers
 from cflow_openapi import Client as OpenAPIClient
-from loopback import Loopback, Reply, Seen
+from conftest import free_port
+from endpoints import by_name, endpoint
+from servers import Loopback, Reply, Seen
 
 from cflow_async import (
     AuthenticationError,
@@ -61,14 +62,8 @@ def leaked(text: str) -> list[str]:
 
 @contextlib.asynccontextmanager
 async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with loopback.make_client(kind, base_url, CREDS, **options) as client:
+    async with servers.make_client(kind, base_url, CREDS, **options) as client:
         yield client
-
-
-async def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- walking everything reachable ---------------------------------------------------------------
@@ -222,12 +217,7 @@ def _json(status: int, body: bytes = b'{"message": "no"}', **headers: str) -> Re
     return Reply(status, body, (("content-type", "application/json"), *headers.items()))
 
 
-def _wf(c: CflowClient) -> Any:
-    return c.get_workflows()
-
-
-def _submit(c: CflowClient) -> Any:
-    return c.submit_record("W", {"Name": "x"})
+_wf, _submit, _users = by_name("get_workflows", "submit_record", "users.list")
 
 
 async def _after_close(c: CflowClient) -> Any:
@@ -240,8 +230,8 @@ SCENARIOS: dict[str, Scenario] = {
     "400": Scenario(_json(400), _wf, BadRequestError),
     "401": Scenario(_json(401), _wf, AuthenticationError),
     "403": Scenario(_json(403), _wf, PermissionDeniedError),
-    "404 openapi": Scenario(_json(404), lambda c: c.workflows.get("w1"), NotFoundError),
-    "409": Scenario(_json(409), lambda c: c.requests.create("w1", {"a": 1}), ConflictError),
+    "404 openapi": Scenario(_json(404), endpoint("workflows.get"), NotFoundError),
+    "409": Scenario(_json(409), endpoint("requests.create"), ConflictError),
     "422": Scenario(_json(422), _submit, UnprocessableEntityError),
     "429 retried": Scenario(_json(429, **{"retry-after": "0"}), _wf, RateLimitError),
     "418": Scenario(_json(418), _wf, CflowAPIError),
@@ -274,17 +264,15 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "too large chunked": Scenario(
         Reply(body=b"[" + b" " * 5000 + b"]", chunked=True),
-        lambda c: c.users.list(),
+        _users,
         ResponseTooLargeError,
         {"max_response_bytes": 100},
     ),
     "html legacy": Scenario(Reply(body=b"<html>oops</html>"), _wf, ResponseValidationError),
     "html write": Scenario(Reply(body=b"<html>oops</html>"), _submit, ResponseValidationError),
-    "html openapi": Scenario(
-        Reply(body=b"<html>oops</html>"), lambda c: c.users.list(), ResponseValidationError
-    ),
+    "html openapi": Scenario(Reply(body=b"<html>oops</html>"), _users, ResponseValidationError),
     "wrong shape openapi": Scenario(
-        Reply(body=b'{"id": 1}'), lambda c: c.requests.list("w"), ResponseValidationError
+        Reply(body=b'{"id": 1}'), endpoint("requests.list"), ResponseValidationError
     ),
     "invalid argument": Scenario(Reply(), lambda c: c.get_process(" "), InvalidArgumentError),
     "dot segment": Scenario(Reply(), lambda c: c.requests.get("w", ".."), InvalidArgumentError),
@@ -310,7 +298,7 @@ def assert_exception_hides_secrets(err: BaseException) -> None:
 async def _raise(kind: str, scenario: Scenario) -> tuple[CflowError, Loopback]:
     reply = scenario.reply
     async with Loopback(lambda seen: reply or Reply()) as server:
-        url = server.url if reply is not None else f"http://127.0.0.1:{await _free_port()}"
+        url = server.url if reply is not None else f"http://127.0.0.1:{free_port()}"
         async with make_client(kind, url, **scenario.options) as client:
             with pytest.raises(CflowError) as info:
                 await scenario.call(client)
@@ -388,7 +376,7 @@ def test_missing_credentials_error_hides_the_ones_given() -> None:
         (401, _wf, AuthenticationError),
         (500, _submit, ServerError),
         (200, _wf, ResponseValidationError),
-        (200, lambda c: c.users.list(), ResponseValidationError),
+        (200, _users, ResponseValidationError),
     ],
 )
 async def test_a_server_echoing_the_keys_does_not_put_them_in_the_error_message(
@@ -484,7 +472,7 @@ async def test_no_log_record_shows_a_secret(
 
     calls: dict[str, Callable[[CflowClient], Any]] = {
         "legacy GET": _wf,
-        "openapi GET": lambda c: c.users.list(),
+        "openapi GET": _users,
         "legacy POST": _submit,
     }
     # No retry budget: every scenario gets its retries whatever came before.
@@ -506,7 +494,7 @@ async def test_no_log_record_shows_a_secret(
                         outcomes[name, call_name] = "ok"
                     except CflowError as exc:
                         outcomes[name, call_name] = type(exc).__name__
-        async with make_client(kind, f"http://127.0.0.1:{await _free_port()}") as client:
+        async with make_client(kind, f"http://127.0.0.1:{free_port()}") as client:
             with pytest.raises(CflowConnectionError):
                 await client.get_workflows()
         assert server.seen[0].header("apikey") == API_KEY

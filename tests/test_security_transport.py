@@ -6,17 +6,15 @@ backends, plus a caller's own ``httpx.AsyncClient``.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import loopback
 import pytest
 import trustme
-from loopback import Loopback, Reply, Seen
+from conftest import API_KEY, CREDS, USER_KEY
+from servers import KINDS, Loopback, Reply, Seen, make_client
 
 from cflow_async import (
     CflowAPIError,
@@ -25,22 +23,7 @@ from cflow_async import (
     CflowError,
     CflowTimeoutError,
     InvalidArgumentError,
-    RetryPolicy,
 )
-
-API_KEY = "7f1c2e9a-transport-api-key"
-USER_KEY = "b84d06f3-transport-user-key"
-USERNAME = "transport@example.com"
-CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
-FAST = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
-KINDS = ["aiohttp", "httpx", "injected"]
-WORKFLOWS = b'{"Workflows": [{"WorkflowName": "W", "WorkflowDisplayName": "W"}]}'
-
-
-@contextlib.asynccontextmanager
-async def make_client(kind: str, base_url: str, **options: Any) -> AsyncIterator[CflowClient]:
-    async with loopback.make_client(kind, base_url, CREDS, **options) as client:
-        yield client
 
 
 def _loopback_alias_available() -> bool:

@@ -43,9 +43,8 @@ FAULTS = {
     "seed": SEED,
 }
 SOAK_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
-# Seconds per backend; only a hang guard. Measured: ~15 s (aiohttp) and ~25-35 s (httpx) on a
-# busy 2-CPU machine.
-TIME_LIMIT = 90.0
+# Measured: ~15 s (aiohttp) and ~25-35 s (httpx) on a busy 2-CPU machine; printed, not
+# asserted (pytest's own run time is the hang guard).
 
 
 # --- bookkeeping -------------------------------------------------------------------------------
@@ -225,7 +224,7 @@ async def test_soak_against_faulty_sandbox(backend: str) -> None:
         records = (await _admin(proc.url, "GET", "/records"))["records"]
         requests = (await _admin(proc.url, "GET", "/requests"))["requests"]
 
-    assert elapsed < TIME_LIMIT, f"the soak took {elapsed:.1f} s"
+    print(f"the soak took {elapsed:.1f} s")  # reported, not asserted: no timed assertions
     assert sum(out.counts.values()) == OPERATIONS
     writes = out.counts["submit"] + out.counts["update"] + out.counts["create"]
     assert writes >= 0.4 * OPERATIONS

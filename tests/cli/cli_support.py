@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -96,43 +93,3 @@ def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:
     )
     check_clean(done.stdout, done.stderr)
     return Result(done.returncode, done.stdout, done.stderr)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-class StubHandler(BaseHTTPRequestHandler):
-    """Answers what ``server.reply`` says: a broken 200, or an error that echoes the keys."""
-
-    server: StubServer
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
-        status, body = self.server.reply(self)
-        payload = body.encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = _answer
-    do_POST = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class StubServer(ThreadingHTTPServer):
-    reply: Callable[[BaseHTTPRequestHandler], tuple[int, str]]
-
-
-def stub_url(server: StubServer) -> str:
-    host, port = server.server_address[:2]
-    return f"http://{host!s}:{port}"

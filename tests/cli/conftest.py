@@ -3,10 +3,10 @@ before each test; the CLI run in-process with its output checked for leaks; a st
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 
 import pytest
+from servers import Loopback, Reply, threaded
 
 from cflow_async.cli import main
 from cflow_async.sandbox import SandboxProcess
@@ -15,8 +15,6 @@ from cli.cli_support import (
     USER_KEY,
     USERNAME,
     Result,
-    StubHandler,
-    StubServer,
     admin,
     check_clean,
 )
@@ -57,14 +55,8 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
 
 
 @pytest.fixture
-def stub() -> Iterator[StubServer]:
-    server = StubServer(("127.0.0.1", 0), StubHandler)
-    server.reply = lambda _handler: (200, "{}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def stub() -> Iterator[Loopback]:
+    """A raw loopback server on its own thread (the CLI runs synchronously): set
+    ``stub.handler`` to answer."""
+    with threaded(Loopback(lambda seen: Reply(body=b"{}"))) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)

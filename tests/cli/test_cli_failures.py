@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
+from conftest import free_port
+from servers import Loopback, Reply, Seen
 
 from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
@@ -20,13 +21,10 @@ from cli.cli_support import (
     USER_KEY,
     USERNAME,
     Result,
-    StubServer,
     admin,
     assert_one_error_line,
     check_clean,
-    free_port,
     run_module,
-    stub_url,
     subprocess_env,
 )
 
@@ -126,34 +124,34 @@ def test_write_with_unknown_outcome_exit_8(
 
 
 def test_unreadable_answer_exit_9(
-    env: SandboxProcess, cli: Callable[..., Result], stub: StubServer
+    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
 ) -> None:
-    stub.reply = lambda _handler: (200, "<html>maintenance</html>")
-    result = cli("--base-url", stub_url(stub), "workflows")
+    stub.handler = lambda seen: Reply(body=b"<html>maintenance</html>")
+    result = cli("--base-url", stub.url, "workflows")
     assert result.code == 9, result
     assert_one_error_line(result)
     assert "maintenance" in result.err
 
 
 def test_unreadable_answer_to_a_write_exit_8(
-    env: SandboxProcess, cli: Callable[..., Result], stub: StubServer
+    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
 ) -> None:
-    stub.reply = lambda _handler: (200, '{"unexpected": true}')
+    stub.handler = lambda seen: Reply(body=b'{"unexpected": true}')
     # --no-validate: the stub answers the field definitions' GET with the same body.
-    result = cli("--base-url", stub_url(stub), "submit", "Test", "a=b", "--no-validate")
+    result = cli("--base-url", stub.url, "submit", "Test", "a=b", "--no-validate")
     assert result.code == 8, result
     assert_one_error_line(result)
     assert "check before sending it again" in result.err.lower()
 
 
 def test_keys_echoed_by_a_server_are_redacted(
-    env: SandboxProcess, cli: Callable[..., Result], stub: StubServer
+    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
 ) -> None:
-    def echo(handler: BaseHTTPRequestHandler) -> tuple[int, str]:
-        return 400, json.dumps({"message": f"bad key {handler.headers['apikey']}"})
+    def echo(seen: Seen) -> Reply:
+        return Reply(400, json.dumps({"message": f"bad key {seen.header('apikey')}"}).encode())
 
-    stub.reply = echo
-    result = cli("--base-url", stub_url(stub), "workflows")  # cli() checks for leaks
+    stub.handler = echo
+    result = cli("--base-url", stub.url, "workflows")  # cli() checks for leaks
     assert result.code == 6, result
     assert "bad key [redacted]" in result.err
 

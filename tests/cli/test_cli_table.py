@@ -6,14 +6,13 @@ import json
 from collections.abc import Callable
 
 import pytest
+from servers import Loopback, Reply
 
 from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
     SEED_WORKFLOWS,
     USERNAME,
     Result,
-    StubServer,
-    stub_url,
 )
 
 pytestmark = pytest.mark.integration
@@ -96,20 +95,20 @@ def test_table_of_nothing(env: SandboxProcess, cli: Callable[..., Result]) -> No
 
 
 def test_table_escapes_control_characters(
-    env: SandboxProcess, cli: Callable[..., Result], stub: StubServer
+    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
 ) -> None:
     # Server data must not drive the terminal (ESC sequences, CR, ...).
     body = {"Workflows": [{"WorkflowName": "a\u001b[31mred\rx", "WorkflowDisplayName": "d"}]}
-    stub.reply = lambda _handler: (200, json.dumps(body))
-    result = cli("--base-url", stub_url(stub), "workflows", "--format", "table")
+    stub.handler = lambda seen: Reply(body=json.dumps(body).encode())
+    result = cli("--base-url", stub.url, "workflows", "--format", "table")
     assert result.code == 0, result
     assert "\x1b" not in result.out
     assert "\r" not in result.out
     assert "a\\x1b[31mred\\rx" in result.out
     # JSON output escapes them all, C1 controls (CSI is U+009B) included.
     body = {"Workflows": [{"WorkflowName": "a\u009b31m\u001b[0m", "WorkflowDisplayName": "d"}]}
-    stub.reply = lambda _handler: (200, json.dumps(body))
-    as_json = cli("--base-url", stub_url(stub), "workflows")
+    stub.handler = lambda seen: Reply(body=json.dumps(body).encode())
+    as_json = cli("--base-url", stub.url, "workflows")
     assert "\x9b" not in as_json.out
     assert "\x1b" not in as_json.out
     assert as_json.json()[0]["name"] == "a\u009b31m\u001b[0m"
