@@ -406,3 +406,45 @@ async def test_an_unreadable_input_stops_the_import_with_a_typed_error(tmp_path:
     # The rows read before the bad bytes were sent, each once, and recorded.
     assert caught.value.summary.journal_counts["done"] == sum(fake.posts.values()) > 0
     assert set(fake.posts.values()) == {1}
+
+
+async def test_an_unwritable_rejects_file_stops_the_import_with_a_typed_error(
+    tmp_path: Path,
+) -> None:
+    fake = FakeCflow()
+    rows = [{KEY: "1", "Email": "a@b"}, {KEY: "2"}]
+    async with fake_client(fake) as cflow:
+        job = await open_import(
+            cflow,
+            WORKFLOW,
+            rows,
+            journal=tmp_path / "j.sqlite",
+            rejects=tmp_path / "missing-dir" / "rejects.csv",
+            options=ImportOptions(key=KEY),
+            schema=_Schema(),
+        )
+        try:
+            with pytest.raises(ImportAbortedError) as caught:
+                await job.run()
+        finally:
+            job.close()
+    assert isinstance(caught.value.cause, InvalidArgumentError)
+    assert "cannot write the rejects file" in caught.value.message
+
+
+async def test_a_journal_that_cannot_be_written_is_a_typed_error_and_nothing_is_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from cflow_async.importer import JournalError
+
+    def full(self: Journal, keys: Any) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Journal, "mark_in_flight", full)
+    fake = FakeCflow()
+    async with fake_client(fake) as cflow:
+        with pytest.raises(JournalError, match="disk is full"):
+            await run(cflow, [{KEY: str(n)} for n in range(10)], journal=str(tmp_path / "j"))
+    assert sum(fake.posts.values()) == 0  # in_flight first, or no request at all

@@ -14,6 +14,8 @@ import csv
 import os
 from typing import IO, Any
 
+from .._errors import InvalidArgumentError
+
 __all__ = ["RejectsFile"]
 
 
@@ -23,15 +25,24 @@ class RejectsFile:
         self.count = 0
         self._file: IO[str] | None = None
         self._writer: Any = None
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.path)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self.path)
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: OSError) -> InvalidArgumentError:
+        return InvalidArgumentError(f"cannot write the rejects file {self.path!r}: {exc.strerror}")
 
     def write(self, number: int, key: str, reason: str, problems: list[str]) -> None:
-        if self._writer is None:
-            self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
-            self._writer = csv.writer(self._file)
-            self._writer.writerow(["row", "key", "reason", "problems"])
-        self._writer.writerow([number, key, reason, "; ".join(problems)])
+        try:
+            if self._writer is None:
+                self._file = open(self.path, "w", newline="", encoding="utf-8")  # noqa: SIM115
+                self._writer = csv.writer(self._file)
+                self._writer.writerow(["row", "key", "reason", "problems"])
+            self._writer.writerow([number, key, reason, "; ".join(problems)])
+        except OSError as exc:
+            raise self._error(exc) from None
         self.count += 1
 
     def close(self) -> None:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from typing import Final
 
 from .._errors import CflowError
-from .journal import Journal
+from .journal import Journal, JournalError
 
 __all__ = ["GroupCommitter"]
 
@@ -90,16 +91,23 @@ class GroupCommitter:
                     journal.mark_pending(pending)
                 if marks:
                     journal.mark_in_flight(key for key, _ in marks)
+        except sqlite3.Error as exc:  # a full disk, a journal deleted under us
+            error = JournalError(f"cannot write the journal {journal.path!r}: {exc}")
+            self._fail(marks, error)
+            raise error from exc
         except BaseException as exc:
-            self._failure = exc
-            for _, future in marks:
-                if not future.done():
-                    future.set_exception(exc)
+            self._fail(marks, exc)
             raise
         self.commits += 1
         for _, future in marks:
             if not future.done():
                 future.set_result(None)
+
+    def _fail(self, marks: list[tuple[str, asyncio.Future[None]]], exc: BaseException) -> None:
+        self._failure = exc
+        for _, future in marks:
+            if not future.done():
+                future.set_exception(exc)
 
     async def aclose(self) -> None:
         """Stop the background task and commit what is left."""
