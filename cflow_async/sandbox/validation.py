@@ -155,14 +155,22 @@ def _allowed_options(definition: Mapping[str, Any]) -> set[str] | None:
     return {str(option.get("value")) for option in options}
 
 
+_DATE_TYPES = frozenset({"date", "datetime"})
+_CHECKED_TYPES = frozenset({"text", "select", *_DATE_TYPES})
+
+
 def _field_problem(definition: Mapping[str, Any], value: Any) -> str | None:
     """Why ``value`` does not fit the field, or ``None`` when it does."""
     if value is None:
         return None
+    field_type = definition.get("type")
+    if field_type not in _CHECKED_TYPES:
+        # A type we do not know (an attachment, a table, ...) is passed through unchecked,
+        # as the client's RecordSchema does: nothing says what Cflow takes for it.
+        return None
     multiple = bool(definition.get("multiple"))
     if isinstance(value, list) and not multiple:
         return "takes one value (multiple: false), not a list"
-    field_type = definition.get("type")
     if multiple and isinstance(value, list) and field_type != "select":
         # `multiple: true` means a list of values of the field's type, whatever the type
         # (a select's list is checked against its options below).
@@ -172,7 +180,7 @@ def _field_problem(definition: Mapping[str, Any], value: Any) -> str | None:
             if problem is not None:
                 return f"item {item!r} {problem}"
         return None
-    if field_type == "date":
+    if field_type in _DATE_TYPES:
         if value == "" or (isinstance(value, str) and (is_cflow_date(value) or is_iso_date(value))):
             return None
         return (
