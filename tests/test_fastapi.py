@@ -47,7 +47,10 @@ async def serve(sandbox: Any, **options: Any) -> AsyncIterator[tuple[str, Any]]:
     app = fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    # A long keep-alive: with the default 5 s, a loaded machine lets uvicorn close an idle
+    # pooled connection just as the test's own client reuses it (a ReadError in the test
+    # client, not in the app under test).
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_keep_alive=60)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
