@@ -12,7 +12,7 @@ driven from here) without editing this file:
 What is written down here is what no table in the library says, i.e. the wire contract
 the tests pin: canonical example arguments (by parameter name), each legacy endpoint's
 query parameters, and a canonical success body per result type.
-``tests/test_endpoint_catalog.py`` fails when the catalog misses a public facade method.
+``tests/client/test_endpoint_catalog.py`` fails when the catalog misses a public facade method.
 
 Use::
 

@@ -9,8 +9,7 @@ requests), and clients on every kind of transport.
   (the CLI tests run ``main()`` in-process).
 * ``make_client(kind, url, creds)``: a client on the aiohttp or httpx backend, or on an
   injected ``httpx.AsyncClient``.
-
-(``tests/loopback.py`` re-exports this module for branches that still import it.)"""
+"""
 
 from __future__ import annotations
 

@@ -87,7 +87,7 @@ async def _execute(args: argparse.Namespace, settings: Mapping[str, Any]) -> Any
     return plain(result)
 
 
-def _classify(exc: BaseException) -> CliError | None:
+def classify_error(exc: BaseException) -> CliError | None:
     """The exit code and message for a library error; None for anything unexpected."""
     from cflow_async import (
         AuthenticationError,
@@ -141,7 +141,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     except CliError:
         raise
     except Exception as exc:
-        error = _classify(exc)
+        error = classify_error(exc)
         if error is None:
             raise
         raise error from None

@@ -36,11 +36,8 @@ __all__ = ["ImportFailed", "exit_code", "import_command", "main"]
 
 from cflow_async.cli.exit_codes import (
     EXIT_API,
-    EXIT_AUTH,
-    EXIT_BAD_RESPONSE,
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
-    EXIT_NOT_FOUND,
     EXIT_OK,
     EXIT_OUTCOME_UNKNOWN,
     EXIT_UNAVAILABLE,
@@ -66,35 +63,19 @@ def exit_code(summary: ImportSummary) -> int:
 
 
 def error_code(error: BaseException) -> int:
-    """The exit code of an error that stopped the import."""
-    from cflow_async import (
-        AuthenticationError,
-        CflowAPIError,
-        CflowConnectionError,
-        CflowError,
-        InvalidArgumentError,
-        NotFoundError,
-        PermissionDeniedError,
-        ResponseTooLargeError,
-        ResponseValidationError,
-        ServerError,
-    )
+    """The exit code of an error that stopped the import: the CLI's own mapping of library
+    errors (``cflow_async.cli.run.classify_error``), plus the journal's."""
+    from cflow_async import CflowError
+    from cflow_async.cli.run import classify_error
 
     from .journal import JournalError
 
     if not isinstance(error, CflowError):
         raise error
-    if error.outcome_unknown:
-        return EXIT_OUTCOME_UNKNOWN
-    codes: tuple[tuple[Any, int], ...] = (
-        (ResponseValidationError | ResponseTooLargeError, EXIT_BAD_RESPONSE),
-        (AuthenticationError | PermissionDeniedError, EXIT_AUTH),
-        (NotFoundError, EXIT_NOT_FOUND),
-        (ServerError | CflowConnectionError, EXIT_UNAVAILABLE),
-        (CflowAPIError, EXIT_API),
-        (InvalidArgumentError | JournalError, EXIT_USAGE),
-    )
-    return next((code for kind, code in codes if isinstance(error, kind)), EXIT_API)
+    if isinstance(error, JournalError) and not error.outcome_unknown:
+        return EXIT_USAGE
+    classified = classify_error(error)
+    return EXIT_API if classified is None else classified.code
 
 
 class ImportFailed(Exception):

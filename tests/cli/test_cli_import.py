@@ -1,5 +1,5 @@
 """``cflow import``: the command in the table, its exit codes and output, against the
-session's sandbox child process (the crash test is tests/test_import_crash.py)."""
+session's sandbox child process (the crash test is tests/importer/test_import_crash.py)."""
 
 from __future__ import annotations
 

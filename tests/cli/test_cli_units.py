@@ -19,7 +19,7 @@ from cflow_async.cli import commands, main, parser
 from cflow_async.cli.commands import COMMANDS, Command, arg
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE
 from cflow_async.cli.output import cell, table
-from cflow_async.cli.run import _classify
+from cflow_async.cli.run import classify_error
 
 PACKAGE_DIR = Path(cflow_async.__file__).resolve().parent
 
@@ -133,18 +133,18 @@ def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) ->
 def test_a_bad_answer_to_a_write_is_outcome_unknown_from_the_library() -> None:
     # The library flags it (outcome_unknown): the CLI needs no write-specific branch.
     for error_type in (ResponseValidationError, ResponseTooLargeError):
-        error = _classify(error_type("unreadable", outcome_unknown=True))
+        error = classify_error(error_type("unreadable", outcome_unknown=True))
         assert error is not None
         assert error.code == EXIT_OUTCOME_UNKNOWN
         assert "Check before sending it again" in error.message
-        read = _classify(error_type("unreadable"))
+        read = classify_error(error_type("unreadable"))
         assert read is not None
         assert read.code == EXIT_BAD_RESPONSE
 
 
 def test_unexpected_errors_are_not_classified() -> None:
-    assert _classify(RuntimeError("bug")) is None
-    error = _classify(CflowConnectionError("refused"))
+    assert classify_error(RuntimeError("bug")) is None
+    error = classify_error(CflowConnectionError("refused"))
     assert error is not None
     assert error.code == EXIT_UNAVAILABLE
 

@@ -30,8 +30,8 @@ pytestmark = pytest.mark.slow
 def project(tmp_path: Path) -> Path:
     for part in ("openapi", "scripts", "generated", "cflow_async"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "tests").mkdir()
-    for part in ("tests/test_spec.py", "Makefile", "pyproject.toml"):
+    (tmp_path / "tests" / "spec").mkdir(parents=True)
+    for part in ("tests/spec/test_spec.py", "Makefile", "pyproject.toml"):
         shutil.copy2(ROOT / part, tmp_path / part)
     return tmp_path
 
@@ -56,7 +56,9 @@ def _regen(project: Path, spec: Path) -> tuple[subprocess.CompletedProcess[str],
 
 
 def _spec_tests_pass(project: Path) -> None:
-    result = _run(project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_spec.py")
+    result = _run(
+        project, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/spec/test_spec.py"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -12,7 +12,7 @@ import yaml
 
 pytest_plugins = ["pytester"]
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 # A fenced block whose first line names its file: ```lang / # name / body / ```.
 _BLOCK = re.compile(r"```\w+\n# (?P<name>[\w.]+)\n(?P<body>.*?)```", re.DOTALL)
 
@@ -49,6 +49,6 @@ def test_the_readme_tenant_example_loads() -> None:
     tenant = parse_tenant(block.group(1), source="README")
     assert [w.name for w in tenant.workflows] == ["Leave", "Scratch"]
     # The same as the fixture file the tenant tests use.
-    fixture = Path(__file__).resolve().parent / "fixtures" / "tenant.yaml"
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "tenant.yaml"
     assert yaml.safe_load(block.group(1)) == yaml.safe_load(fixture.read_text(encoding="utf-8"))
     assert [w.name for w in load_tenant(fixture).workflows] == ["Leave", "Scratch"]

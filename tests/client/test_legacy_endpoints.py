@@ -23,7 +23,7 @@ from cflow_async import (
     format_cflow_datetime,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 
 
 def fixture(name: str) -> Any:

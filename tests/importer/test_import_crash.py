@@ -32,7 +32,7 @@ WORKFLOW = "User Workflow"
 KEY = "GoogleSheetRowNumber"
 ROWS = int(os.environ.get("CFLOW_IMPORT_CRASH_ROWS", "5000"))
 EXIT_OK, EXIT_UNAVAILABLE, EXIT_OUTCOME_UNKNOWN, EXIT_INTERRUPTED = 0, 7, 8, 130
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_sheet(path: Path, count: int) -> Path:

@@ -251,7 +251,7 @@ async def test_without_hooks_no_observer_is_built(
 
 def test_the_operations_table_is_the_facades() -> None:
     # The generated door must name an operation as the facade's namespace method does.
-    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    scripts = Path(__file__).resolve().parents[2] / "scripts"
     sys.path.insert(0, str(scripts))
     try:
         from facade_table import load_facade_table

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 _spec = importlib.util.spec_from_file_location(
-    "audit", Path(__file__).resolve().parents[1] / "scripts" / "audit.py"
+    "audit", Path(__file__).resolve().parents[2] / "scripts" / "audit.py"
 )
 assert _spec is not None
 assert _spec.loader is not None

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "openapi" / "cflow.yaml"
 UPSTREAM = ROOT / "openapi" / "upstream"
 

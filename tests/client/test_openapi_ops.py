@@ -134,7 +134,7 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
     assert await client.requests.list("wf-1") == []
 
 
-# Method, path, headers and body for canonical arguments: tests/test_endpoint_catalog.py.
+# Method, path, headers and body for canonical arguments: tests/client/test_endpoint_catalog.py.
 # Here: the fields sent as given, and the documented answers (and a 200 where 201 is
 # documented) read into a Request.
 @pytest.mark.parametrize(
@@ -370,7 +370,7 @@ async def test_path_parameters_stay_in_their_segment(
     enc_w: str,
     enc_r: str,
 ) -> None:
-    # (Dot segments and non-ids, refused for each id: tests/test_hostile_input.py.)
+    # (Dot segments and non-ids, refused for each id: tests/client/test_hostile_input.py.)
     httpx_mock.add_response(**ep.ok_response())
     ids = {"workflow_id": workflow_id, "request_id": request_id}
     await ep.call(client, **{k: v for k, v in ids.items() if k in ep.path_args})

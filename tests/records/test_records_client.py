@@ -24,7 +24,7 @@ from cflow_async import (
     RecordValidationError,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 WORKFLOW_FIELDS = f"{BASE}/cflow/getworkflowfieldsets?username=tester%40example.com&WorkflowName=W"
 SUBMIT = f"{BASE}/cflow/submitrecord?username=tester%40example.com&WorkflowName=W"
 AWARE = dt.datetime(2022, 3, 26, 13, 0, tzinfo=dt.UTC)

@@ -34,7 +34,7 @@ from schemathesis.checks import (
 
 from cflow_async.sandbox import DEMO_API_KEY, DEMO_USER_KEY, DEMO_USERNAME, create_app
 
-SPEC = Path(__file__).resolve().parents[1] / "openapi" / "cflow.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "cflow.yaml"
 AUTH = {"apikey": DEMO_API_KEY, "userkey": DEMO_USER_KEY, "username": DEMO_USERNAME}
 # Not positive_data_acceptance: schema-valid bodies can still be refused on purpose (400 for
 # an unknown reassignTo user, for acting on a closed request), as the sandbox's contract says.

@@ -14,7 +14,7 @@ from cflow_async.sandbox import SandboxConfig, SandboxProcess, run_sandbox
 from cflow_async.testing import CflowSandbox
 
 API = "/integromat/api/cflow"
-TENANT = Path(__file__).resolve().parent / "fixtures" / "tenant.yaml"
+TENANT = Path(__file__).resolve().parents[1] / "fixtures" / "tenant.yaml"
 LEAVE = {"Employee": "Asha", "Start": "12/1/2026 9:00:00 AM", "Kind": "vacation"}
 SAMPLE = {
     "City": "trichy",

@@ -35,7 +35,7 @@ AUTH = {"apikey": DEMO_API_KEY, "userkey": DEMO_USER_KEY, "username": DEMO_USERN
 API = "/integromat/api/cflow"
 # The legacy API document (the repository's copy first).
 SEED_DOCS = [
-    Path(__file__).resolve().parent / "fixtures" / "seeds" / "000_b21dd8e24f49cec0.txt",
+    Path(__file__).resolve().parents[1] / "fixtures" / "seeds" / "000_b21dd8e24f49cec0.txt",
     Path("/work/shared/seeds/000_b21dd8e24f49cec0.txt"),
 ]
 
@@ -1041,7 +1041,7 @@ def test_cli_port_in_use_fails_cleanly() -> None:
             capture_output=True,
             text=True,
             timeout=30,
-            cwd=Path(__file__).resolve().parents[1],
+            cwd=Path(__file__).resolve().parents[2],
         )
     assert result.returncode == 1
     assert "cannot serve" in result.stderr

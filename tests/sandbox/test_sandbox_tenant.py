@@ -20,7 +20,7 @@ from cflow_async.sandbox import (
     run_sandbox,
 )
 
-TENANT = Path(__file__).resolve().parent / "fixtures" / "tenant.yaml"
+TENANT = Path(__file__).resolve().parents[1] / "fixtures" / "tenant.yaml"
 API = "/integromat/api/cflow"
 
 

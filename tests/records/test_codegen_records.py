@@ -18,7 +18,7 @@ from test_records import SAMPLE_MULTIPLE
 from cflow_async import FieldDefinition, RecordSchema
 from cflow_async._codegen_records import record_module_source
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 WHEN = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 

@@ -207,7 +207,7 @@ async def test_submit_timeout_outcome_is_unknown(
 
 
 # -- unreadable 2xx bodies ----------------------------------------------------------------
-# (Not JSON at all, an empty or cut-short body: tests/test_hostile_input.py, every reader.)
+# (Not JSON at all, an empty or cut-short body: tests/client/test_hostile_input.py, every reader.)
 
 LIST_CALLS = select(kind="legacy", where=lambda ep: ep.returns_list)
 RECORD_CALLS = select(where=lambda ep: ep.model is str)

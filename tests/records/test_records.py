@@ -21,7 +21,7 @@ from cflow_async import (
     RecordValidationError,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "legacy"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 
 # The legacy document's submit sample sends these two multi-value fields; the field
 # definitions it shows elsewhere have no multiple field, so they are spelled out here.

@@ -13,7 +13,7 @@ from cflow_async.sandbox import Operation, run_sandbox
 from cflow_async.sandbox import app as app_module
 from cflow_async.sandbox.operations import spec_operations
 
-SPEC = Path(__file__).resolve().parents[1] / "openapi" / "cflow.yaml"
+SPEC = Path(__file__).resolve().parents[2] / "openapi" / "cflow.yaml"
 WF = "/integromat/api/cflow/workflows/{workflow_id}"
 STAGES = Operation("listWorkflowStages", "GET", f"{WF}/stages")
 PATCH_REQUEST = Operation("patchRequest", "PATCH", f"{WF}/requests/{{request_id}}")

@@ -23,7 +23,7 @@ from cflow_async.otel import OpenTelemetryHooks
 pytestmark = pytest.mark.integration
 
 _spec = importlib.util.spec_from_file_location(
-    "fastapi_app", Path(__file__).resolve().parents[1] / "scripts" / "fastapi_app.py"
+    "fastapi_app", Path(__file__).resolve().parents[2] / "scripts" / "fastapi_app.py"
 )
 assert _spec is not None
 assert _spec.loader is not None
