@@ -30,7 +30,9 @@ venv: $(STAMP)
 # The suite under coverage.py (branch coverage of cflow_async, [tool.coverage] in
 # pyproject.toml), then the total: the whole package, and without the sandbox server.
 test: $(STAMP)
+	@$(PY) -m coverage erase
 	$(PY) -m coverage run -m pytest -q
+	@$(PY) -m coverage combine -q
 	@$(PY) -m coverage report
 	@$(PY) -m coverage report --omit='cflow_async/sandbox/*' --format=total \
 		| sed 's/^/cflow_async without sandbox\/: /; s/$$/%/'
