@@ -25,9 +25,10 @@ from ._hooks import Hooks
 from ._legacy import LegacyEndpoints
 from ._logs import configure_from_env
 from ._openapi_mixin import OpenAPINamespaces
+from ._requester import Requester
 from ._retry import RetryBudget, RetryPolicy
 from ._schema_cache import DEFAULT_SCHEMA_TTL, SchemaCache
-from ._transport import CflowTransport, Requester
+from ._transport import CflowTransport
 from ._values import resolve_timezone
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from typing import Any, Final, TypeVar
 
 from ._constants import API_PREFIX
 from ._records import RecordSchema
+from ._requester import NO_BODY, Requester
 from ._schema_cache import SchemaCache
-from ._transport import NO_BODY, Requester
 from ._values import RecordLike, record_values, text_id, workflow_name_text
 from .models import FieldDefinition, ProcessStage, StageStatus, Workflow, record_id_from_json
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
         UsersNamespace,
         WorkflowsNamespace,
     )
-    from ._transport import Requester
+    from ._requester import Requester
 
 __all__ = ["OPERATIONS", "OpenAPINamespaces"]
 

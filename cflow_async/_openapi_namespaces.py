@@ -27,7 +27,7 @@ from cflow_openapi.models import (
 )
 
 from . import _openapi_runtime as rt
-from ._transport import NO_BODY
+from ._requester import NO_BODY
 
 __all__ = [
     "RequestsNamespace",

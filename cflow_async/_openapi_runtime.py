@@ -21,12 +21,12 @@ from cflow_openapi import models as generated_models
 from cflow_openapi.types import Unset
 
 from ._errors import InvalidArgumentError
-from ._transport import path_segment
+from ._requester import path_segment
 from ._values import record_values, text_id
 from .models import ShapeError
 
 if TYPE_CHECKING:
-    from ._transport import Requester
+    from ._requester import Requester
 
 __all__ = [
     "Namespace",
