@@ -11,6 +11,8 @@ stdin closes (so it never outlives the benchmark that started it, even after a k
 Routes (query strings are ignored):
 
 * ``GET  .../cflow/getworkflows``  -> ``{"Workflows": [4 workflows]}``
+* ``GET  .../cflow/workflows/wf-1/requests`` -> ``[5 requests]``, shaped like the OpenAPI
+  document's ``Request``
 * ``POST .../cflow/submitrecord``  -> ``{"Record_Id": "<n>"}`` (n counts up)
 * ``GET  .../connection/GetConnection`` -> ``{}``
 * ``GET  /__stats`` -> ``{"connections": <accepted so far>, "requests": <answered so far>}``
@@ -34,6 +36,21 @@ WORKFLOWS = {
     ]
 }
 
+REQUESTS = [
+    {
+        "id": f"req-{i}",
+        "workflowId": "wf-1",
+        "status": "pending",
+        "currentStage": "Review",
+        # 2 or 3 form fields, as a small request carries.
+        "fields": {"City": "trichy", "Amount": 100 * i, **({"Urgent": True} if i % 2 else {})},
+        "submittedBy": "bench@example.com",
+        "createdAt": f"2026-11-0{i}T09:30:00Z",
+        "updatedAt": f"2026-11-0{i}T10:45:12.250000+05:30",
+    }
+    for i in range(1, 6)
+]
+
 
 def _response(status: bytes, body: bytes, *, close: bool = False) -> bytes:
     head = (
@@ -47,6 +64,7 @@ def _response(status: bytes, body: bytes, *, close: bool = False) -> bytes:
 
 
 _WORKFLOWS = _response(b"200 OK", json.dumps(WORKFLOWS).encode())
+_REQUESTS = _response(b"200 OK", json.dumps(REQUESTS).encode())
 _EMPTY = _response(b"200 OK", b"{}")
 _NOT_FOUND = _response(b"404 Not Found", b'{"message": "no such route"}')
 _BAD = _response(b"400 Bad Request", b'{"message": "unsupported request"}', close=True)
@@ -130,6 +148,8 @@ def _answer(method: bytes, path: bytes) -> bytes:
     _Counter.requests += 1
     if path.endswith(b"/cflow/getworkflows"):
         return _WORKFLOWS
+    if method == b"GET" and path.endswith(b"/cflow/workflows/wf-1/requests"):
+        return _REQUESTS
     if method == b"POST" and path.endswith(b"/cflow/submitrecord"):
         _Counter.record_id += 1
         body = b'{"Record_Id": "' + str(_Counter.record_id).encode() + b'"}'

@@ -15,6 +15,9 @@ USER_KEY = "bench-user-key"
 USERNAME = "bench@example.com"
 AUTH = {"apikey": API_KEY, "userkey": USER_KEY, "username": USERNAME}
 WORKFLOWS_PATH = "/integromat/api/cflow/getworkflows?username=" + quote(USERNAME, safe="")
+#: The OpenAPI call measured (issue 11): ``cflow.requests.list(REQUESTS_WORKFLOW)``.
+REQUESTS_WORKFLOW = "wf-1"
+REQUESTS_PATH = f"/integromat/api/cflow/workflows/{REQUESTS_WORKFLOW}/requests"
 
 VARIANTS = {
     "raw-aiohttp": "raw aiohttp",
@@ -29,10 +32,25 @@ POOL_CONCURRENCY = (64, 512)
 NOT_IMPORTED = ("aiohttp", "starlette", "uvicorn", "cflow_async.sandbox", "cflow_async.cli")
 IMPORT_GOAL_MS = 150.0
 BULK_RSS_GOAL_MB = 20.0
+#: Issue 11's goal for ``requests.list``: CPU per call at most this many times raw aiohttp's.
+OPENAPI_GOAL = 1.3
+OPENAPI_VARIANTS = ("raw-aiohttp", "raw-httpx", "facade-aiohttp", "facade-httpx")
+OPENAPI_CONCURRENCY = (1, 64)
+#: The hooks compared in the otel section (issue 12), on the aiohttp backend.
+OTEL_HOOKS = {
+    "none": "no hooks",
+    "noop": "one no-op hook",
+    "otel": "OpenTelemetryHooks (in-memory exporter)",
+}
+OTEL_CONCURRENCY = (1, 64)
+#: Issue 14's goal: the importer's RSS growth whatever the number of rows.
+IMPORT_RSS_GOAL_MB = 50.0
 
 #: The parts of a run, for ``--only``: the per-call and pool-size tables against the canned
-#: server, bulk submit_records, import time, and per-call latency against the sandbox.
-SECTIONS = ("http", "bulk", "imports", "sandbox")
+#: server, the OpenAPI call requests.list, the CPU hooks add, bulk submit_records, the
+#: time of ``import cflow_async`` ("imports"), a CSV import_records into the sandbox
+#: ("import"), and per-call latency against the sandbox.
+SECTIONS = ("http", "openapi", "otel", "bulk", "imports", "import", "sandbox")
 #: How the sandbox is served in the sandbox section: the library's helper, and the same
 #: create_app() under a plain uvicorn.Server, as a user would deploy an ASGI app.
 SANDBOX_SERVERS = {"run_sandbox": "run_sandbox()", "uvicorn": "plain uvicorn"}

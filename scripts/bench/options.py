@@ -5,7 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import CONCURRENCY, POOL_CONCURRENCY, POOL_SIZES, RESULTS, SECTIONS, VARIANTS
+from .common import (
+    CONCURRENCY,
+    OPENAPI_CONCURRENCY,
+    OTEL_CONCURRENCY,
+    POOL_CONCURRENCY,
+    POOL_SIZES,
+    RESULTS,
+    SECTIONS,
+    VARIANTS,
+)
 
 
 def _bulk_spec(text: str) -> tuple[str, int]:
@@ -29,7 +38,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         nargs="+",
         choices=SECTIONS,
         metavar="SECTION",
-        help=f"run only these sections ({', '.join(SECTIONS)}; default: all)",
+        help=f"run only these sections ({', '.join(SECTIONS)}; default: all)."
+        " imports: the time of `import cflow_async`; import: import_records of a CSV",
     )
     parser.add_argument("--repeats", type=int, help="round-robin repeats (default 3, quick 1)")
     parser.add_argument("--calls", type=int, help="calls per measured run (default 4000)")
@@ -68,6 +78,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="BACKEND:CONC",
         help="submit_records runs (default aiohttp:8 httpx:8 aiohttp:64; quick: no :64)",
     )
+    parser.add_argument(
+        "--openapi-concurrency",
+        type=int,
+        nargs="+",
+        default=list(OPENAPI_CONCURRENCY),
+        help="concurrency levels of the requests.list table (default 1 64)",
+    )
+    parser.add_argument(
+        "--otel-concurrency",
+        type=int,
+        nargs="+",
+        default=list(OTEL_CONCURRENCY),
+        help="concurrency levels of the hooks/OpenTelemetry table (default 1 64)",
+    )
+    parser.add_argument(
+        "--import-rows", type=int, help="rows of the CSV import (default 1000000; quick 20000)"
+    )
+    parser.add_argument(
+        "--import-concurrency", type=int, default=32, help="import_records concurrency (32)"
+    )
     parser.add_argument("--import-runs", type=int, help="default 5, quick 3")
     parser.add_argument("--no-imports", action="store_true", help="skip the import checks")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
@@ -76,6 +106,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--profile",
         choices=list(VARIANTS),
         help="instead of the tables, cProfile one variant at the first --concurrency level",
+    )
+    parser.add_argument(
+        "--profile-call",
+        choices=["getworkflows", "requests"],
+        default="getworkflows",
+        help="the call --profile measures: get_workflows() or requests.list (issue 11)",
     )
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument(
@@ -103,6 +139,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.pool_concurrency = [512] if quick else list(POOL_CONCURRENCY)
     if args.pool_variants is None:
         args.pool_variants = ["facade-httpx"] if quick else ["facade-httpx", "facade-aiohttp"]
+    if args.import_rows is None:
+        args.import_rows = 20_000 if quick else 1_000_000
     if args.import_runs is None:
         args.import_runs = 3 if quick else 5
     if args.bulk is None:
@@ -118,6 +156,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         sections.remove("imports")
     if not args.bulk_rows and "bulk" in sections:
         sections.remove("bulk")
+    if not args.import_rows and "import" in sections:
+        sections.remove("import")
     if args.profile:
         sections = ["http"]
     args.sections = sections

@@ -15,10 +15,14 @@ from .common import (
     BULK_RSS_GOAL_MB,
     IMPORT_GOAL_MS,
     NOT_IMPORTED,
+    OPENAPI_GOAL,
+    OPENAPI_VARIANTS,
     SANDBOX_CALLS,
     SANDBOX_SERVERS,
     VARIANTS,
 )
+from .csv_import import import_table
+from .otel import otel_table
 
 Cells = dict[tuple[str, int, "int | None"], dict[str, Any]]
 
@@ -34,6 +38,12 @@ class Results:
     bulk: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
     #: (server, backend, call) -> summary across repeats.
     sandbox: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    #: requests.list cells, keyed like ``cells``.
+    openapi: Cells = field(default_factory=dict)
+    #: (hooks kind, concurrency, None) -> summary across repeats.
+    otel: Cells = field(default_factory=dict)
+    #: (worker spec, result) of the CSV import, if run.
+    csv_import: tuple[dict[str, Any], dict[str, Any]] | None = None
 
 
 def _fmt(value: float | None, digits: int = 0) -> str:
@@ -125,7 +135,7 @@ def _header(
         " (other work on the machine inflates wall-clock figures more than CPU/call)"
     )
     out.append(f"- Pinning: {meta['pinning']}")
-    if results.cells:
+    if results.cells or results.openapi or results.otel:
         out.append(
             f"- Method: {args.repeats} round-robin repeat(s); each cell is a fresh client process"
             f" that warms up, then makes up to {args.calls} calls (or stops after"
@@ -185,6 +195,47 @@ def _http_tables(args: argparse.Namespace, cells: Cells, default_pool: int) -> l
     if errors:
         out.append("\nFirst error per cell with errors (errors count as calls for CPU/call):\n")
         out.extend(errors)
+    return out
+
+
+def openapi_table(args: argparse.Namespace, cells: Cells, default_pool: int) -> list[str]:
+    """The requests.list rows, in the per-call table's columns, and the verdict on issue
+    11's goal (facade CPU per call at most OPENAPI_GOAL x raw aiohttp's) per backend."""
+    out = [
+        '\n## OpenAPI call: `cflow.requests.list("wf-1")` (5 typed requests)\n',
+        "GET .../cflow/workflows/wf-1/requests with the auth headers, answered with a JSON"
+        " array of 5 requests shaped like the OpenAPI document's `Request` (~1.3 kB: id,"
+        " workflowId, status, currentStage, 2-3 fields, submittedBy, createdAt/updatedAt);"
+        " raw aiohttp `json.loads` the body, raw httpx `.json()`, the facade builds 5 typed"
+        " `Request` models (datetimes parsed). Same method as the per-call table.\n",
+        _HEADER,
+    ]
+    verdicts = []
+    for conc in args.openapi_concurrency:
+        refs = [cells.get((k, conc, None), {}) for k in ("raw-aiohttp", "raw-httpx")]
+        for variant in OPENAPI_VARIANTS:
+            cell = cells.get((variant, conc, None))
+            if cell is None:
+                continue
+            out.append(
+                _row(VARIANTS[variant], conc, _pool_label(variant, None, default_pool), cell, refs)
+            )
+            # The goal is about the default backend against raw aiohttp; the httpx backend
+            # is reported against raw httpx, its own transport, for information.
+            ref = refs[0 if variant == "facade-aiohttp" else 1].get("cpu_us")
+            if variant.startswith("facade") and cell.get("cpu_us") and ref:
+                ratio = cell["cpu_us"] / ref
+                if variant == "facade-aiohttp":
+                    met = "met" if ratio <= OPENAPI_GOAL else "NOT MET"
+                    verdicts.append(f"aiohttp backend at {conc}: {ratio:.2f}x raw aiohttp ({met})")
+                else:
+                    verdicts.append(f"httpx backend at {conc}: {ratio:.2f}x raw httpx (info)")
+    if verdicts:
+        out.append(
+            f"\nGoal (issue 11): the facade's CPU per call ≤ {OPENAPI_GOAL:g}x raw aiohttp's. "
+            + "; ".join(verdicts)
+            + "."
+        )
     return out
 
 
@@ -327,10 +378,16 @@ def render(
     out = _header(args, info, meta, results)
     if results.cells:
         out += _http_tables(args, results.cells, results.default_pool)
+    if results.openapi:
+        out += openapi_table(args, results.openapi, results.default_pool)
+    if results.otel:
+        out += otel_table(args, results.otel, _fmt)
     if results.imports is not None:
         out += _import_table(results.imports)
     if results.bulk:
         out += _bulk_table(results.bulk)
     if results.sandbox:
         out += sandbox_table(args, results.sandbox)
+    if results.csv_import is not None:
+        out += import_table(*results.csv_import, _fmt)
     return "\n".join(out) + "\n"

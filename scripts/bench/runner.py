@@ -23,7 +23,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .common import RESULTS, ROOT, SANDBOX_BACKENDS, SANDBOX_CALLS, SANDBOX_SERVERS
+from .common import (
+    OPENAPI_VARIANTS,
+    OTEL_HOOKS,
+    RESULTS,
+    ROOT,
+    SANDBOX_BACKENDS,
+    SANDBOX_CALLS,
+    SANDBOX_SERVERS,
+)
 from .imports import measure_imports
 from .options import parse_args
 from .report import Results, render, summarize, summarize_sandbox
@@ -122,11 +130,29 @@ def _describe(res: dict[str, Any]) -> str:
     )
 
 
+def _run_cells(
+    plan: list[tuple[Any, dict[str, Any], str]], args: argparse.Namespace, env: dict[str, str]
+) -> dict[Any, dict[str, Any]]:
+    """Run each (key, worker spec, label) cell ``--repeats`` times, round-robin, reversing
+    the order on odd rounds; the median summary of each key."""
+    runs: dict[Any, list[dict[str, Any]]] = {key: [] for key, _, _ in plan}
+    total = len(plan) * args.repeats
+    n = 0
+    for rep in range(args.repeats):
+        for key, spec, label in plan if rep % 2 == 0 else list(reversed(plan)):
+            n += 1
+            res = run_worker(spec, env, timeout=args.seconds + args.warmup_seconds + 90)
+            runs[key].append(res)
+            print(f"[{n}/{total}] {label}: {_describe(res)}", file=sys.stderr, flush=True)
+    return {key: summarize(v) for key, v in runs.items()}
+
+
 def _run_http(
     args: argparse.Namespace, env: dict[str, str], cpus: _Cpus, results: Results
 ) -> int | None:
-    """The per-call and pool-size tables and bulk submission, against the canned server.
-    Returns an exit status in --profile mode (which prints a profile instead of tables)."""
+    """Everything against the canned server: the per-call and pool-size tables, the
+    OpenAPI call, hooks, bulk submission. Returns an exit status in --profile mode (which
+    prints a profile instead of tables)."""
     default_pool = results.default_pool
     server = canned_server(cpus.server, env)
     try:
@@ -143,6 +169,7 @@ def _run_http(
             spec = {
                 **base,
                 "variant": args.profile,
+                "call": args.profile_call,
                 "concurrency": args.concurrency[0],
                 "profile": True,
                 "profile_top": args.profile_top,
@@ -151,7 +178,7 @@ def _run_http(
             print(json.dumps(result, indent=2))
             return 0 if "failed" not in result else 1
         if "http" in args.sections:
-            plan: list[tuple[str, int, int | None]] = [
+            keys: list[tuple[str, int, int | None]] = [
                 (v, c, None) for c in args.concurrency for v in args.variants
             ]
             for variant in args.pool_variants:
@@ -159,21 +186,39 @@ def _run_http(
                     continue
                 for conc in args.pool_concurrency:
                     for pool in [None, *(p for p in args.pool_sizes if p != default_pool)]:
-                        if (variant, conc, pool) not in plan:
-                            plan.append((variant, conc, pool))
-            runs: dict[tuple[str, int, int | None], list[dict[str, Any]]] = {k: [] for k in plan}
-            total = len(plan) * args.repeats
-            n = 0
-            for rep in range(args.repeats):
-                order = plan if rep % 2 == 0 else list(reversed(plan))
-                for variant, conc, pool in order:
-                    n += 1
-                    spec = {**base, "variant": variant, "concurrency": conc, "pool": pool}
-                    res = run_worker(spec, env, timeout=args.seconds + args.warmup_seconds + 90)
-                    runs[(variant, conc, pool)].append(res)
-                    what = f"{variant} conc={conc}" + (f" pool={pool}" if pool else "")
-                    print(f"[{n}/{total}] {what}: {_describe(res)}", file=sys.stderr, flush=True)
-            results.cells = {k: summarize(v) for k, v in runs.items()}
+                        if (variant, conc, pool) not in keys:
+                            keys.append((variant, conc, pool))
+            plan = [
+                (
+                    (v, c, p),
+                    {**base, "variant": v, "concurrency": c, "pool": p},
+                    f"{v} conc={c}" + (f" pool={p}" if p else ""),
+                )
+                for v, c, p in keys
+            ]
+            results.cells = _run_cells(plan, args, env)
+        if "openapi" in args.sections:
+            plan = [
+                (
+                    (v, c, None),
+                    {**base, "variant": v, "concurrency": c, "call": "requests"},
+                    f"requests.list {v} conc={c}",
+                )
+                for c in args.openapi_concurrency
+                for v in OPENAPI_VARIANTS
+            ]
+            results.openapi = _run_cells(plan, args, env)
+        if "otel" in args.sections:
+            plan = [
+                (
+                    (kind, c, None),
+                    {**base, "variant": "facade-aiohttp", "concurrency": c, "hooks": kind},
+                    f"hooks={kind} conc={c}",
+                )
+                for c in args.otel_concurrency
+                for kind in OTEL_HOOKS
+            ]
+            results.otel = _run_cells(plan, args, env)
         if "bulk" in args.sections:
             for backend, conc in args.bulk:
                 spec = {
@@ -190,6 +235,27 @@ def _run_http(
     finally:
         server.stop()
     return None
+
+
+def _run_import(
+    args: argparse.Namespace, env: dict[str, str], cpus: _Cpus, results: Results
+) -> None:
+    """One import_records run into a fresh sandbox on the server CPU."""
+    server = sandbox_server("run_sandbox", cpus.server, env)
+    try:
+        spec = {
+            "mode": "import",
+            "base": server.url,
+            "cpu": cpus.client,
+            "rows": args.import_rows,
+            "concurrency": args.import_concurrency,
+        }
+        # Generous: 1,000,000 rows take minutes even when the sandbox keeps up.
+        res = run_worker(spec, env, timeout=120 + args.import_rows / 200)
+        results.csv_import = (spec, res)
+        print(f"import {args.import_rows:,} rows: {res}", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
 
 
 def _run_sandbox(
@@ -259,13 +325,14 @@ def orchestrate(args: argparse.Namespace) -> int:
             "-c",
             "import aiohttp, httpx, httpx_aiohttp, cflow_async,"
             " cflow_async._aiohttp, cflow_async._bulk, cflow_async.sandbox,"
-            " scripts.bench.workers, scripts.bench.servers",
+            " cflow_async.importer, cflow_async.otel, scripts.bench.workers,"
+            " scripts.bench.servers, scripts.bench.otel",
         ],
         env=env,
         check=True,
         cwd=ROOT,
     )
-    if args.profile or {"http", "bulk"} & set(args.sections):
+    if args.profile or {"http", "openapi", "otel", "bulk"} & set(args.sections):
         status = _run_http(args, env, cpus, results)
         if status is not None:
             return status
@@ -273,6 +340,8 @@ def orchestrate(args: argparse.Namespace) -> int:
         _run_sandbox(args, env, cpus, results)
     if "imports" in args.sections:
         results.imports = measure_imports(env, args.import_runs, cpus.client)
+    if "import" in args.sections:
+        _run_import(args, env, cpus, results)
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "elapsed": time.perf_counter() - started,

@@ -8,6 +8,7 @@ are imported inside the functions that need them: a raw-aiohttp cell must not pa
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -18,7 +19,17 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from .common import API_KEY, AUTH, SANDBOX_WORKFLOW, USER_KEY, USERNAME, WORKFLOWS_PATH
+from .common import (
+    API_KEY,
+    AUTH,
+    REQUESTS_PATH,
+    REQUESTS_WORKFLOW,
+    SANDBOX_WORKFLOW,
+    USER_KEY,
+    USERNAME,
+    WORKFLOWS_PATH,
+)
+from .csv_import import import_worker
 
 
 def _rss_now() -> int:
@@ -55,10 +66,16 @@ def _server_stats(base: str) -> dict[str, int]:
 
 
 async def _make_call(
-    variant: str, base: str, pool: int | None
+    spec: dict[str, Any],
 ) -> tuple[Callable[[], Awaitable[Any]], Callable[[], Awaitable[Any]]]:
-    """The call to measure, and how to close what it uses. Imports only what it needs."""
-    url = base + WORKFLOWS_PATH
+    """The call to measure, and how to close what it uses. Imports only what it needs.
+
+    ``spec["call"]``: "getworkflows" (legacy, 4 workflows) or "requests" (the OpenAPI
+    ``requests.list``, 5 requests); ``spec["hooks"]``: a facade with hooks (otel section).
+    """
+    variant, base, pool = spec["variant"], spec["base"], spec.get("pool")
+    requests = spec.get("call") == "requests"
+    url = base + (REQUESTS_PATH if requests else WORKFLOWS_PATH)
     if variant == "raw-aiohttp":
         import aiohttp
 
@@ -87,6 +104,13 @@ async def _make_call(
         from cflow_async import CflowClient
 
         extra: dict[str, Any] = {} if pool is None else {"max_connections": pool}
+        clear = None
+        if spec.get("hooks") is not None:
+            from .otel import make_hooks
+
+            hooks, clear = make_hooks(spec["hooks"])
+            if hooks:
+                extra["hooks"] = hooks
         cflow = CflowClient(
             api_key=API_KEY,
             user_key=USER_KEY,
@@ -95,7 +119,16 @@ async def _make_call(
             http_backend=variant.split("-", 1)[1],  # type: ignore[arg-type]
             **extra,
         )
-        return cflow.get_workflows, cflow.aclose
+        call: Callable[[], Awaitable[Any]] = cflow.get_workflows
+        if requests:
+            # A bound partial adds no coroutine frame, so the call is measured as a user
+            # awaiting cflow.requests.list("wf-1") directly.
+            call = functools.partial(cflow.requests.list, REQUESTS_WORKFLOW)
+        if spec.get("hooks") is not None:
+            from .otel import counted
+
+            call = counted(call, clear)
+        return call, cflow.aclose
     raise SystemExit(f"unknown variant {variant!r}")
 
 
@@ -127,11 +160,11 @@ async def _drive(
 
 
 async def _http_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    call, close = await _make_call(spec["variant"], spec["base"], spec.get("pool"))
+    call, close = await _make_call(spec)
     try:
         sample = await call()
         count = len(sample) if isinstance(sample, list) else len(sample["Workflows"])
-        if count != 4:
+        if count != (5 if spec.get("call") == "requests" else 4):
             raise SystemExit(f"unexpected response: {sample!r}")
         conc = spec["concurrency"]
         await _drive(call, conc, max(200, 2 * conc), spec["warmup_seconds"])
@@ -286,6 +319,7 @@ _WORKERS: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
     "http": _http_worker,
     "bulk": _bulk_worker,
     "sandbox": _sandbox_worker,
+    "import": import_worker,
 }
 
 
