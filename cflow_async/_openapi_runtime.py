@@ -152,17 +152,22 @@ def _conformed(value: Any, allowed: tuple[Any, ...], where: str) -> Any:
 
 
 @functools.cache
-def _plan(cls: type) -> tuple[tuple[str, frozenset[type], tuple[Any, ...]], ...]:
-    """Per field: the types accepted as they are (checked with one set lookup, the common
-    case), and the allowed types for the slower conversion path."""
+def _plan(
+    cls: type,
+) -> tuple[tuple[str, frozenset[type], frozenset[type], tuple[Any, ...]], ...]:
+    """Per field: the types accepted as they are and the nested models conformed in place
+    (each checked with one set lookup, the common case), and the allowed types for the
+    slower conversion path. Fields of a model with no typed fields are left out."""
     plan = []
     for name, allowed in _field_types(cls).items():
         exact: set[type] = {Unset}
+        nested: set[type] = set()
         for kind in allowed:
-            # A nested model must be conformed itself; a list must have its items checked.
-            if isinstance(kind, type) and not attrs.has(kind) and typing.get_origin(kind) is None:
-                exact.add(kind)
-        plan.append((name, frozenset(exact), allowed))
+            if isinstance(kind, type) and attrs.has(kind):
+                nested.add(kind)
+            elif isinstance(kind, type) and typing.get_origin(kind) is None:
+                exact.add(kind)  # a list is not here: its items must be checked
+        plan.append((name, frozenset(exact), frozenset(nested), allowed))
     return tuple(plan)
 
 
@@ -170,10 +175,15 @@ def _conform(model: Any) -> Any:
     """The generated from_dict does not check scalar types ({"id": 5} gives id=5 in a
     str field). Coerce numeric ids to str and refuse any other mismatch."""
     cls: Any = type(model)
-    for name, exact, allowed in _plan(cls):
+    for name, exact, nested, allowed in _plan(cls):
         value = getattr(model, name)
-        if type(value) not in exact:
-            setattr(model, name, _conformed(value, allowed, f"{cls.__name__}.{name}"))
+        kind = type(value)
+        if kind in exact:
+            continue
+        if kind in nested:
+            _conform(value)
+            continue
+        setattr(model, name, _conformed(value, allowed, f"{cls.__name__}.{name}"))
     return model
 
 
