@@ -70,6 +70,11 @@ class AiohttpBackend:
         return parsed
 
     async def send(self, call: Call, limit: int) -> RawResponse:
+        if self.closed:
+            # aclose() came while the call awaited something (a hook): opening a new
+            # session now would leak it. Nothing was sent; the retry loop then reports
+            # the closed client.
+            raise httpx.ConnectError("the client was closed before this request was sent")
         session = self._session or self._new_session()
         try:
             async with session.request(

@@ -15,7 +15,7 @@ from ._config import _check_header_value as check_header_value
 from ._constants import CREDENTIAL_HEADERS, SECRET_HEADERS
 from ._errors import InvalidArgumentError
 
-__all__ = ["RequestHeaders", "caller_headers", "caller_query"]
+__all__ = ["RequestHeaders", "allowed_added_header", "caller_headers", "caller_query"]
 
 # Set by the client from the body and the backends' decoders: a caller's value would
 # break framing or hand the backends an encoding they cannot decode.
@@ -55,13 +55,36 @@ def _no_credentials(name: str, what: str) -> None:
         )
 
 
+def _valid_name(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and name.isascii()
+        and name.isprintable()
+        and not any(ch in name for ch in ' :"(),/;<=>?@[\\]{}')
+    )
+
+
+def allowed_added_header(name: object, value: object) -> bool:
+    """Whether a hook may add ``name: value`` to a request (it is not told why not: a
+    hook's mistake never changes the call): never a credential, never a header the
+    client manages (framing, encoding), never a name or value that could start another
+    header."""
+    return (
+        _valid_name(name)
+        and str(name).lower() not in CREDENTIAL_HEADERS
+        and str(name).lower() not in _MANAGED
+        and isinstance(value, str)
+        and value.isascii()
+        and value.isprintable()
+    )
+
+
 def caller_headers(value: Any, what: str) -> dict[str, str]:
     """``value`` as headers to add to every request, names lower-cased."""
     headers: dict[str, str] = {}
     for name, text in _mapping(value, what).items():
-        if not isinstance(name, str) or not name or not name.isascii() or not name.isprintable():
-            raise InvalidArgumentError(f"{what}: {name!r} is not a valid header name")
-        if any(ch in name for ch in ' :"(),/;<=>?@[\\]{}'):
+        if not _valid_name(name):
             raise InvalidArgumentError(f"{what}: {name!r} is not a valid header name")
         _no_credentials(name, what)
         if name.lower() in _MANAGED:

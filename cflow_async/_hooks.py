@@ -26,9 +26,8 @@ from urllib.parse import parse_qsl, quote, urlencode
 
 import attrs
 
-from ._constants import CREDENTIAL_HEADERS
 from ._errors import CflowError, InvalidArgumentError
-from ._headers import RequestHeaders
+from ._headers import RequestHeaders, allowed_added_header
 from ._operations import match_operation
 
 if TYPE_CHECKING:
@@ -323,13 +322,9 @@ class CallObserver:
 
 
 def _with_added(base: Mapping[str, str], added: dict[str, str]) -> RequestHeaders:
-    """A copy of the call's headers with a hook's additions: never over a credential, and
-    never a value that could start another header."""
+    """A copy of the call's headers with a hook's additions (see allowed_added_header)."""
     headers = RequestHeaders(base)  # the client's shared header set must stay as it is
     for name, value in added.items():
-        key = str(name).lower()
-        if key in CREDENTIAL_HEADERS or not isinstance(value, str):
-            continue
-        if value.isascii() and value.isprintable():
-            headers[key] = value
+        if allowed_added_header(name, value):
+            headers[str(name).lower()] = value
     return headers

@@ -86,7 +86,9 @@ class Requester:
     ) -> Call:
         url = self.base_url + path
         if self.extra_query:
-            params = {**params, **self.extra_query} if params else self.extra_query
+            # The call's own parameters win: a WorkflowName or RecordId in the query must
+            # always agree with the body they travel with.
+            params = {**self.extra_query, **params} if params else self.extra_query
         if params:
             url = url + "?" + _query(tuple(params.items()))
         transport = self.transport

@@ -20,6 +20,7 @@ from cflow_async import (
     CallEndEvent,
     CflowClient,
     CflowConnectionError,
+    CflowError,
     CflowTimeoutError,
     ErrorEvent,
     InvalidArgumentError,
@@ -211,6 +212,10 @@ async def test_hooks_add_headers_but_never_credentials(httpx_mock: HTTPXMock) ->
             event.headers["traceparent"] = f"00-{event.attempt:032x}-{1:016x}-01"
             event.headers["apikey"] = "stolen"
             event.headers["x-evil"] = "a\r\nb: c"
+            # Headers the client manages (framing, encoding) and names that are no names.
+            event.headers["content-length"] = "0"
+            event.headers["transfer-encoding"] = "chunked"
+            event.headers["x-bad\r\nx-injected"] = "1"
 
     httpx_mock.add_response(status_code=503)
     httpx_mock.add_response(json=WORKFLOWS)
@@ -224,6 +229,8 @@ async def test_hooks_add_headers_but_never_credentials(httpx_mock: HTTPXMock) ->
     for request in (first, second):
         assert request.headers["apikey"] == API_KEY
         assert "x-evil" not in request.headers
+        assert "transfer-encoding" not in request.headers
+        assert "x-injected" not in request.headers
 
 
 def test_hooks_are_checked_when_the_client_is_built() -> None:
@@ -294,3 +301,21 @@ async def test_a_deadline_and_a_cancellation_end_the_call(httpx_mock: HTTPXMock)
     # A cancelled call is no CflowError: no on_error, but on_call_end says so.
     assert recorder.kinds() == [("RequestEvent", 1), ("CallEndEvent", 1)]
     assert recorder.events[-1].error_type == "CancelledError"
+
+
+async def test_closing_while_a_hook_runs_opens_no_new_session() -> None:
+    # aiohttp backend: the pool is created on first use, so a late first use after
+    # aclose() would leave a session nobody closes.
+    cflow: CflowClient
+
+    class Closer:
+        async def on_request(self, event: RequestEvent) -> None:
+            await cflow.aclose()
+
+    cflow = CflowClient(
+        **CREDS, base_url="http://127.0.0.1:9", http_backend="aiohttp", hooks=[Closer()]
+    )
+    with pytest.raises(CflowError, match="closed") as info:
+        await cflow.get_workflows()
+    assert info.value.attempts <= 1
+    assert cflow._transport.inner._session is None  # type: ignore[attr-defined]

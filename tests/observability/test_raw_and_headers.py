@@ -95,6 +95,18 @@ async def test_extra_headers_and_query_apply_to_the_copy_only(httpx_mock: HTTPXM
     assert "debug" not in plain.url.params
 
 
+async def test_a_call_s_own_query_wins_over_extra_query(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json={"Record_Id": "7"})
+    async with make_client() as cflow:
+        copy = cflow.with_options(extra_query={"WorkflowName": "Other", "locale": "en"})
+        await copy.submit_record("Orders", {"a": "1"})
+    request = httpx_mock.get_request()
+    assert request is not None
+    # The query names the workflow the body names, whatever the copy's extra_query says.
+    assert request.url.params["WorkflowName"] == "Orders"
+    assert request.url.params["locale"] == "en"
+
+
 @pytest.mark.parametrize("name", ["apikey", "UserKey", "username", "USERNAME"])
 async def test_credentials_cannot_be_set_as_headers_or_query(name: str) -> None:
     with pytest.raises(InvalidArgumentError, match="credentials come only"):
