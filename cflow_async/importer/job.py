@@ -26,16 +26,13 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from .._errors import (
-    AuthenticationError,
     CflowError,
     InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
 )
 from .items import Item, Prepared, problem_text
 from .journal import Journal, JournalRow, content_hash, key_text
-from .options import ImportOptions, RecordSchema, retryable
+from .options import ImportOptions, RecordSchema, retryable, stops_job
 from .rate import AdaptiveRate
 from .reconcile import settle_open_rows
 from .rejects import RejectsFile
@@ -51,7 +48,6 @@ __all__ = ["ImportJob", "ImportOptions", "RecordSchema"]
 logger = logging.getLogger("cflow_async.importer")
 
 _BATCH: Final = 256  # rows looked up and journaled per transaction by the reader
-_JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
 _STOP = object()
 
 
@@ -363,7 +359,7 @@ class ImportJob:
                 known = not exc.outcome_unknown
                 if isinstance(exc, RateLimitError) and known:
                     self.rate.throttle(sent_at, exc.retry_after)
-                if known and self._stops_job(exc):
+                if known and stops_job(exc):
                     self._writer.pending(item.key)
                     self._stop_error = self._stop_error or exc
                     return
@@ -384,14 +380,6 @@ class ImportJob:
             self.counts.submitted += 1
             self._consecutive = 0
             return
-
-    def _stops_job(self, error: CflowError) -> bool:
-        """Errors about the job, not the row: every other row would fail the same way."""
-        if isinstance(error, _JOB_ERRORS):
-            return True
-        # Refused before sending, for a reason other than the row's values: a closed
-        # client, the wrong event loop.
-        return error.attempts == 0 and not isinstance(error, InvalidArgumentError)
 
     def _record_error(self, item: Item, error: CflowError, again: bool) -> None:
         self._writer.error(item.key, error, again)

@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, Literal, ParamSpec, TypeVar
-
-import attrs
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, ParamSpec, TypeVar
 
 from .._errors import CflowError
+from .journal_rows import COLUMNS as _COLUMNS
+from .journal_rows import STATES, JournalRow, State, content_hash, key_text
+from .journal_rows import from_values as _row
 from .readers import SourceIdentity
 
 __all__ = [
@@ -47,8 +46,6 @@ __all__ = [
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
-State = Literal["pending", "in_flight", "done", "failed", "unknown"]
-STATES: Final[tuple[State, ...]] = ("pending", "in_flight", "done", "failed", "unknown")
 SCHEMA_VERSION: Final = 1
 _MAX_MESSAGE: Final = 500
 # SQLite's default limit on host parameters is 999 before 3.32; stay under it.
@@ -82,13 +79,6 @@ class JournalError(CflowError):
     key column, in use by another process, or unreadable."""
 
 
-def key_text(value: Any) -> str:
-    """A key as the journal stores it and as reconciliation looks it up in Cflow's listing:
-    one form for both sides, or a row found under ``"3 "`` would read as missing ``"3"``
-    and be sent again."""
-    return "" if value is None else str(value).strip()
-
-
 def _mapped(method: Callable[_P, _T]) -> Callable[_P, _T]:
     """Any SQLite failure of a journal method (a full disk, a journal deleted or corrupted
     under us) reaches the caller as a typed ``JournalError``."""
@@ -102,53 +92,6 @@ def _mapped(method: Callable[_P, _T]) -> Callable[_P, _T]:
             raise JournalError(f"cannot use the journal {path!r}: {exc}") from exc
 
     return wrapper
-
-
-def content_hash(values: Mapping[str, Any]) -> str:
-    """A stable digest of a row's values (key order does not matter)."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-
-
-@attrs.frozen
-class JournalRow:
-    key: str
-    row_number: int
-    content_hash: str
-    state: State
-    record_id: str | None
-    error_type: str | None
-    error_status: int | None
-    error_message: str | None
-    retryable: bool
-    attempts: int
-    run: int
-    updated_at: float
-
-
-_COLUMNS = (
-    "key, row_number, content_hash, state, record_id, error_type, error_status,"
-    " error_message, retryable, attempts, run, updated_at"
-)
-
-
-def _row(values: Sequence[Any]) -> JournalRow:
-    (key, number, digest, state, record_id, etype, status, message, retryable, *rest) = values
-    attempts, run, at = rest
-    return JournalRow(
-        key,
-        number,
-        digest,
-        state,
-        record_id,
-        etype,
-        status,
-        message,
-        bool(retryable),
-        attempts,
-        run,
-        at,
-    )
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
