@@ -33,7 +33,7 @@ from .._errors import (
 from .items import Item, Prepared, problem_text
 from .journal import Journal, JournalRow, content_hash, key_text
 from .options import ImportOptions, RecordSchema, retryable, stops_job
-from .rate import AdaptiveRate
+from .rate import AdaptiveRate, wait_too_long
 from .reconcile import settle_open_rows
 from .rejects import RejectsFile
 from .summary import ImportAbortedError, ImportCounts, ImportSummary
@@ -79,7 +79,7 @@ class ImportJob:
         self._rejects = rejects
         self._display = display
         self.counts = ImportCounts()
-        self.rate = AdaptiveRate(options.rate)
+        self.rate = AdaptiveRate(options.rate, max_pause=cflow.retry.max_retry_after)
         self._failures: Counter[str] = Counter()
         self._reconciled: set[str] = set()
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * options.concurrency)
@@ -358,6 +358,11 @@ class ImportJob:
             except CflowError as exc:
                 known = not exc.outcome_unknown
                 if isinstance(exc, RateLimitError) and known:
+                    too_long = wait_too_long(exc, self._cflow.retry.max_retry_after)
+                    if too_long is not None:  # failed, retryable: the next run sends it
+                        self._stop_error = self._stop_error or too_long
+                        self._record_error(item, exc, True)
+                        return
                     self.rate.throttle(sent_at, exc.retry_after)
                 if known and stops_job(exc):
                     self._writer.pending(item.key)
