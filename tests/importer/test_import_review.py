@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import CREDS
-from test_import_job import KEY, WORKFLOW, FakeCflow, fake_client, run, write_csv
+from test_import_job import KEY, WORKFLOW, FakeCflow, fake_client, journal_rows, run, write_csv
 
-from cflow_async import CflowClient, InvalidArgumentError
+from cflow_async import CflowClient, InvalidArgumentError, RateLimitError
 from cflow_async.importer import (
     ImportAbortedError,
     ImportOptions,
@@ -25,6 +25,7 @@ from cflow_async.importer import (
     open_import,
 )
 from cflow_async.importer.journal import Journal
+from cflow_async.importer.rate import AdaptiveRate
 from cflow_async.importer.readers import read_header, read_rows, source_identity
 
 
@@ -257,3 +258,38 @@ async def test_a_failing_open_import_releases_the_journal(tmp_path: Path) -> Non
             )
         summary = await run(cflow, source)  # the journal is not locked by the failure
     assert summary.submitted == 2
+
+
+# -- 6: a Retry-After beyond the client's max_retry_after stops the import ---------------
+
+
+class _LongRetryAfter(FakeCflow):
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        response = super().handler(request)
+        if response.status_code == 429:
+            return httpx.Response(
+                429, json={"message": "slow down"}, headers={"retry-after": "86400"}
+            )
+        return response
+
+
+async def test_a_retry_after_beyond_max_retry_after_stops_the_import(tmp_path: Path) -> None:
+    fake = _LongRetryAfter()
+    fake.script = {"3": [429]}
+    source = write_csv(tmp_path / "rows.csv", 4)
+    async with fake_client(fake) as cflow:
+        with pytest.raises(ImportAbortedError, match="max_retry_after") as caught:
+            await run(cflow, source, concurrency=1)
+        assert isinstance(caught.value.cause, RateLimitError)
+        row = journal_rows(source)["3"]
+        assert (row.state, row.retryable) == ("failed", True)
+        again = await run(cflow, source, concurrency=1)
+    assert again.complete
+    assert fake.keys() == Counter({"2": 1, "3": 1, "4": 1, "5": 1})
+
+
+def test_the_rate_limiter_caps_a_retry_after_at_max_pause() -> None:
+    now = [1000.0]
+    rate = AdaptiveRate(None, clock=lambda: now[0], max_pause=5.0)
+    rate.throttle(now[0], 86_400.0)
+    assert rate._paused_until == 1005.0
