@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 import attrs
@@ -20,6 +21,16 @@ class Item:
 class Prepared:
     item: Item
     digest: str
+    #: The key cell as read, when the value sent differs (converted by the schema).
+    cell_key: str = ""
+
+    def journal_form(self, known: Container[str]) -> Prepared:
+        """This row under the key the journal knows it by. Journals of versions before
+        keys were taken as sent know a converted key by its cell: kept, or a row already
+        done would read as new and be sent again."""
+        if self.cell_key and self.item.key not in known and self.cell_key in known:
+            return Prepared(attrs.evolve(self.item, key=self.cell_key), self.digest)
+        return self
 
 
 def problem_text(problem: Any) -> str:

@@ -228,8 +228,7 @@ class ImportJob:
             if key_column is None:
                 key = f"#{number}"
             else:
-                cell = raw.get(key_column)
-                key = key_text(cell)
+                key = key_text(raw.get(key_column))
                 if not key:
                     self._reject(number, key, "invalid", [f"no value in key column {key_column!r}"])
                     continue
@@ -244,18 +243,20 @@ class ImportJob:
                 if problems:
                     self._reject(number, key, "invalid", [problem_text(p) for p in problems])
                     continue
-            if key_column is not None:
-                # The key as sent (what Cflow stores and reconciliation finds), not the cell.
-                sent = key_text(values.get(mapping.get(key_column, key_column)))
-                key = sent or key
-            yield Prepared(Item(key, number, values), digest)
+            # The key as sent (what Cflow stores and reconciliation finds), not the cell.
+            sent = key_text(values.get(mapping.get(key_column, key_column))) if key_column else ""
+            if sent and sent != key:
+                yield Prepared(Item(sent, number, values), digest, cell_key=key)
+            else:
+                yield Prepared(Item(key, number, values), digest)
 
     async def _admit(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        prepared = list(self._prepare(batch))
         journal = self._journal
-        known = journal.lookup([p.item.key for p in prepared])
-        # Without a key, a row's number is no identity: content sent under another number
-        # (the rows shifted since) is the same record.
+        prepared = list(self._prepare(batch))
+        keys = [p.item.key for p in prepared] + [p.cell_key for p in prepared if p.cell_key]
+        known = journal.lookup(keys)
+        prepared = [p.journal_form(known) for p in prepared]
+        # Without a key, content sent under another row number is the same record.
         twins = journal.sent_with([p.digest for p in prepared]) if self._options.key is None else {}
         this_batch: dict[str, str] = {}
         to_send: list[Prepared] = []
