@@ -24,7 +24,7 @@ from cflow_async.importer import (
     UnreconciledRowsError,
     open_import,
 )
-from cflow_async.importer.journal import Journal
+from cflow_async.importer.journal import Journal, content_hash
 from cflow_async.importer.rate import AdaptiveRate
 from cflow_async.importer.readers import read_header, read_rows, source_identity
 
@@ -293,3 +293,62 @@ def test_the_rate_limiter_caps_a_retry_after_at_max_pause() -> None:
     rate = AdaptiveRate(None, clock=lambda: now[0], max_pause=5.0)
     rate.throttle(now[0], 86_400.0)
     assert rate._paused_until == 1005.0
+
+
+# -- 2a, continued: a key converted by the schema --------------------------------------
+
+
+class _IntKey:
+    """A schema whose number field turns the key cell "007" into 7."""
+
+    def check(self, values: Any) -> list[Any]:
+        return []
+
+    def prepare(self, values: Any) -> dict[str, Any]:
+        return {**values, KEY: int(values[KEY])}
+
+
+async def test_the_journal_keeps_the_key_as_sent(tmp_path: Path) -> None:
+    fake = FakeCflow()
+    rows = [{KEY: "007", "City": "a"}]
+    journal = tmp_path / "j.sqlite"
+    async with fake_client(fake) as cflow:
+        for _ in range(2):
+            job = await open_import(
+                cflow,
+                WORKFLOW,
+                rows,
+                journal=journal,
+                options=ImportOptions(key=KEY),
+                schema=_IntKey(),
+            )
+            try:
+                await job.run()
+            finally:
+                job.close()
+    with Journal.open(journal, workflow=WORKFLOW, key_column=KEY, source=None) as opened:
+        assert set(opened.lookup(["7", "007"])) == {"7"}
+    assert fake.posts == Counter({"7": 1})
+
+
+async def test_a_journal_that_knows_a_row_by_its_cell_does_not_send_it_again(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "j.sqlite"
+    rows = [{KEY: "007", "City": "a"}]
+    # As an earlier version wrote it: keyed by the stripped cell, done.
+    old = Journal.open(journal, workflow=WORKFLOW, key_column=KEY, source=None)
+    with old, old.transaction():
+        old.add_pending([("007", 1, content_hash(rows[0]))])
+        old.mark_done([("007", "100")])
+    fake = FakeCflow()
+    async with fake_client(fake) as cflow:
+        job = await open_import(
+            cflow, WORKFLOW, rows, journal=journal, options=ImportOptions(key=KEY), schema=_IntKey()
+        )
+        try:
+            summary = await job.run()
+        finally:
+            job.close()
+    assert (summary.submitted, summary.skipped) == (0, 1)
+    assert sum(fake.posts.values()) == 0
