@@ -92,7 +92,15 @@ class RawRequester(Requester):
 
 # Not one call each (bulk yields many results; record_schema may make none), or no calls.
 _REFUSED = frozenset(
-    {"submit_records", "record_schema", "openapi", "aclose", "with_options", "with_raw_response"}
+    {
+        "submit_records",
+        "import_records",
+        "record_schema",
+        "openapi",
+        "aclose",
+        "with_options",
+        "with_raw_response",
+    }
 )
 
 

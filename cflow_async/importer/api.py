@@ -100,16 +100,20 @@ async def open_import(
         source=source,
         readonly=options.dry_run,
     )
-    return ImportJob(
-        cflow,
-        workflow_name,
-        numbered,
-        opened,
-        options,
-        schema=schema,
-        rejects=None if rejects is None else RejectsFile(rejects),
-        display=None if display is None else display(total),
-    )
+    try:
+        return ImportJob(
+            cflow,
+            workflow_name,
+            numbered,
+            opened,
+            options,
+            schema=schema,
+            rejects=None if rejects is None else RejectsFile(rejects),
+            display=None if display is None else display(total),
+        )
+    except BaseException:
+        opened.close()  # or its exclusive lock would refuse the next attempt
+        raise
 
 
 async def import_records(

@@ -26,16 +26,14 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from .._errors import (
-    AuthenticationError,
     CflowError,
     InvalidArgumentError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
 )
-from .journal import Journal, JournalRow, content_hash
-from .options import ImportOptions, RecordSchema, retryable
-from .rate import AdaptiveRate
+from .items import Item, Prepared, problem_text
+from .journal import Journal, JournalRow, content_hash, key_text
+from .options import ImportOptions, RecordSchema, retryable, stops_job
+from .rate import AdaptiveRate, wait_too_long
 from .reconcile import settle_open_rows
 from .rejects import RejectsFile
 from .summary import ImportAbortedError, ImportCounts, ImportSummary
@@ -50,21 +48,7 @@ __all__ = ["ImportJob", "ImportOptions", "RecordSchema"]
 logger = logging.getLogger("cflow_async.importer")
 
 _BATCH: Final = 256  # rows looked up and journaled per transaction by the reader
-_JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
 _STOP = object()
-
-
-@attrs.frozen
-class _Item:
-    key: str
-    number: int
-    values: dict[str, Any]
-
-
-def _problem_text(problem: Any) -> str:
-    field = getattr(problem, "field", None)
-    message = getattr(problem, "message", None) or str(problem)
-    return f"{field}: {message}" if field else str(message)
 
 
 class ImportJob:
@@ -95,7 +79,7 @@ class ImportJob:
         self._rejects = rejects
         self._display = display
         self.counts = ImportCounts()
-        self.rate = AdaptiveRate(options.rate)
+        self.rate = AdaptiveRate(options.rate, max_pause=cflow.retry.max_retry_after)
         self._failures: Counter[str] = Counter()
         self._reconciled: set[str] = set()
         self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=2 * options.concurrency)
@@ -236,7 +220,7 @@ class ImportJob:
         if batch:
             await self._admit(batch)
 
-    def _prepare(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> Iterator[_Prepared]:
+    def _prepare(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> Iterator[Prepared]:
         mapping = self._options.mapping
         key_column = self._options.key
         for number, raw in batch:
@@ -244,8 +228,7 @@ class ImportJob:
             if key_column is None:
                 key = f"#{number}"
             else:
-                cell = raw.get(key_column)
-                key = "" if cell is None else str(cell).strip()
+                key = key_text(raw.get(key_column))
                 if not key:
                     self._reject(number, key, "invalid", [f"no value in key column {key_column!r}"])
                     continue
@@ -258,23 +241,32 @@ class ImportJob:
                 except CflowError as exc:
                     problems = list(getattr(exc, "problems", None) or [exc.message])
                 if problems:
-                    self._reject(number, key, "invalid", [_problem_text(p) for p in problems])
+                    self._reject(number, key, "invalid", [problem_text(p) for p in problems])
                     continue
-            yield _Prepared(_Item(key, number, values), digest)
+            # The key as sent (what Cflow stores and reconciliation finds), not the cell.
+            sent = key_text(values.get(mapping.get(key_column, key_column))) if key_column else ""
+            if sent and sent != key:
+                yield Prepared(Item(sent, number, values), digest, cell_key=key)
+            else:
+                yield Prepared(Item(key, number, values), digest)
 
     async def _admit(self, batch: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        prepared = list(self._prepare(batch))
         journal = self._journal
-        known = journal.lookup([p.item.key for p in prepared])
+        prepared = list(self._prepare(batch))
+        keys = [p.item.key for p in prepared] + [p.cell_key for p in prepared if p.cell_key]
+        known = journal.lookup(keys)
+        prepared = [p.journal_form(known) for p in prepared]
+        # Without a key, content sent under another row number is the same record.
+        twins = journal.sent_with([p.digest for p in prepared]) if self._options.key is None else {}
         this_batch: dict[str, str] = {}
-        to_send: list[_Prepared] = []
+        to_send: list[Prepared] = []
         for entry in prepared:
             item = entry.item
             prior = known.get(item.key)
             if item.key in this_batch or (prior is not None and prior.run == journal.run):
                 first = this_batch.get(item.key) or (prior.content_hash if prior else "")
                 self._same_key_twice(item, same=first == entry.digest)
-            elif self._send_again(entry, prior):
+            elif self._send_again(entry, prior, twins.get(entry.digest)):
                 to_send.append(entry)
             this_batch.setdefault(item.key, entry.digest)
         if self._options.dry_run:
@@ -286,12 +278,23 @@ class ImportJob:
         for entry in to_send:
             await self._queue.put(entry.item)
 
-    def _send_again(self, entry: _Prepared, prior: JournalRow | None) -> bool:
+    def _send_again(
+        self, entry: Prepared, prior: JournalRow | None, twin: JournalRow | None
+    ) -> bool:
         """Whether to send this row; if not, count it by what the journal says of it."""
         item, counts = entry.item, self.counts
+        same = prior is not None and prior.content_hash == entry.digest
+        if twin is not None and not same:
+            counts.duplicates += 1
+            self._reject(
+                item.number,
+                item.key,
+                "duplicate",
+                [f"same values as row {twin.row_number} of an earlier run ({twin.state})"],
+            )
+            return False
         if prior is None or prior.state == "pending":
-            return True
-        same = prior.content_hash == entry.digest
+            return True  # pending: never sent, whatever its content was
         if prior.state == "done":
             if not same:
                 self._changed(item, f"changed since it was sent as record {prior.record_id}")
@@ -301,6 +304,11 @@ class ImportJob:
                 counts.skipped += 1
             return False
         if prior.state == "failed":
+            if not same and self._options.key is None:
+                # Without a key, other content at this number may be a row shifted here
+                # from elsewhere, not a correction: report it, never guess.
+                self._changed(item, "other values than the row refused at this number")
+                return False
             # The server has nothing for a failed row: send it again if a retry may cure
             # it, or if its content was corrected since.
             if prior.retryable or not same:
@@ -311,7 +319,7 @@ class ImportJob:
         counts.unknown += 1  # in_flight or unknown: maybe in Cflow; only reconcile may tell
         return False
 
-    def _same_key_twice(self, item: _Item, *, same: bool) -> None:
+    def _same_key_twice(self, item: Item, *, same: bool) -> None:
         if same:
             self.counts.duplicates += 1
             self._reject(
@@ -320,7 +328,7 @@ class ImportJob:
         else:
             self._changed(item, "the same key as an earlier row of this input, other values")
 
-    def _changed(self, item: _Item, problem: str) -> None:
+    def _changed(self, item: Item, problem: str) -> None:
         self.counts.changed += 1
         self._reject(item.number, item.key, "changed", [problem])
 
@@ -339,7 +347,7 @@ class ImportJob:
                 return
             await self._send(item)
 
-    async def _send(self, item: _Item) -> None:
+    async def _send(self, item: Item) -> None:
         options = self._options
         attempt = 0
         while True:
@@ -351,8 +359,13 @@ class ImportJob:
             except CflowError as exc:
                 known = not exc.outcome_unknown
                 if isinstance(exc, RateLimitError) and known:
+                    too_long = wait_too_long(exc, self._cflow.retry.max_retry_after)
+                    if too_long is not None:  # failed, retryable: the next run sends it
+                        self._stop_error = self._stop_error or too_long
+                        self._record_error(item, exc, True)
+                        return
                     self.rate.throttle(sent_at, exc.retry_after)
-                if known and self._stops_job(exc):
+                if known and stops_job(exc):
                     self._writer.pending(item.key)
                     self._stop_error = self._stop_error or exc
                     return
@@ -374,15 +387,7 @@ class ImportJob:
             self._consecutive = 0
             return
 
-    def _stops_job(self, error: CflowError) -> bool:
-        """Errors about the job, not the row: every other row would fail the same way."""
-        if isinstance(error, _JOB_ERRORS):
-            return True
-        # Refused before sending, for a reason other than the row's values: a closed
-        # client, the wrong event loop.
-        return error.attempts == 0 and not isinstance(error, InvalidArgumentError)
-
-    def _record_error(self, item: _Item, error: CflowError, again: bool) -> None:
+    def _record_error(self, item: Item, error: CflowError, again: bool) -> None:
         self._writer.error(item.key, error, again)
         self._failures[type(error).__name__] += 1
         if error.outcome_unknown:
@@ -393,9 +398,3 @@ class ImportJob:
             self._consecutive += 1
             if self._consecutive >= self._options.stop_after:
                 self._stop_error = self._stop_error or error
-
-
-@attrs.frozen
-class _Prepared:
-    item: _Item
-    digest: str

@@ -20,23 +20,32 @@ importer on the same journal is refused instead of sending the same rows again.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
+import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, Literal
-
-import attrs
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Final, ParamSpec, TypeVar
 
 from .._errors import CflowError
+from .journal_rows import COLUMNS as _COLUMNS
+from .journal_rows import STATES, JournalRow, State, content_hash, key_text
+from .journal_rows import from_values as _row
 from .readers import SourceIdentity
 
-__all__ = ["SCHEMA_VERSION", "STATES", "Journal", "JournalError", "JournalRow", "content_hash"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATES",
+    "Journal",
+    "JournalError",
+    "JournalRow",
+    "content_hash",
+    "key_text",
+]
 
-State = Literal["pending", "in_flight", "done", "failed", "unknown"]
-STATES: Final[tuple[State, ...]] = ("pending", "in_flight", "done", "failed", "unknown")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
 SCHEMA_VERSION: Final = 1
 _MAX_MESSAGE: Final = 500
 # SQLite's default limit on host parameters is 999 before 3.32; stay under it.
@@ -59,6 +68,9 @@ CREATE TABLE IF NOT EXISTS rows (
     run INTEGER NOT NULL DEFAULT 0,
     updated_at REAL NOT NULL
 ) WITHOUT ROWID;
+-- Without a key column a row's number is no identity (rows shift when one is deleted):
+-- its content is looked up here, so content already sent is not sent again.
+CREATE INDEX IF NOT EXISTS rows_by_content ON rows (content_hash);
 """
 
 
@@ -67,51 +79,19 @@ class JournalError(CflowError):
     key column, in use by another process, or unreadable."""
 
 
-def content_hash(values: Mapping[str, Any]) -> str:
-    """A stable digest of a row's values (key order does not matter)."""
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+def _mapped(method: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Any SQLite failure of a journal method (a full disk, a journal deleted or corrupted
+    under us) reaches the caller as a typed ``JournalError``."""
 
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as exc:
+            path = getattr(args[0], "path", "") if args else ""
+            raise JournalError(f"cannot use the journal {path!r}: {exc}") from exc
 
-@attrs.frozen
-class JournalRow:
-    key: str
-    row_number: int
-    content_hash: str
-    state: State
-    record_id: str | None
-    error_type: str | None
-    error_status: int | None
-    error_message: str | None
-    retryable: bool
-    attempts: int
-    run: int
-    updated_at: float
-
-
-_COLUMNS = (
-    "key, row_number, content_hash, state, record_id, error_type, error_status,"
-    " error_message, retryable, attempts, run, updated_at"
-)
-
-
-def _row(values: Sequence[Any]) -> JournalRow:
-    (key, number, digest, state, record_id, etype, status, message, retryable, *rest) = values
-    attempts, run, at = rest
-    return JournalRow(
-        key,
-        number,
-        digest,
-        state,
-        record_id,
-        etype,
-        status,
-        message,
-        bool(retryable),
-        attempts,
-        run,
-        at,
-    )
+    return wrapper
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
@@ -194,6 +174,7 @@ class Journal:
                 f"{self.path!r} is not an import journal (SQLite says: {exc})"
             ) from None
 
+    @_mapped
     def _check_meta(
         self,
         workflow: str,
@@ -253,6 +234,7 @@ class Journal:
             with self.transaction():
                 self._db.execute("INSERT OR REPLACE INTO meta VALUES ('runs', ?)", (str(self.run),))
 
+    @_mapped
     def close(self) -> None:
         self._db.close()
 
@@ -265,16 +247,28 @@ class Journal:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot use the journal {self.path!r}: {exc}") from exc
         try:
             yield
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):  # the first failure is the one to tell
+                db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"cannot use the journal {self.path!r}: {exc}") from exc
             raise
-        db.execute("COMMIT")
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+            raise JournalError(f"cannot use the journal {self.path!r}: {exc}") from exc
 
     # -- reading ------------------------------------------------------------------------
 
+    @_mapped
     def lookup(self, keys: Sequence[str]) -> dict[str, JournalRow]:
         found: dict[str, JournalRow] = {}
         for chunk in _chunks(keys):
@@ -285,6 +279,7 @@ class Journal:
                 found[row.key] = row
         return found
 
+    @_mapped
     def rows_in(self, states: Iterable[State], limit: int = -1) -> list[JournalRow]:
         wanted = tuple(states)
         marks = ",".join("?" * len(wanted))
@@ -294,17 +289,46 @@ class Journal:
         )
         return [_row(values) for values in self._db.execute(query, (*wanted, limit))]
 
+    @_mapped
+    def sent_with(self, digests: Sequence[str]) -> dict[str, JournalRow]:
+        """Rows of earlier runs with these contents that may be in Cflow (``done``,
+        ``in_flight``, ``unknown``), by content hash: without a key, the only sign that a
+        row was already sent under another row number."""
+        found: dict[str, JournalRow] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            marks = ",".join("?" * len(chunk))
+            query = (
+                f"SELECT {_COLUMNS} FROM rows WHERE content_hash IN ({marks})"  # noqa: S608
+                " AND state IN ('done', 'in_flight', 'unknown') AND run < ?"
+            )
+            for values in self._db.execute(query, (*chunk, self.run)):
+                row = _row(values)
+                found.setdefault(row.content_hash, row)
+        return found
+
+    @_mapped
+    def latest_done(self, limit: int) -> list[JournalRow]:
+        """The ``limit`` rows most recently confirmed ``done``."""
+        query = (
+            f"SELECT {_COLUMNS} FROM rows WHERE state = 'done'"  # noqa: S608 (no values)
+            " ORDER BY updated_at DESC LIMIT ?"
+        )
+        return [_row(values) for values in self._db.execute(query, (limit,))]
+
+    @_mapped
     def counts(self) -> dict[State, int]:
         counts: dict[State, int] = dict.fromkeys(STATES, 0)
         for state, count in self._db.execute("SELECT state, count(*) FROM rows GROUP BY state"):
             counts[state] = count
         return counts
 
+    @_mapped
     def meta(self) -> dict[str, str]:
         return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
 
     # -- writing (call inside ``transaction()``) -----------------------------------------
 
+    @_mapped
     def add_pending(self, rows: Iterable[tuple[str, int, str]]) -> None:
         """New rows, or rows to send again, as ``pending`` with their current content."""
         now = time.time()
@@ -318,6 +342,7 @@ class Journal:
             ((key, number, digest, self.run, now) for key, number, digest in rows),
         )
 
+    @_mapped
     def mark_in_flight(self, keys: Iterable[str]) -> None:
         now = time.time()
         self._db.executemany(
@@ -326,6 +351,7 @@ class Journal:
             ((now, key) for key in keys),
         )
 
+    @_mapped
     def mark_pending(self, keys: Iterable[str]) -> None:
         """Back to ``pending``: the server certainly has nothing for these rows."""
         now = time.time()
@@ -334,6 +360,7 @@ class Journal:
             ((now, key) for key in keys),
         )
 
+    @_mapped
     def mark_done(self, done: Iterable[tuple[str, str | None]]) -> None:
         now = time.time()
         self._db.executemany(
@@ -343,6 +370,7 @@ class Journal:
             ((record_id, now, key) for key, record_id in done),
         )
 
+    @_mapped
     def mark_error(self, errors: Iterable[tuple[str, CflowError, bool]]) -> None:
         """``failed`` (with whether a later run may retry it) or ``unknown``, by the
         error's ``outcome_unknown``."""

@@ -8,11 +8,21 @@ from typing import Any, Final, Protocol
 
 import attrs
 
-from .._errors import CflowAPIError, CflowConnectionError, CflowError, RateLimitError
+from .._errors import (
+    AuthenticationError,
+    CflowAPIError,
+    CflowConnectionError,
+    CflowError,
+    InvalidArgumentError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
 
-__all__ = ["ImportOptions", "RecordSchema", "retryable"]
+__all__ = ["ImportOptions", "RecordSchema", "retryable", "stops_job"]
 
 _RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
+_JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
 
 
 class RecordSchema(Protocol):
@@ -47,3 +57,12 @@ def retryable(error: CflowError) -> bool:
     if isinstance(error, RateLimitError | CflowConnectionError):
         return True
     return isinstance(error, CflowAPIError) and error.status_code in _RETRYABLE_STATUSES
+
+
+def stops_job(error: CflowError) -> bool:
+    """Errors about the job, not the row: every other row would fail the same way."""
+    if isinstance(error, _JOB_ERRORS):
+        return True
+    # Refused before sending, for a reason other than the row's values: a closed
+    # client, the wrong event loop.
+    return error.attempts == 0 and not isinstance(error, InvalidArgumentError)

@@ -16,6 +16,8 @@ import asyncio
 import collections
 from collections.abc import Awaitable, Callable
 
+from .._errors import RateLimitError
+
 __all__ = ["AdaptiveRate"]
 
 _WINDOW = 2.0  # seconds of sends over which the achieved rate is measured
@@ -31,8 +33,12 @@ class AdaptiveRate:
         increase: float = 1.0,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        max_pause: float | None = None,
     ) -> None:
         self.cap = cap
+        #: The longest Retry-After honoured (the client's ``retry.max_retry_after``): a
+        #: server's (or a proxy's) absurd value must not park the import for hours.
+        self.max_pause = max_pause
         self.floor = min(floor, cap) if cap is not None else floor
         self.decrease = decrease
         self.increase = increase
@@ -93,6 +99,8 @@ class AdaptiveRate:
         self.throttled += 1
         now = self._now()
         if retry_after is not None and retry_after > 0:
+            if self.max_pause is not None:
+                retry_after = min(retry_after, self.max_pause)
             self._paused_until = max(self._paused_until, now + retry_after)
         if sent_at < self._last_cut:
             return
@@ -102,3 +110,20 @@ class AdaptiveRate:
         self._last_cut = now
         # The next send waits a whole new interval, not the old (shorter) one.
         self._next = max(self._next, now + 1.0 / self.rate)
+
+
+def wait_too_long(error: RateLimitError, max_pause: float) -> RateLimitError | None:
+    """The error that stops the import when a 429 asks for a longer wait than the client
+    honours (as its transport would not retry it either); None when the wait is fine."""
+    wait = error.retry_after
+    if wait is None or wait <= max_pause:
+        return None
+    return RateLimitError(
+        f"the server asked to wait {wait:g} s (Retry-After), more than the client's"
+        f" max_retry_after of {max_pause:g} s: import stopped; run it again later (the"
+        " rows not sent are retried then)",
+        response=error.response,
+        body=error.body,
+        attempts=error.attempts,
+        retry_after=wait,
+    )

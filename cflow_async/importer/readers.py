@@ -14,13 +14,13 @@ import hashlib
 import json
 import os
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import attrs
 
-from .._errors import InvalidArgumentError
+from .._errors import CflowError, InvalidArgumentError
 
 __all__ = [
     "FORMATS",
@@ -41,6 +41,7 @@ FORMATS: Final[dict[str, InputFormat]] = {
     ".xlsx": "xlsx",
 }
 _COUNT_CHUNK: Final = 1024 * 1024
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -72,6 +73,8 @@ def source_identity(path: str | os.PathLike[str]) -> SourceIdentity:
     try:
         size = resolved.stat().st_size
         header = read_header(resolved)
+    except CflowError:  # already says which file, and why
+        raise
     except OSError as exc:
         raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc.strerror}") from None
     except (UnicodeError, ValueError, KeyError, csv.Error, zipfile.BadZipFile) as exc:
@@ -89,7 +92,8 @@ def read_header(path: str | os.PathLike[str]) -> list[str]:
     if fmt == "xlsx":
         book = _open_xlsx(path)
         try:
-            first = next(book.worksheets[0].iter_rows(values_only=True), ())
+            rows = _xlsx(path, lambda: _first_sheet(book, path).iter_rows(values_only=True))
+            first = _xlsx(path, lambda: next(rows, ()))
             return _header(list(first), str(path), empty_ok=True)
         finally:
             book.close()
@@ -105,7 +109,7 @@ def estimate_rows(path: str | os.PathLike[str]) -> int | None:
     if fmt == "xlsx":
         book = _open_xlsx(path)
         try:  # the sheet's recorded dimension: None when the writer left it out
-            last = book.worksheets[0].max_row
+            last = _xlsx(path, lambda: _first_sheet(book, path).max_row)
             return None if last is None else max(0, int(last) - 1)
         finally:
             book.close()
@@ -187,19 +191,42 @@ def _open_xlsx(path: str | os.PathLike[str]) -> Any:
             "reading .xlsx needs openpyxl: pip install 'cflow-async[xlsx]'"
         ) from None
     # read_only streams the sheet's XML instead of building every cell in memory.
-    return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    return _xlsx(path, lambda: openpyxl.load_workbook(path, read_only=True, data_only=True))
+
+
+def _xlsx(path: str | os.PathLike[str], call: Callable[[], _T]) -> _T:
+    """``call()``, a step of openpyxl's reading, with its failures as one typed error.
+
+    A damaged workbook fails in many ways (a bad ZIP, truncated XML as a ParseError, a
+    missing part as a KeyError, openpyxl's own exceptions): the caller needs to know only
+    that this file cannot be read."""
+    try:
+        return call()
+    except CflowError:
+        raise
+    except Exception as exc:
+        raise InvalidArgumentError(
+            f"cannot read the workbook {str(path)!r}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _first_sheet(book: Any, path: str | os.PathLike[str]) -> Any:
+    if not book.worksheets:
+        raise InvalidArgumentError(f"the workbook {str(path)!r} has no worksheet")
+    return book.worksheets[0]
 
 
 def _xlsx_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     book = _open_xlsx(path)
     try:
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        try:
-            header = _header(list(next(rows)), str(path))
-        except StopIteration:
+        rows = _xlsx(path, lambda: _first_sheet(book, path).iter_rows(values_only=True))
+        first = _xlsx(path, lambda: next(rows, None))
+        if first is None:
             return
-        for number, cells in enumerate(rows, start=2):
+        header = _header(list(first), str(path))
+        # Each row is parsed as it is read: a damaged part further down fails here.
+        numbered = enumerate(_xlsx_stream(path, rows), start=2)
+        for number, cells in numbered:
             row = {
                 header[i]: cell
                 for i, cell in enumerate(cells[: len(header)])
@@ -209,3 +236,11 @@ def _xlsx_rows(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict[str, An
                 yield number, row
     finally:
         book.close()
+
+
+def _xlsx_stream(path: str | os.PathLike[str], rows: Iterator[Any]) -> Iterator[Any]:
+    while True:
+        cells = _xlsx(path, lambda: next(rows, None))
+        if cells is None:
+            return
+        yield cells

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from .._errors import CflowError, ResponseValidationError
-from .journal import Journal, JournalRow
+from .journal import Journal, JournalRow, key_text
 from .summary import ImportSummary, UnreconciledRowsError
 
 if TYPE_CHECKING:
@@ -61,7 +61,8 @@ def _fields(request: Any) -> dict[str, Any]:
 async def index_requests(
     cflow: CflowClient, workflow_name: str, field: str
 ) -> dict[str, list[str]]:
-    """``{str(fields[field]): [request ids]}`` over the workflow's requests."""
+    """``{key_text(fields[field]): [request ids]}`` over the workflow's requests: the
+    journal's form of a key, so a value Cflow stores as ``"3 "`` is found as ``"3"``."""
     workflow_id = await openapi_workflow_id(cflow, workflow_name)
     try:
         requests = await cflow.requests.list(workflow_id)
@@ -75,7 +76,7 @@ async def index_requests(
         if value is None:
             continue
         request_id = getattr(request, "id", None)
-        index.setdefault(str(value), []).append(
+        index.setdefault(key_text(value), []).append(
             "" if request_id is None or not isinstance(request_id, str | int) else str(request_id)
         )
     return index
@@ -109,20 +110,38 @@ async def settle_open_rows(
             summary(),
             keys,
         )
+    # A positive control: the rows the journal most recently knew were done must all be
+    # in the listing. If one is missing, the listing lags behind, is partial, or does not
+    # show our records by this field, and "not found" would mean nothing: refuse rather
+    # than send rows again. The most recent ones, as those a lagging listing misses.
+    control = [row.key for row in journal.latest_done(_CONTROL_SAMPLE)]
+    if not control and options.settle <= 0:
+        raise UnreconciledRowsError(
+            f"no row of this journal is known to be in Cflow to check the requests listing"
+            f" against, and --settle is 0: nothing tells whether the {len(keys)} rows of"
+            " unknown outcome are missing from Cflow or not yet listed. Run again with"
+            " --settle SECONDS, or check them by hand and use --resubmit-unknown",
+            summary(),
+            keys,
+        )
     await _wait_to_settle(open_rows, options.settle, note)
     field = options.mapping.get(options.key, options.key)
     index = await index_requests(cflow, workflow, field)
-    # A positive control: rows the journal knows are done must be found. If none is, the
-    # listing does not show our records (or not by this field), and "not found" would
-    # mean nothing: refuse rather than send everything again.
-    control = [row.key for row in journal.rows_in(("done",), _CONTROL_SAMPLE)]
-    if control and not any(key in index for key in control):
+    missed = [key for key in control if key not in index]
+    if missed:
         raise UnreconciledRowsError(
-            f"the requests listing shows none of {len(control)} rows this journal knows"
-            f" are in Cflow (looked up by field {field!r}), so it cannot tell whether the"
-            f" {len(keys)} rows of unknown outcome are there",
+            f"the requests listing does not show {len(missed)} of the {len(control)} rows"
+            f" this journal most recently recorded in Cflow (looked up by field {field!r};"
+            f" e.g. {missed[:3]}), so it cannot tell whether the {len(keys)} rows of"
+            " unknown outcome are there",
             summary(),
             keys,
+        )
+    if not control:
+        note(
+            f"no row of this journal is known to be in Cflow to check the listing against:"
+            f" rows not found are taken as not in Cflow only because --settle"
+            f" {options.settle:g} s have passed since they were sent"
         )
     found: list[tuple[str, str | None]] = []
     missing: list[str] = []
@@ -150,7 +169,11 @@ async def _wait_to_settle(
     # A request the previous process sent just before it died may still be on its way or
     # being processed; looking too early would miss it and send the row again.
     latest = max(row.updated_at for row in open_rows)
-    wait = settle - (time.time() - latest)
-    if wait > 0:
-        note(f"waiting {wait:.0f} s for the previous run's requests to land")
+    told = False
+    # A loop, not one sleep: a sleep may end early (a clock step), and the rule is that
+    # the listing is read only once ``settle`` seconds have passed.
+    while (wait := settle - (time.time() - latest)) > 0:
+        if not told:
+            note(f"waiting {wait:.0f} s for the previous run's requests to land")
+            told = True
         await asyncio.sleep(wait)

@@ -2,7 +2,8 @@
 
 Columns: ``row`` (the input's row number), ``key``, ``reason`` (``invalid``: the record
 schema refused it; ``changed``: it differs from what was already sent under its key;
-``duplicate``: its key appeared earlier in the input), ``problems``. Values are not
+``duplicate``: its key appeared earlier in the input or, without a key, an earlier run
+sent its values under another row number), ``problems``. Values are not
 copied: the row number points back to them. The file is created on the first reject, so
 a clean import leaves none (and a stale one from an earlier run is removed at start).
 """

@@ -52,7 +52,7 @@ _ROWS = (
     ("failed", "failed (not created)"),
     ("unknown", "unknown outcome (run again with --reconcile)"),
     ("changed", "changed since sent (not resent)"),
-    ("duplicates", "duplicate key in the input (not resent)"),
+    ("duplicates", "duplicates: a key seen before, or values already sent (not resent)"),
 )
 
 
