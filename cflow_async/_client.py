@@ -18,8 +18,8 @@ import httpx
 
 from ._backends import Backend, ClientTransport, HttpxBackend, ssl_context
 from ._config import Credentials, Region, resolve_base_url, resolve_timeout
-from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES, USER_AGENT
-from ._errors import CflowError, InvalidArgumentError
+from ._constants import DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_RESPONSE_BYTES
+from ._errors import InvalidArgumentError
 from ._headers import caller_headers, caller_query
 from ._hooks import Hooks
 from ._legacy import LegacyEndpoints
@@ -142,23 +142,9 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
     def openapi(self) -> OpenAPIClient:
         """The generated ``cflow_openapi`` client, on the same pool and request path:
         ``await list_users.asyncio(client=cflow.openapi)``."""
-        # trust_env=False: environment proxies would mount transports that bypass ours
-        # (no credentials, no retries). Closing is the transport's: see aclose().
-        http = httpx.AsyncClient(
-            base_url=self._base_url,
-            transport=self._transport,
-            timeout=self._timeout,
-            trust_env=False,
-            follow_redirects=False,
-            headers={"accept": "application/json", "user-agent": USER_AGENT},
-        )
-        # The generator's sync functions would build a plain httpx.Client outside the
-        # request path (no credentials, retries or cap); give them one that refuses.
-        sync = httpx.Client(base_url=self._base_url, transport=_AsyncOnly(), trust_env=False)
-        from cflow_openapi import Client as OpenAPIClient
+        from ._openapi_door import openapi_client
 
-        client = OpenAPIClient(base_url=self._base_url).set_async_httpx_client(http)
-        return client.set_httpx_client(sync)
+        return openapi_client(self._transport, self._base_url, self._timeout)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -339,14 +325,6 @@ class CflowClient(LegacyEndpoints, OpenAPINamespaces):
             validate=validate,
             settle=settle,
             progress=progress,
-        )
-
-
-class _AsyncOnly(httpx.BaseTransport):
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        raise CflowError(
-            "cflow.openapi is async-only: await the generated asyncio() / asyncio_detailed()"
-            " functions, which go through the client's request path"
         )
 
 

@@ -9,8 +9,8 @@ httpx Request or Response is built on that path: building them costs more CPU th
 rest of a call.
 
 The generated ``cflow_openapi`` functions, awaited directly with ``client=cflow.openapi``,
-come in through :meth:`CflowTransport.handle_async_request` (an httpx transport), which
-adapts httpx's types to a Call and checks the body with the same rule.
+come in through ``_openapi_door.OpenAPIDoor`` (an httpx transport), which adapts httpx's
+types to a Call and reads through :meth:`CflowTransport.exchange`, the same rule.
 
 Hooks (``_hooks``) are reported to from inside the retry loop, through a per-call observer
 that exists only when there are hooks or DEBUG logging is on.
@@ -43,7 +43,6 @@ from ._errors import (
 )
 from ._headers import RequestHeaders
 from ._hooks import CallObserver, Hooks
-from ._requester import NO_BODY, Requester, encode_json, path_segment
 from ._retry import (
     RETRYABLE_STATUSES,
     RetryBudget,
@@ -54,8 +53,7 @@ from ._retry import (
     parse_retry_after,
 )
 
-# Requester and its helpers live in _requester; importable from here as before.
-__all__ = ["NO_BODY", "CflowTransport", "Requester", "encode_json", "path_segment"]
+__all__ = ["CflowTransport"]
 
 _DEBUG: Final = logging.DEBUG
 
@@ -68,7 +66,7 @@ T = TypeVar("T")
 _UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
 
 
-class CflowTransport(httpx.AsyncBaseTransport):
+class CflowTransport:
     """Everything a Cflow call needs on top of moving bytes (``inner``, a backend)."""
 
     def __init__(
@@ -98,7 +96,8 @@ class CflowTransport(httpx.AsyncBaseTransport):
         self._trusted = trusted
         self._owns_inner = owns_inner
         auth = credentials.headers()
-        self._auth_items = tuple(auth.items())
+        #: The credential headers, added to every Call the generated layer's door builds.
+        self.auth_items = tuple(auth.items())
         # Scrubbed from any body an error carries: a server may echo the headers back.
         self._secrets = (credentials.api_key.encode(), credentials.user_key.encode())
         # gzip and deflate: both backends decode them natively.
@@ -144,45 +143,6 @@ class CflowTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._owns_inner:
             await self.inner.aclose()
-
-    # -- the generated layer's door ----------------------------------------------------
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        call = await self.call_from(request)
-        # The generated parsers call response.json() unguarded; keep a bad body from
-        # escaping them as a raw JSONDecodeError (the same rule as the facade's reads).
-        raw, _ = await self.exchange(call, _any, empty_ok=True)
-        return httpx.Response(
-            raw.status,
-            headers=raw.headers,
-            content=raw.content,
-            request=request,
-            extensions={"cflow_attempts": raw.attempts},
-        )
-
-    async def call_from(self, request: httpx.Request) -> Call:
-        """The Call for an httpx.Request, with the credentials added (to the Call only: the
-        caller's request object never holds them)."""
-        headers = RequestHeaders(request.headers.multi_items())
-        headers.update(self.extra_headers)
-        headers.update(self._auth_items)
-        headers["accept-encoding"] = "gzip, deflate"
-        timeout = request.extensions.get("timeout") or {}
-        url = request.url
-        if self.extra_query:
-            url = url.copy_merge_params(self.extra_query)
-        return Call(
-            request.method,
-            str(url),
-            headers,
-            await request.aread() or None,
-            (
-                timeout.get("connect"),
-                timeout.get("read"),
-                timeout.get("write"),
-                timeout.get("pool"),
-            ),
-        )
 
     # -- the read path -----------------------------------------------------------------
 
@@ -402,7 +362,3 @@ class CflowTransport(httpx.AsyncBaseTransport):
     @staticmethod
     def redacted_request(call: Call) -> httpx.Request:
         return redact_request(httpx.Request(call.method, call.url, headers=call.headers))
-
-
-def _any(data: Any) -> Any:
-    return data

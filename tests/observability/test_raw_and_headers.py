@@ -152,3 +152,19 @@ async def test_raw_submit_with_validation_reads_the_form_plainly(httpx_mock: HTT
         "getworkflowfieldsets",
         "submitrecord",
     ]
+
+
+async def test_the_generated_layer_s_own_query_wins_over_extra_query() -> None:
+    # No operation of today's document takes a query parameter, so build the request the
+    # generated layer would send for one and look at the Call its door makes of it.
+    from cflow_async._openapi_door import OpenAPIDoor
+
+    async with make_client() as cflow:
+        copy = cflow.with_options(extra_query={"status": "all", "locale": "en"})
+        door = OpenAPIDoor(copy._transport)
+        call = await door.call_from(
+            httpx.Request("GET", "https://us.cflowapps.com/x?status=pending")
+        )
+    query = httpx.URL(call.url).params
+    assert (query["status"], query["locale"]) == ("pending", "en")
+    assert call.headers["apikey"] == CREDS["api_key"]
