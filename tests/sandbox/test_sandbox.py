@@ -74,18 +74,53 @@ SEED_STAGES = [
 ]
 
 
-def asgi_client(app: Any = None, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
-    """An httpx client on the sandbox app in-process (a fresh app unless one is given)."""
-    transport = httpx.ASGITransport(app=app or create_app())
-    return httpx.AsyncClient(transport=transport, base_url="http://sandbox", headers=headers)
+def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    return body
+
+
+class Api:
+    """A sandbox app in-process. ``await api(method, path, status, body)`` sends one request
+    (``path`` is under API unless it starts with "/"), checks its status (an error status must
+    come with a JSON error) and returns the decoded body (None when empty)."""
+
+    def __init__(self, app: Any = None, headers: dict[str, str] | None = AUTH) -> None:
+        self.app = app or create_app()
+        transport = httpx.ASGITransport(app=self.app)
+        self.http = httpx.AsyncClient(
+            transport=transport, base_url="http://sandbox", headers=headers
+        )
+
+    @property
+    def state(self) -> Any:
+        return self.app.state.sandbox
+
+    async def __aenter__(self) -> Api:
+        await self.http.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.http.__aexit__(*exc_info)
+
+    async def __call__(
+        self, method: str, path: str, status: int, body: Any = None, **kwargs: Any
+    ) -> Any:
+        url = path if path.startswith("/") else f"{API}/{path}"
+        response = await self.http.request(method, url, json=body, **kwargs)
+        if status >= 400:
+            return assert_json_error(response, status)
+        assert response.status_code == status, response.text
+        return response.json() if response.content else None
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app()
-    async with asgi_client(app, AUTH) as c:
-        c.app = app  # type: ignore[attr-defined]
-        yield c
+async def api() -> AsyncIterator[Api]:
+    async with Api() as sandbox:
+        yield sandbox
 
 
 @pytest.fixture
@@ -98,19 +133,6 @@ async def http(cflow_sandbox: CflowSandbox) -> AsyncIterator[httpx.AsyncClient]:
 def submission(workflow: str, **values: Any) -> dict[str, Any]:
     """A submitrecord body."""
     return {"main": {"WorkflowName": workflow}, "dynamicobj": values}
-
-
-def state_of(client: httpx.AsyncClient) -> Any:
-    return client.app.state.sandbox  # type: ignore[attr-defined]
-
-
-def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    return body
 
 
 def seed_responses() -> list[Any]:
@@ -134,10 +156,8 @@ def seed_responses() -> list[Any]:
 # --- authentication ---------------------------------------------------------------------------
 
 
-async def test_get_connection_ok(client: httpx.AsyncClient) -> None:
-    response = await client.get(CONNECTION)
-    assert response.status_code == 200
-    assert response.json() == {"message": "OK"}
+async def test_get_connection_ok(api: Api) -> None:
+    assert await api("GET", CONNECTION, 200) == {"message": "OK"}
 
 
 @pytest.mark.parametrize(
@@ -154,9 +174,8 @@ async def test_get_connection_ok(client: httpx.AsyncClient) -> None:
     "path", [CONNECTION, f"{API}/getworkflows?username=x", f"{API}/users", f"{API}/does-not-exist"]
 )
 async def test_bad_credentials_are_401(path: str, headers: dict[str, str]) -> None:
-    async with asgi_client() as c:
-        response = await c.get(path, headers=headers)
-    body = assert_json_error(response, 401)
+    async with Api(headers=headers) as api:
+        body = await api("GET", path, 401)
     assert DEMO_API_KEY not in json.dumps(body)
 
 
@@ -165,17 +184,14 @@ async def test_custom_credentials() -> None:
     assert "k1" not in repr(config)
     assert "k2" not in repr(config)
     custom = {"apikey": "k1", "userkey": "k2", "username": "me@example.com"}
-    async with asgi_client(create_app(config)) as c:
-        ok = await c.get(CONNECTION, headers=custom)
-        demo = await c.get(CONNECTION, headers=AUTH)
-        users = await c.get(f"{API}/users", headers=custom)
-    assert ok.status_code == 200
-    assert demo.status_code == 401
-    assert users.json()[0]["username"] == "me@example.com"
+    async with Api(create_app(config), headers=custom) as api:
+        await api("GET", CONNECTION, 200)
+        await api("GET", CONNECTION, 401, headers=AUTH)
+        assert (await api("GET", "users", 200))[0]["username"] == "me@example.com"
 
 
-async def test_unknown_method_is_a_json_405(client: httpx.AsyncClient) -> None:
-    response = await client.delete(f"{API}/getworkflows")
+async def test_unknown_method_is_a_json_405(api: Api) -> None:
+    response = await api.http.delete(f"{API}/getworkflows")
     assert_json_error(response, 405)
     assert "GET" in response.headers["allow"]
 
@@ -217,37 +233,29 @@ ERRORS = [
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status"), ERRORS)
-async def test_errors_are_json(
-    client: httpx.AsyncClient, method: str, path: str, body: Any, status: int
-) -> None:
-    stored = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert stored.json() == {"Record_Id": "44"}
-    assert_json_error(await client.request(method, f"{API}/{path}", json=body), status)
+async def test_errors_are_json(api: Api, method: str, path: str, body: Any, status: int) -> None:
+    assert await api("POST", "submitrecord", 200, SUBMIT_SAMPLE) == {"Record_Id": "44"}
+    await api(method, path, status, body)
 
 
-async def test_not_found_errors_name_what_is_missing(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/getprocess", params={"WorkflowName": "Nope"})
-    assert "Nope" in assert_json_error(response, 404)["message"]
+async def test_not_found_errors_name_what_is_missing(api: Api) -> None:
+    error = await api("GET", "getprocess", 404, params={"WorkflowName": "Nope"})
+    assert "Nope" in error["message"]
     # The document's own update sample names record 32, which a fresh sandbox never issued.
-    response = await client.post(f"{API}/updaterecord", json=UPDATE_SAMPLE)
-    assert "32" in assert_json_error(response, 404)["message"]
+    assert "32" in (await api("POST", "updaterecord", 404, UPDATE_SAMPLE))["message"]
 
 
 # --- legacy read routes -----------------------------------------------------------------------
 
 
-async def test_getworkflows_legacy_shape(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/getworkflows", params={"username": DEMO_USERNAME})
-    assert response.status_code == 200
-    assert response.json() == {
+async def test_getworkflows_legacy_shape(api: Api) -> None:
+    assert await api("GET", "getworkflows", 200, params={"username": DEMO_USERNAME}) == {
         "Workflows": [{"WorkflowDisplayName": name, "WorkflowName": name} for name in WORKFLOWS]
     }
 
 
-async def test_getworkflows_openapi_shape(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/getworkflows")
-    assert response.status_code == 200
-    workflows = response.json()
+async def test_getworkflows_openapi_shape(api: Api) -> None:
+    workflows = await api("GET", "getworkflows", 200)
     assert [w["id"] for w in workflows] == WORKFLOWS
     for workflow in workflows:
         assert workflow["id"] == workflow["name"]
@@ -263,26 +271,20 @@ async def test_getworkflows_openapi_shape(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS)
-async def test_getprocess(client: httpx.AsyncClient, workflow: str) -> None:
-    response = await client.get(f"{API}/getprocess", params={"WorkflowName": workflow})
-    assert response.status_code == 200
-    assert response.json() == SEED_STAGES
+async def test_getprocess(api: Api, workflow: str) -> None:
+    assert await api("GET", "getprocess", 200, params={"WorkflowName": workflow}) == SEED_STAGES
 
 
-async def test_getstatus(client: httpx.AsyncClient) -> None:
-    response = await client.get(
-        f"{API}/getstatus", params={"WorkflowName": "User Workflow", "group_id": "27406"}
-    )
-    assert response.json() == {
+async def test_getstatus(api: Api) -> None:
+    params = {"WorkflowName": "User Workflow", "group_id": "27406"}
+    assert await api("GET", "getstatus", 200, params=params) == {
         "Status": [
             {"Group_ID": "27406", "Field_Status": status}
             for status in ("New", "Approved", "Rejected")
         ]
     }
-    other = await client.get(
-        f"{API}/getstatus", params={"WorkflowName": "Test", "group_id": "27407"}
-    )
-    assert {s["Group_ID"] for s in other.json()["Status"]} == {"27407"}
+    other = await api("GET", "getstatus", 200, params={"WorkflowName": "Test", "group_id": "27407"})
+    assert {s["Group_ID"] for s in other["Status"]} == {"27407"}
 
 
 @pytest.mark.parametrize(
@@ -296,27 +298,25 @@ async def test_getstatus(client: httpx.AsyncClient) -> None:
         (7, "getworkflowprocessfieldsets"),
     ],
 )
-async def test_seed_document_examples_verbatim(
-    client: httpx.AsyncClient, index: int, path: str
-) -> None:
+async def test_seed_document_examples_verbatim(api: Api, index: int, path: str) -> None:
     expected = seed_responses()[index]
     params = {"username": DEMO_USERNAME, "WorkflowName": "User Workflow", "group_id": "27406"}
-    got = (await client.get(f"{API}/{path}", params=params)).json()
+    got = await api("GET", path, 200, params=params)
     assert got == expected
     # Compared as JSON text too, so key order and the odd "default:" key are pinned.
     assert json.dumps(got) == json.dumps(expected)
 
 
-async def test_seed_submit_example_answers_44(client: httpx.AsyncClient) -> None:
+async def test_seed_submit_example_answers_44(api: Api) -> None:
     responses = seed_responses()
     assert len(responses) == 8
-    response = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert response.json() == responses[3] == {"Record_Id": "44"}
+    assert await api("POST", "submitrecord", 200, SUBMIT_SAMPLE) == responses[3]
+    assert responses[3] == {"Record_Id": "44"}
 
 
-async def test_field_definitions_quirks(client: httpx.AsyncClient) -> None:
+async def test_field_definitions_quirks(api: Api) -> None:
     params = {"WorkflowName": "User Workflow", "group_id": "27406"}
-    fields = (await client.get(f"{API}/getworkflowprocessfieldsformap", params=params)).json()
+    fields = await api("GET", "getworkflowprocessfieldsformap", 200, params=params)
     by_name = {field["name"]: field for field in fields}
     assert all("default:" in field and "default" not in field for field in fields)
     assert by_name["R_Comments1"]["default:"] == ""
@@ -324,44 +324,47 @@ async def test_field_definitions_quirks(client: httpx.AsyncClient) -> None:
     assert [o["value"] for o in by_name["R_Status1"]["options"]] == ["New", "Approved", "Rejected"]
     assert by_name["RecordId"]["required"] is True
     assert list(by_name) == [
-        "City", "Email", "R_Approved By2", "R_Approved Date2", "GoogleSheetRowNumber",
-        "R_Approved By1", "R_Approved Date1", "R_Comments1", "R_Status1", "Name", "Phone",
+        "City",
+        "Email",
+        "R_Approved By2",
+        "R_Approved Date2",
+        "GoogleSheetRowNumber",
+        "R_Approved By1",
+        "R_Approved Date1",
+        "R_Comments1",
+        "R_Status1",
+        "Name",
+        "Phone",
         "RecordId",
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("path", ["getworkflowfieldsets", "getworkflowprocessfieldsets"])
-async def test_field_definitions_per_workflow(client: httpx.AsyncClient, path: str) -> None:
-    sample = (await client.get(f"{API}/{path}", params={"WorkflowName": "SampleWorkflow"})).json()
+async def test_field_definitions_per_workflow(api: Api, path: str) -> None:
+    sample = await api("GET", path, 200, params={"WorkflowName": "SampleWorkflow"})
     names = [field["name"] for field in sample]
     assert names[-4:] == ["Name1", "Build_Date", "Work_Status", "Completed_work"]
     work_status = sample[-2]
     assert work_status["multiple"] is True
     assert work_status["options"] == [{"label": "Stage", "value": "Stage"}]
     for free_form in ("Test", "TrWorkflow"):
-        response = await client.get(f"{API}/{path}", params={"WorkflowName": free_form})
-        assert response.json() == []
+        assert await api("GET", path, 200, params={"WorkflowName": free_form}) == []
 
 
 # --- legacy writes ----------------------------------------------------------------------------
 
 
-async def test_submit_and_update_records(client: httpx.AsyncClient) -> None:
-    first = await client.post(
-        f"{API}/submitrecord",
-        params={"username": DEMO_USERNAME, "WorkflowName": "SampleWorkflow"},
-        json=SUBMIT_SAMPLE,
-    )
-    second = await client.post(f"{API}/submitrecord", json=submission("Test", any=[1]))
-    assert first.json() == {"Record_Id": "44"}
-    assert second.json() == {"Record_Id": "45"}
-
+async def test_submit_and_update_records(api: Api) -> None:
+    params = {"username": DEMO_USERNAME, "WorkflowName": "SampleWorkflow"}
+    first = await api("POST", "submitrecord", 200, SUBMIT_SAMPLE, params=params)
+    assert first == {"Record_Id": "44"}
+    assert await api("POST", "submitrecord", 200, submission("Test", any=[1])) == {
+        "Record_Id": "45"
+    }
     update = {**UPDATE_SAMPLE, "main": {**UPDATE_SAMPLE["main"], "RecordId": "44"}}
-    updated = await client.post(f"{API}/updaterecord", json=update)
-    assert updated.status_code == 200
-    assert updated.json() == {"Record_Id": "44"}
+    assert await api("POST", "updaterecord", 200, update) == {"Record_Id": "44"}
 
-    records = (await client.get("/__sandbox__/records")).json()
+    records = await api("GET", "/__sandbox__/records", 200)
     assert records["count"] == 2
     record = records["records"][0]
     assert record["Record_Id"] == "44"
@@ -370,28 +373,24 @@ async def test_submit_and_update_records(client: httpx.AsyncClient) -> None:
     assert record["values"]["Work_Status"] == ["Stage"]
     assert record["updateCount"] == 1
     assert record["group_id"] == "27408"
-    stats = (await client.get("/__sandbox__/stats")).json()
+    stats = await api("GET", "/__sandbox__/stats", 200)
     assert stats["records_stored"] == 2
     assert stats["submits_applied"] == 2
     assert stats["updates_applied"] == 1
 
 
-async def test_update_accepts_integer_ids_and_query_params(client: httpx.AsyncClient) -> None:
-    await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    response = await client.post(
-        f"{API}/updaterecord",
-        params={"WorkflowName": "SampleWorkflow", "group_id": "27406"},
-        json={"main": {"RecordId": 44}, "Values": {"City": "madurai"}},
-    )
-    assert response.json() == {"Record_Id": "44"}
-    assert state_of(client).records["44"].values["City"] == "madurai"
+async def test_update_accepts_integer_ids_and_query_params(api: Api) -> None:
+    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
+    params = {"WorkflowName": "SampleWorkflow", "group_id": "27406"}
+    body = {"main": {"RecordId": 44}, "Values": {"City": "madurai"}}
+    assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "44"}
+    assert api.state.records["44"].values["City"] == "madurai"
 
 
-async def test_submit_takes_the_workflow_name_from_the_query(client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        f"{API}/submitrecord", params={"WorkflowName": "Test"}, json={"main": {}, "dynamicobj": {}}
-    )
-    assert response.json() == {"Record_Id": "44"}
+async def test_submit_takes_the_workflow_name_from_the_query(api: Api) -> None:
+    body = {"main": {}, "dynamicobj": {}}
+    answer = await api("POST", "submitrecord", 200, body, params={"WorkflowName": "Test"})
+    assert answer == {"Record_Id": "44"}
 
 
 DEEP = b"[" * 5000 + b"]" * 5000
@@ -415,11 +414,9 @@ DEEP = b"[" * 5000 + b"]" * 5000
         (b'{"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": ' + DEEP + b"}}", 400),
     ],
 )
-async def test_submit_rejects_bad_bodies(
-    client: httpx.AsyncClient, body: bytes, status: int
-) -> None:
-    assert_json_error(await client.post(f"{API}/submitrecord", content=body), status)
-    assert state_of(client).records_stored == 0
+async def test_submit_rejects_bad_bodies(api: Api, body: bytes, status: int) -> None:
+    await api("POST", "submitrecord", status, content=body)
+    assert api.state.records_stored == 0
 
 
 @pytest.mark.parametrize(
@@ -437,19 +434,14 @@ async def test_submit_rejects_bad_bodies(
         ({"City": True}, ["City"]),
     ],
 )
-async def test_submit_field_validation(
-    client: httpx.AsyncClient, values: dict[str, Any], named: list[str]
-) -> None:
-    error = assert_json_error(
-        await client.post(f"{API}/submitrecord", json=submission("SampleWorkflow", **values)), 400
-    )
+async def test_submit_field_validation(api: Api, values: dict[str, Any], named: list[str]) -> None:
+    error = await api("POST", "submitrecord", 400, submission("SampleWorkflow", **values))
     assert error["fields"] == named
     for name in named:
         assert name in error["message"]
-    update = {"main": {"WorkflowName": "SampleWorkflow", "RecordId": "44"}, "Values": values}
-    await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert_json_error(await client.post(f"{API}/updaterecord", json=update), 400)
-    assert state_of(client).records["44"].update_count == 0
+    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
+    await api("POST", "updaterecord", 400, {"main": MAIN_44, "Values": values})
+    assert api.state.records["44"].update_count == 0
 
 
 @pytest.mark.parametrize(
@@ -465,27 +457,23 @@ async def test_submit_field_validation(
     ],
 )
 async def test_submit_field_values_accepted(
-    client: httpx.AsyncClient, workflow: str, values: dict[str, Any]
+    api: Api, workflow: str, values: dict[str, Any]
 ) -> None:
-    response = await client.post(f"{API}/submitrecord", json=submission(workflow, **values))
-    assert response.status_code == 200, response.text
+    await api("POST", "submitrecord", 200, submission(workflow, **values))
 
 
 # --- OpenAPI routes ---------------------------------------------------------------------------
 
 
-async def test_get_workflow(client: httpx.AsyncClient) -> None:
-    response = await client.get(f"{API}/workflows/User Workflow")
-    assert response.status_code == 200
-    assert response.json()["id"] == "User Workflow"
-    assert response.json()["stages"][1]["reviewers"] == ["manager@sandbox.local"]
+async def test_get_workflow(api: Api) -> None:
+    workflow = await api("GET", "workflows/User Workflow", 200)
+    assert workflow["id"] == "User Workflow"
+    assert workflow["stages"][1]["reviewers"] == ["manager@sandbox.local"]
 
 
-async def test_request_lifecycle(client: httpx.AsyncClient) -> None:
-    base = f"{API}/workflows/SampleWorkflow/requests"
-    created = await client.post(base, json={"fields": {"City": "trichy"}})
-    assert created.status_code == 201
-    request = created.json()
+async def test_request_lifecycle(api: Api) -> None:
+    base = "workflows/SampleWorkflow/requests"
+    request = await api("POST", base, 201, {"fields": {"City": "trichy"}})
     assert isinstance(request["id"], str)
     assert request["status"] == "pending"
     assert request["currentStage"] == "Manager Review"
@@ -493,108 +481,101 @@ async def test_request_lifecycle(client: httpx.AsyncClient) -> None:
     assert request["submittedBy"] == DEMO_USERNAME
     item = f"{base}/{request['id']}"
 
-    assert (await client.get(base)).json() == [request]
-    assert (await client.get(item)).json() == request
-    assert (await client.get(f"{API}/workflows/Test/requests")).json() == []
-    assert_json_error(await client.get(f"{API}/workflows/Test/requests/{request['id']}"), 404)
+    assert await api("GET", base, 200) == [request]
+    assert await api("GET", item, 200) == request
+    assert await api("GET", "workflows/Test/requests", 200) == []
+    await api("GET", f"workflows/Test/requests/{request['id']}", 404)
 
-    updated = await client.put(item, json={"fields": {"Email": "a@b.c"}})
-    assert updated.status_code == 200
-    assert updated.json()["fields"] == {"City": "trichy", "Email": "a@b.c"}
-    assert_json_error(await client.put(item, json={"fields": {"Bogus": 1}}), 400)
+    updated = await api("PUT", item, 200, {"fields": {"Email": "a@b.c"}})
+    assert updated["fields"] == {"City": "trichy", "Email": "a@b.c"}
+    await api("PUT", item, 400, {"fields": {"Bogus": 1}})
 
-    approved = await client.post(f"{item}/approve", json={"comment": "looks good"})
-    assert approved.status_code == 200
-    body = approved.json()
-    assert body["status"] == "approved"
-    assert body["currentStage"] == "END"
-    assert body["comments"][-1]["comment"] == "looks good"
-    assert body["comments"][-1]["stage"] == "Manager Review"
-    assert [entry["action"] for entry in body["history"]] == ["submitted", "updated", "approved"]
+    approved = await api("POST", f"{item}/approve", 200, {"comment": "looks good"})
+    assert approved["status"] == "approved"
+    assert approved["currentStage"] == "END"
+    assert approved["comments"][-1]["comment"] == "looks good"
+    assert approved["comments"][-1]["stage"] == "Manager Review"
+    assert [entry["action"] for entry in approved["history"]] == [
+        "submitted",
+        "updated",
+        "approved",
+    ]
+    # A closed request takes no more actions or updates.
+    await api("POST", f"{item}/approve", 400)
+    await api("POST", f"{item}/reject", 400)
+    await api("PUT", item, 400, {"fields": {}})
 
-    for action in ("approve", "reject"):
-        assert_json_error(await client.post(f"{item}/{action}"), 400)
-    assert_json_error(await client.put(item, json={"fields": {}}), 400)
-
-    deleted = await client.delete(item)
-    assert deleted.status_code == 204
-    assert deleted.content == b""
-    assert_json_error(await client.get(item), 404)
-    assert_json_error(await client.delete(item), 404)
-    stats = state_of(client).stats_json()
+    assert await api("DELETE", item, 204) is None
+    await api("GET", item, 404)
+    await api("DELETE", item, 404)
+    stats = api.state.stats_json()
     assert stats["requests_created"] == 1
     assert stats["requests_stored"] == 0
 
 
-async def test_draft_is_submitted_by_approve(client: httpx.AsyncClient) -> None:
-    draft = await client.post(f"{API}/workflows/Test/drafts", json={"fields": {"x": 1}})
-    assert draft.status_code == 201
-    assert draft.json()["status"] == "draft"
-    assert draft.json()["currentStage"] == "User Workflow"
-    item = f"{API}/workflows/Test/requests/{draft.json()['id']}"
-    assert_json_error(await client.post(f"{item}/reject"), 400)
-    submitted = (await client.post(f"{item}/approve")).json()
+async def test_draft_is_submitted_by_approve(api: Api) -> None:
+    draft = await api("POST", "workflows/Test/drafts", 201, {"fields": {"x": 1}})
+    assert (draft["status"], draft["currentStage"]) == ("draft", "User Workflow")
+    item = f"workflows/Test/requests/{draft['id']}"
+    await api("POST", f"{item}/reject", 400)
+    submitted = await api("POST", f"{item}/approve", 200)
     assert (submitted["status"], submitted["currentStage"]) == ("pending", "Manager Review")
-    approved = (await client.post(f"{item}/approve", json={})).json()
+    approved = await api("POST", f"{item}/approve", 200, {})
     assert (approved["status"], approved["currentStage"]) == ("approved", "END")
 
 
-async def create_request(client: httpx.AsyncClient) -> str:
-    """A pending request of the Test workflow: its URL."""
-    created = (await client.post(f"{API}/workflows/Test/requests", json={"fields": {}})).json()
-    return f"{API}/workflows/Test/requests/{created['id']}"
+async def create_request(api: Api) -> str:
+    """A pending request of the Test workflow: its path."""
+    created = await api("POST", "workflows/Test/requests", 201, {"fields": {}})
+    return f"workflows/Test/requests/{created['id']}"
 
 
-async def test_reject_and_reassign(client: httpx.AsyncClient) -> None:
-    item = await create_request(client)
-    reassigned = await client.post(
-        f"{item}/approve", json={"reassignTo": "ashoka@cavintek.com", "comment": "over to you"}
-    )
-    body = reassigned.json()
-    assert (body["status"], body["currentStage"]) == ("pending", "Manager Review")
-    assert body["assignedTo"] == "ashoka@cavintek.com"
-    assert body["comments"][-1]["comment"] == "over to you"
-    assert body["history"][-1]["action"] == "reassigned"
+async def test_reject_and_reassign(api: Api) -> None:
+    item = await create_request(api)
+    body = {"reassignTo": "ashoka@cavintek.com", "comment": "over to you"}
+    reassigned = await api("POST", f"{item}/approve", 200, body)
+    assert (reassigned["status"], reassigned["currentStage"]) == ("pending", "Manager Review")
+    assert reassigned["assignedTo"] == "ashoka@cavintek.com"
+    assert reassigned["comments"][-1]["comment"] == "over to you"
+    assert reassigned["history"][-1]["action"] == "reassigned"
 
     for target in ("nobody@nowhere", "former.employee@sandbox.local", ""):
-        response = await client.post(f"{item}/reject", json={"reassignTo": target})
-        assert_json_error(response, 400)
+        await api("POST", f"{item}/reject", 400, {"reassignTo": target})
 
-    rejected = (await client.post(f"{item}/reject", json={"comment": "no"})).json()
+    rejected = await api("POST", f"{item}/reject", 200, {"comment": "no"})
     assert rejected["status"] == "rejected"
     assert [c["comment"] for c in rejected["comments"]] == ["over to you", "no"]
-    assert_json_error(await client.post(f"{item}/approve", json={"reassignTo": DEMO_USERNAME}), 400)
+    await api("POST", f"{item}/approve", 400, {"reassignTo": DEMO_USERNAME})
 
 
 @pytest.mark.parametrize(
     "body",
     [{"comment": 5}, {"comment": None}, {"reassignTo": ["x"]}, {"reassignTo": None}, [], "text"],
 )
-async def test_approval_action_validation(client: httpx.AsyncClient, body: Any) -> None:
-    item = await create_request(client)
+async def test_approval_action_validation(api: Api, body: Any) -> None:
+    item = await create_request(api)
     for action in ("approve", "reject"):
-        assert_json_error(await client.post(f"{item}/{action}", json=body), 400)
-    assert (await client.get(item)).json()["status"] == "pending"
+        await api("POST", f"{item}/{action}", 400, body)
+    assert (await api("GET", item, 200))["status"] == "pending"
 
 
 @pytest.mark.parametrize(
     "body", [{}, {"fields": None}, {"fields": []}, {"fields": "x"}, {"other": {}}, [], 1]
 )
-async def test_create_requires_fields_object(client: httpx.AsyncClient, body: Any) -> None:
+async def test_create_requires_fields_object(api: Api, body: Any) -> None:
     for path in ("requests", "drafts"):
-        response = await client.post(f"{API}/workflows/Test/{path}", json=body)
-        assert_json_error(response, 400)
-    assert state_of(client).requests_stored == 0
+        await api("POST", f"workflows/Test/{path}", 400, body)
+    assert api.state.requests_stored == 0
 
 
-async def test_users_and_roles(client: httpx.AsyncClient) -> None:
-    users = (await client.get(f"{API}/users")).json()
+async def test_users_and_roles(api: Api) -> None:
+    users = await api("GET", "users", 200)
     by_name = {user["username"]: user for user in users}
     assert by_name[DEMO_USERNAME]["role"] == "Admin"
     assert by_name["manager@sandbox.local"]["role"] == "Manager"
     assert by_name["ashoka@cavintek.com"]["role"] == "User"
     assert all(user["status"] in ("active", "inactive") for user in users)
-    roles = (await client.get(f"{API}/roles")).json()
+    roles = await api("GET", "roles", 200)
     assert [role["name"] for role in roles] == ["Admin", "Manager", "User"]
     assert all(
         set(role["permissions"]) == {"workflows", "lookups", "reports", "support"} for role in roles
@@ -603,13 +584,14 @@ async def test_users_and_roles(client: httpx.AsyncClient) -> None:
 
 # --- admin routes -----------------------------------------------------------------------------
 
+FAULTS = "/__sandbox__/faults"
+
 
 async def test_admin_routes_need_no_credentials() -> None:
-    async with asgi_client() as c:
+    async with Api(headers=None) as api:
         for path in ("health", "faults", "stats", "records", "requests"):
-            assert (await c.get(f"/__sandbox__/{path}")).status_code == 200
-        stats = (await c.get("/__sandbox__/stats")).json()
-    assert stats["requests_seen"] == 0
+            await api("GET", f"/__sandbox__/{path}", 200)
+        assert (await api("GET", "/__sandbox__/stats", 200))["requests_seen"] == 0
 
 
 SOME_FAULTS = {
@@ -621,18 +603,16 @@ SOME_FAULTS = {
 }
 
 
-async def test_admin_faults_put_and_patch(client: httpx.AsyncClient) -> None:
-    default = (await client.get("/__sandbox__/faults")).json()
+async def test_admin_faults_put_and_patch(api: Api) -> None:
+    default = await api("GET", FAULTS, 200)
     assert default == FaultConfig().to_json()
     assert default["statuses"] == [503]
-    put = await client.put("/__sandbox__/faults", json=SOME_FAULTS)
-    assert put.status_code == 200
-    assert put.json()["retry_after"] == "2"
-    assert put.json()["methods"] == ["POST"]
-    patched = (await client.patch("/__sandbox__/faults", json={"latency": 0.25})).json()
+    put = await api("PUT", FAULTS, 200, SOME_FAULTS)
+    assert (put["retry_after"], put["methods"]) == ("2", ["POST"])
+    patched = await api("PATCH", FAULTS, 200, {"latency": 0.25})
     assert (patched["rate"], patched["latency"], patched["seed"]) == (0.5, 0.25, 7)
-    assert_json_error(await client.put("/__sandbox__/faults", content=b"{"), 400)
-    assert (await client.get("/__sandbox__/faults")).json() == patched
+    await api("PUT", FAULTS, 400, content=b"{")
+    assert await api("GET", FAULTS, 200) == patched
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
@@ -654,40 +634,35 @@ async def test_admin_faults_put_and_patch(client: httpx.AsyncClient) -> None:
         {"script": "x"},
     ],
 )
-async def test_admin_faults_refuses_bad_configs(
-    client: httpx.AsyncClient, method: str, bad: dict[str, Any]
-) -> None:
-    before = (await client.put("/__sandbox__/faults", json=SOME_FAULTS)).json()
-    assert_json_error(await client.request(method, "/__sandbox__/faults", json=bad), 400)
-    assert (await client.get("/__sandbox__/faults")).json() == before
+async def test_admin_faults_refuses_bad_configs(api: Api, method: str, bad: dict[str, Any]) -> None:
+    before = await api("PUT", FAULTS, 200, SOME_FAULTS)
+    await api(method, FAULTS, 400, bad)
+    assert await api("GET", FAULTS, 200) == before
 
 
-async def test_admin_script_append_and_reset(client: httpx.AsyncClient) -> None:
-    await client.post("/__sandbox__/faults/script", json={"status": 502})
-    config = (
-        await client.post("/__sandbox__/faults/script", json=[{"drop": True, "method": "post"}])
-    ).json()
+async def test_admin_script_append_and_reset(api: Api) -> None:
+    await api("POST", f"{FAULTS}/script", 200, {"status": 502})
+    config = await api("POST", f"{FAULTS}/script", 200, [{"drop": True, "method": "post"}])
     assert [(s["status"], s["drop"], s["method"]) for s in config["script"]] == [
         (502, False, None),
         (503, True, "POST"),
     ]
-    assert (await client.get(CONNECTION)).status_code == 502
-    assert (await client.get("/__sandbox__/stats")).json()["script_remaining"] == 1
-    reset = await client.post("/__sandbox__/reset", json={"keep_faults": True})
-    assert reset.json() == {"status": "reset", "keep_faults": True}
-    assert (await client.get("/__sandbox__/faults")).json()["script"] != []
-    await client.post("/__sandbox__/reset")
-    assert (await client.get("/__sandbox__/faults")).json()["script"] == []
-    stats = (await client.get("/__sandbox__/stats")).json()
-    assert stats["requests_seen"] == 0
-    assert_json_error(await client.post("/__sandbox__/reset", json={"keep_faults": 1}), 400)
+    await api("GET", CONNECTION, 502)
+    assert (await api("GET", "/__sandbox__/stats", 200))["script_remaining"] == 1
+    reset = await api("POST", "/__sandbox__/reset", 200, {"keep_faults": True})
+    assert reset == {"status": "reset", "keep_faults": True}
+    assert (await api("GET", FAULTS, 200))["script"] != []
+    await api("POST", "/__sandbox__/reset", 200)
+    assert (await api("GET", FAULTS, 200))["script"] == []
+    assert (await api("GET", "/__sandbox__/stats", 200))["requests_seen"] == 0
+    await api("POST", "/__sandbox__/reset", 400, {"keep_faults": 1})
 
 
 # --- faults over ASGITransport ----------------------------------------------------------------
 
 
-async def test_scripted_fault_with_retry_after(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults(
+async def test_scripted_fault_with_retry_after(api: Api) -> None:
+    api.state.set_faults(
         FaultConfig(
             script=[
                 ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
@@ -696,23 +671,22 @@ async def test_scripted_fault_with_retry_after(client: httpx.AsyncClient) -> Non
         )
     )
     # The GET skips the POST-only entry and takes the second one.
-    first = await client.get(CONNECTION)
+    first = await api.http.get(CONNECTION)
     assert first.status_code == 429
     assert first.headers["retry-after"] == "Wed, 21 Oct 2037 07:28:00 GMT"
-    second = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    second = await api.http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
     assert_json_error(second, 503)
     assert second.headers["retry-after"] == "1"
     assert second.headers["retry-after-ms"] == "1500"
-    third = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert third.json() == {"Record_Id": "44"}
-    stats = state_of(client).stats_json()
+    assert await api("POST", "submitrecord", 200, SUBMIT_SAMPLE) == {"Record_Id": "44"}
+    stats = api.state.stats_json()
     assert stats["faults_injected"] == {"total": 2, "status": 2, "drop": 0}
     assert stats["faults_by_status"] == {"429": 1, "503": 1}
     assert stats["records_stored"] == 1
 
 
-async def test_scripted_pass_through_and_path_filter(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults(
+async def test_scripted_pass_through_and_path_filter(api: Api) -> None:
+    api.state.set_faults(
         {
             "script": [
                 {"status": None, "latency": 0.0, "path_contains": "submitrecord"},
@@ -720,40 +694,34 @@ async def test_scripted_pass_through_and_path_filter(client: httpx.AsyncClient) 
             ]
         }
     )
-    assert (await client.get(f"{API}/users")).status_code == 200
-    ok = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert ok.status_code == 200
-    failed = await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert failed.status_code == 500
-    assert failed.json()["message"].startswith("Sandbox fault injected")
+    await api("GET", "users", 200)
+    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
+    failed = await api("POST", "submitrecord", 500, SUBMIT_SAMPLE)
+    assert failed["message"].startswith("Sandbox fault injected")
 
 
-async def test_act_before_fault_applies_the_write(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults(
-        {"script": [{"status": 503, "act": True}, {"status": 503, "act": False}]}
-    )
-    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
-    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
-    records = (await client.get("/__sandbox__/records")).json()
+async def test_act_before_fault_applies_the_write(api: Api) -> None:
+    api.state.set_faults({"script": [{"status": 503, "act": True}, {"status": 503, "act": False}]})
+    await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+    await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+    records = await api("GET", "/__sandbox__/records", 200)
     assert [r["Record_Id"] for r in records["records"]] == ["44"]
-    stats = (await client.get("/__sandbox__/stats")).json()
-    assert stats["faults_acted"] == 1
-    assert stats["submits_applied"] == 1
+    stats = await api("GET", "/__sandbox__/stats", 200)
+    assert (stats["faults_acted"], stats["submits_applied"]) == (1, 1)
 
 
 async def test_act_before_fault_still_checks_credentials() -> None:
     app = create_app(SandboxConfig(faults=FaultConfig(rate=1.0, act_before_fault=1.0)))
-    async with asgi_client(app) as c:
-        response = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert response.status_code == 503
-    assert app.state.sandbox.records_stored == 0
+    async with Api(app, headers=None) as api:
+        await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+    assert api.state.records_stored == 0
 
 
 async def test_random_faults_are_reproducible_with_a_seed() -> None:
     async def run(seed: int) -> list[int]:
         config = SandboxConfig(faults=FaultConfig(rate=0.4, statuses=[500, 502, 503], seed=seed))
-        async with asgi_client(create_app(config), AUTH) as c:
-            return [(await c.get(f"{API}/users")).status_code for _ in range(40)]
+        async with Api(create_app(config)) as api:
+            return [(await api.http.get(f"{API}/users")).status_code for _ in range(40)]
 
     first, again, other = await run(11), await run(11), await run(12)
     assert first == again
@@ -762,38 +730,37 @@ async def test_random_faults_are_reproducible_with_a_seed() -> None:
     assert 5 < sum(status != 200 for status in first) < 35
 
 
-async def test_set_faults_reseeds(client: httpx.AsyncClient) -> None:
+async def test_set_faults_reseeds(api: Api) -> None:
     async def statuses() -> list[int]:
-        state_of(client).set_faults(FaultConfig(rate=0.5, seed=3))
-        return [(await client.get(f"{API}/users")).status_code for _ in range(20)]
+        api.state.set_faults(FaultConfig(rate=0.5, seed=3))
+        return [(await api.http.get(f"{API}/users")).status_code for _ in range(20)]
 
     assert await statuses() == await statuses()
 
 
-async def test_fault_filters_and_admin_paths_untouched(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults(FaultConfig(rate=1.0, methods=["POST"], path_contains="record"))
-    assert (await client.get(f"{API}/users")).status_code == 200
-    created = await client.post(f"{API}/workflows/Test/requests", json={"fields": {}})
-    assert created.status_code == 201
-    assert (await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)).status_code == 503
-    assert (await client.get("/__sandbox__/stats")).status_code == 200
-    assert (await client.post("/__sandbox__/reset", json={"keep_faults": True})).status_code == 200
+async def test_fault_filters_and_admin_paths_untouched(api: Api) -> None:
+    api.state.set_faults(FaultConfig(rate=1.0, methods=["POST"], path_contains="record"))
+    await api("GET", "users", 200)
+    await api("POST", "workflows/Test/requests", 201, {"fields": {}})
+    await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+    await api("GET", "/__sandbox__/stats", 200)
+    await api("POST", "/__sandbox__/reset", 200, {"keep_faults": True})
 
 
-async def test_latency(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults(FaultConfig(latency=0.2, path_contains="users"))
-    assert (await client.get(f"{API}/users")).status_code == 200
-    assert state_of(client).stats_json()["requests_delayed"] == 1
-    await client.get(f"{API}/roles")  # another path: not delayed
-    assert state_of(client).stats_json()["requests_delayed"] == 1
+async def test_latency(api: Api) -> None:
+    api.state.set_faults(FaultConfig(latency=0.2, path_contains="users"))
+    await api("GET", "users", 200)
+    assert api.state.stats_json()["requests_delayed"] == 1
+    await api("GET", "roles", 200)  # another path: not delayed
+    assert api.state.stats_json()["requests_delayed"] == 1
 
 
-async def test_drop_without_socket_raises(client: httpx.AsyncClient) -> None:
-    state_of(client).set_faults({"script": [{"drop": True, "act": True}]})
+async def test_drop_without_socket_raises(api: Api) -> None:
+    api.state.set_faults({"script": [{"drop": True, "act": True}]})
     with pytest.raises(SandboxConnectionDropped):
-        await client.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert state_of(client).records_stored == 1
-    assert state_of(client).stats_json()["faults_injected"]["drop"] == 1
+        await api.http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    assert api.state.records_stored == 1
+    assert api.state.stats_json()["faults_injected"]["drop"] == 1
 
 
 def test_fault_config_python_validation() -> None:
@@ -807,6 +774,33 @@ def test_fault_config_python_validation() -> None:
     assert config.methods == ("GET",)
     assert config.script == (ScriptedFault(drop=True),)
     assert FaultConfig.from_json(config.to_json()) == config
+
+
+# --- the client in-process, as the README shows --------------------------------------------
+
+
+async def test_the_client_runs_against_the_in_process_sandbox() -> None:
+    app = create_app()
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
+        CflowClient(
+            api_key=DEMO_API_KEY,
+            user_key=DEMO_USER_KEY,
+            username=DEMO_USERNAME,
+            base_url="http://127.0.0.1",
+            http_client=http,
+        ) as cflow,
+    ):
+        processes = await cflow.get_process("SampleWorkflow")
+        assert [s.process_id for s in processes] == ["27405", "27406", "27407"]
+        record_id = await cflow.submit_record("Test", {"Name": "in-process"})
+        request = await cflow.requests.create("TrWorkflow", {"Amount": 5})
+        approved = await cflow.requests.approve("TrWorkflow", str(request.id), comment="ok")
+        with pytest.raises(NotFoundError):
+            await cflow.get_process("NoSuchWorkflow")
+    assert record_id == "44"
+    assert app.state.sandbox.records_stored == 1
+    assert str(approved.status) == "approved"
 
 
 # --- real sockets -----------------------------------------------------------------------------
@@ -874,8 +868,8 @@ def test_cflow_sandbox_command_sets_tcp_nodelay() -> None:
             p.terminate()
 
 
-async def test_in_process_transport_has_no_socket_to_report(client: httpx.AsyncClient) -> None:
-    assert (await client.get(NODELAY)).json() == {"tcp_nodelay": None}
+async def test_in_process_transport_has_no_socket_to_report(api: Api) -> None:
+    assert await api("GET", NODELAY, 200) == {"tcp_nodelay": None}
 
 
 async def test_run_sandbox_refuses_non_loopback() -> None:
@@ -955,33 +949,6 @@ async def test_random_drops_over_socket_are_counted(
     assert outcomes.count(200) > 0
     # Every POST was applied, answered or not: act_before_fault=1.
     assert stats["records_stored"] == 12 == stats["submits_applied"]
-
-
-# --- the client in-process, as the README shows --------------------------------------------
-
-
-async def test_the_client_runs_against_the_in_process_sandbox() -> None:
-    app = create_app()
-    async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
-        CflowClient(
-            api_key=DEMO_API_KEY,
-            user_key=DEMO_USER_KEY,
-            username=DEMO_USERNAME,
-            base_url="http://127.0.0.1",
-            http_client=http,
-        ) as cflow,
-    ):
-        processes = await cflow.get_process("SampleWorkflow")
-        assert [s.process_id for s in processes] == ["27405", "27406", "27407"]
-        record_id = await cflow.submit_record("Test", {"Name": "in-process"})
-        request = await cflow.requests.create("TrWorkflow", {"Amount": 5})
-        approved = await cflow.requests.approve("TrWorkflow", str(request.id), comment="ok")
-        with pytest.raises(NotFoundError):
-            await cflow.get_process("NoSuchWorkflow")
-    assert record_id == "44"
-    assert app.state.sandbox.records_stored == 1
-    assert str(approved.status) == "approved"
 
 
 # --- CLI and child process ----------------------------------------------------------------------

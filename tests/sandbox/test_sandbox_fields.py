@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from cflow_async import BadRequestError, CflowClient
-from cflow_async.sandbox import SandboxConfig, SandboxProcess, run_sandbox
+from cflow_async.sandbox import RunningSandbox, SandboxConfig, SandboxProcess, run_sandbox
 from cflow_async.testing import CflowSandbox
 
 API = "/integromat/api/cflow"
@@ -26,9 +26,18 @@ SAMPLE = {
 }
 
 
+def submission(workflow: str, values: dict[str, Any]) -> dict[str, Any]:
+    return {"main": {"WorkflowName": workflow}, "dynamicobj": values}
+
+
 def _submit(sandbox: CflowSandbox, workflow: str, values: dict[str, Any]) -> httpx.Response:
-    body = {"main": {"WorkflowName": workflow}, "dynamicobj": values}
-    return httpx.post(f"{sandbox.url}{API}/submitrecord", json=body, headers=sandbox.headers)
+    url = f"{sandbox.url}{API}/submitrecord"
+    return httpx.post(url, json=submission(workflow, values), headers=sandbox.headers)
+
+
+def cflow_api(sb: RunningSandbox) -> httpx.AsyncClient:
+    """An httpx client on the Cflow routes of ``sb``, with its credentials."""
+    return httpx.AsyncClient(base_url=f"{sb.url}{API}/", headers=sb.headers)
 
 
 @pytest.mark.parametrize(
@@ -83,59 +92,39 @@ def test_values_that_do_not_fit_are_a_400_listing_every_problem(
 
 
 async def test_required_fields_are_needed_on_submit_not_on_update() -> None:
-    async with run_sandbox(data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
-        headers = sb.headers
-        missing = await http.post(
-            f"{API}/submitrecord",
-            json={"main": {"WorkflowName": "Leave"}, "dynamicobj": {"Employee": "Asha"}},
-            headers=headers,
-        )
+    async with run_sandbox(data=TENANT) as sb, cflow_api(sb) as http:
+        missing = await http.post("submitrecord", json=submission("Leave", {"Employee": "Asha"}))
         assert missing.status_code == 400
         assert missing.json()["errors"] == [
             {"field": "Start", "problem": "is required"},
             {"field": "Kind", "problem": "is required"},
         ]
-        empty = await http.post(
-            f"{API}/workflows/Leave/requests",
-            json={"fields": {**LEAVE, "Kind": ""}},
-            headers=headers,
-        )
+        empty = await http.post("workflows/Leave/requests", json={"fields": {**LEAVE, "Kind": ""}})
         assert empty.json()["errors"] == [{"field": "Kind", "problem": "is required"}]
         # A draft is saved unfinished; an update may send a subset.
-        draft = await http.post(
-            f"{API}/workflows/Leave/drafts", json={"fields": {"Notes": "later"}}, headers=headers
-        )
+        draft = await http.post("workflows/Leave/drafts", json={"fields": {"Notes": "later"}})
         assert draft.status_code == 201
-        created = await http.post(
-            f"{API}/submitrecord",
-            json={"main": {"WorkflowName": "Leave"}, "dynamicobj": LEAVE},
-            headers=headers,
-        )
-        record_id = created.json()["Record_Id"]
-        update = {
-            "main": {"WorkflowName": "Leave", "RecordId": record_id},
-            "Values": {"Notes": "x"},
-        }
-        assert (await http.post(f"{API}/updaterecord", json=update, headers=headers)).is_success
-        bad = {"main": {"WorkflowName": "Leave", "RecordId": record_id}, "Values": {"Kind": "x"}}
-        refused = await http.post(f"{API}/updaterecord", json=bad, headers=headers)
+        created = await http.post("submitrecord", json=submission("Leave", LEAVE))
+        main = {"WorkflowName": "Leave", "RecordId": created.json()["Record_Id"]}
+        update = await http.post("updaterecord", json={"main": main, "Values": {"Notes": "x"}})
+        assert update.is_success
+        refused = await http.post("updaterecord", json={"main": main, "Values": {"Kind": "x"}})
         assert refused.json()["fields"] == ["Kind"]
-        item = f"{API}/workflows/Leave/requests/{record_id}"
-        put = await http.put(item, json={"fields": {"Start": "soon"}}, headers=headers)
+        item = f"workflows/Leave/requests/{main['RecordId']}"
+        put = await http.put(item, json={"fields": {"Start": "soon"}})
         assert put.json()["fields"] == ["Start"]
 
 
 async def test_lenient_fields_accept_anything() -> None:
     config = SandboxConfig(validate_fields=False)
-    async with run_sandbox(config, data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
-        body = {"main": {"WorkflowName": "Leave"}, "dynamicobj": {"Whatever": [1, {"x": 2}]}}
-        response = await http.post(f"{API}/submitrecord", json=body, headers=sb.headers)
-    assert response.status_code == 200
+    async with run_sandbox(config, data=TENANT) as sb, cflow_api(sb) as http:
+        body = submission("Leave", {"Whatever": [1, {"x": 2}]})
+        assert (await http.post("submitrecord", json=body)).status_code == 200
 
 
 def test_the_lenient_fields_flag_of_the_sandbox_process() -> None:
     with SandboxProcess(lenient_fields=True) as proc:
-        body = {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"Nope": 1}}
+        body = submission("SampleWorkflow", {"Nope": 1})
         response = httpx.post(f"{proc.url}{API}/submitrecord", json=body, headers=proc.headers)
     assert response.status_code == 200
 
@@ -179,18 +168,14 @@ async def test_updaterecord_reaches_a_request_made_through_the_openapi(
     assert fetched.fields.to_dict() == {"City": "b"}
 
 
-async def test_record_and_request_ids_never_collide(cflow_sandbox: CflowSandbox) -> None:
+async def test_record_and_request_ids_never_collide() -> None:
     config = SandboxConfig(first_record_id=1000, first_request_id=1001)
-    async with run_sandbox(config) as sb, httpx.AsyncClient(base_url=sb.url) as http:
+    async with run_sandbox(config) as sb, cflow_api(sb) as http:
         ids = []
         for _ in range(2):
-            created = await http.post(
-                f"{API}/workflows/Test/requests", json={"fields": {}}, headers=sb.headers
-            )
-            ids.append(created.json()["id"])
-            body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {}}
-            submitted = await http.post(f"{API}/submitrecord", json=body, headers=sb.headers)
-            ids.append(submitted.json()["Record_Id"])
+            created = await http.post("workflows/Test/requests", json={"fields": {}})
+            submitted = await http.post("submitrecord", json=submission("Test", {}))
+            ids += [created.json()["id"], submitted.json()["Record_Id"]]
         assert ids == ["1001", "1000", "1002", "1003"]
 
 
