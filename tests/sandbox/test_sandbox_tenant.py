@@ -13,6 +13,7 @@ import yaml
 
 from cflow_async import BadRequestError, CflowClient
 from cflow_async.sandbox import (
+    RunningSandbox,
     SandboxProcess,
     TenantDataError,
     load_tenant,
@@ -24,13 +25,9 @@ TENANT = Path(__file__).resolve().parents[1] / "fixtures" / "tenant.yaml"
 API = "/integromat/api/cflow"
 
 
-def _client(sb: object) -> CflowClient:
-    return CflowClient(
-        api_key=sb.api_key,  # type: ignore[attr-defined]
-        user_key=sb.user_key,  # type: ignore[attr-defined]
-        username=sb.username,  # type: ignore[attr-defined]
-        base_url=sb.url,  # type: ignore[attr-defined]
-    )
+def _client(sb: RunningSandbox) -> CflowClient:
+    credentials = {"api_key": sb.api_key, "user_key": sb.user_key, "username": sb.username}
+    return CflowClient(**credentials, base_url=sb.url)
 
 
 async def test_run_sandbox_serves_the_tenant() -> None:
@@ -73,10 +70,9 @@ async def test_run_sandbox_serves_the_tenant() -> None:
 
 async def test_the_raw_wire_format_is_answered_back_exactly() -> None:
     document = yaml.safe_load(TENANT.read_text(encoding="utf-8"))
-    async with run_sandbox(data=TENANT) as sb, httpx.AsyncClient(base_url=sb.url) as http:
-        response = await http.get(
-            f"{API}/getworkflowfieldsets", params={"WorkflowName": "Leave"}, headers=sb.headers
-        )
+    async with run_sandbox(data=TENANT) as sb, httpx.AsyncClient(headers=sb.headers) as http:
+        url = f"{sb.url}{API}/getworkflowfieldsets"
+        response = await http.get(url, params={"WorkflowName": "Leave"})
     first = response.json()[0]
     assert first == document["workflows"][0]["fields"][0]
     assert list(first) == [
@@ -93,9 +89,8 @@ def test_json_tenant_and_sandbox_process(tmp_path: Path) -> None:
     path = tmp_path / "tenant.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     with SandboxProcess(data=path) as proc:
-        response = httpx.get(
-            f"{proc.url}{API}/getworkflows", params={"username": "x"}, headers=proc.headers
-        )
+        url = f"{proc.url}{API}/getworkflows"
+        response = httpx.get(url, params={"username": "x"}, headers=proc.headers)
     assert [w["WorkflowName"] for w in response.json()["Workflows"]] == ["Leave", "Scratch"]
 
 
@@ -105,31 +100,24 @@ async def test_without_data_the_seed_stays() -> None:
     assert names == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
 
 
+# One workflow A with a valid stage, its mapping left open for more keys.
+A = "workflows:\n  - {name: A, stages: [{name: S, id: '1'}]"
 BAD = [
     ("workflows: []\n", "workflows: must be a non-empty list"),
     ("{}\n", "top level: a 'workflows' list is required"),
     ("workflows:\n  - name: A\n", "workflows[0] ('A'): a 'stages' list is required"),
     ("workflows:\n  - {name: A, stages: [{name: S}]}\n", "workflows[0] ('A').stages[0].id:"),
     (
-        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}], fields: [{name: F, type: text,"
-        " default: x}]}\n",
+        A + ", fields: [{name: F, type: text, default: x}]}\n",
         "workflows[0] ('A').fields[0] ('F'): unknown key(s) default (the wire format spells "
         "it 'default:')",
     ),
     (
-        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}],"
-        " fields: [{name: F, type: select}]}",
+        A + ", fields: [{name: F, type: select}]}",
         "workflows[0] ('A').fields[0] ('F').options: a select field needs",
     ),
-    (
-        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}]}\n  - {name: A, stages: [{name: S,"
-        " id: '1'}]}\n",
-        "workflows[1]: duplicate name 'A'",
-    ),
-    (
-        "workflows:\n  - {name: A, stages: [{name: S, id: '1'}]}\nusers: [{id: '1'}]\n",
-        "users[0].username: must be a non-empty string",
-    ),
+    (A + "}\n" + A.removeprefix("workflows:\n") + "}\n", "workflows[1]: duplicate name 'A'"),
+    (A + "}\nusers: [{id: '1'}]\n", "users[0].username: must be a non-empty string"),
     ("workflows: [\n", "not valid YAML"),
 ]
 

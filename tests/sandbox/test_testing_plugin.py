@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import httpx
 import pytest
 import pytester_imports  # noqa: F401  (before any pytester inline run, see there)
+
+from cflow_async.sandbox import ScriptedFault, run_sandbox
 
 pytest_plugins = ["pytester"]
 
@@ -57,16 +61,11 @@ def test_the_entry_point_names_the_plugin_module() -> None:
     assert plugins.get("cflow_async") == "cflow_async.testing"
 
 
-def test_fixtures_in_auto_mode(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "auto")
-    pytester.makepyfile(ASYNC_TESTS.format(mark=""))
+@pytest.mark.parametrize(("mode", "mark"), [("auto", ""), ("strict", "@pytest.mark.asyncio")])
+def test_fixtures_in_auto_and_strict_mode(pytester: pytest.Pytester, mode: str, mark: str) -> None:
+    _ini(pytester, mode)
+    pytester.makepyfile(ASYNC_TESTS.format(mark=mark))
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
-
-
-def test_fixtures_in_strict_mode(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "strict")
-    pytester.makepyfile(ASYNC_TESTS.format(mark="@pytest.mark.asyncio"))
-    pytester.runpytest().assert_outcomes(passed=3)
 
 
 def test_strict_mode_without_the_asyncio_mark_does_not_run_async_tests(
@@ -218,12 +217,6 @@ def test_loading_the_plugin_imports_nothing_heavy(tmp_path: Path, args: str, cod
 async def test_a_write_delayed_across_a_reset_does_not_land_in_the_fresh_state() -> None:
     # The session sandbox outlives each test's client; a submit still sleeping in a latency
     # fault when the next test resets must not store its record in that test's state.
-    import asyncio
-
-    import httpx
-
-    from cflow_async.sandbox import ScriptedFault, run_sandbox
-
     async with run_sandbox() as sb, httpx.AsyncClient(base_url=sb.url) as http:
         sb.state.append_script([ScriptedFault(status=None, latency=0.5, method="POST")])
         body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {"late": "yes"}}
