@@ -83,34 +83,25 @@ def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
     return body
 
 
-class Api:
-    """A sandbox app in-process. ``await api(method, path, status, body)`` sends one request
-    (``path`` is under API unless it starts with "/"), checks its status (an error status must
-    come with a JSON error) and returns the decoded body (None when empty)."""
+class Api(httpx.AsyncClient):
+    """An httpx client on a sandbox app in-process. ``await api(method, path, status, body)``
+    sends one request (``path`` is under API unless it starts with "/"), checks its status (an
+    error status must come with a JSON error) and returns the decoded body (None when empty)."""
 
     def __init__(self, app: Any = None, headers: dict[str, str] | None = AUTH) -> None:
         self.app = app or create_app()
         transport = httpx.ASGITransport(app=self.app)
-        self.http = httpx.AsyncClient(
-            transport=transport, base_url="http://sandbox", headers=headers
-        )
+        super().__init__(transport=transport, base_url="http://sandbox", headers=headers)
 
     @property
     def state(self) -> Any:
         return self.app.state.sandbox
 
-    async def __aenter__(self) -> Api:
-        await self.http.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.http.__aexit__(*exc_info)
-
     async def __call__(
         self, method: str, path: str, status: int, body: Any = None, **kwargs: Any
     ) -> Any:
         url = path if path.startswith("/") else f"{API}/{path}"
-        response = await self.http.request(method, url, json=body, **kwargs)
+        response = await self.request(method, url, json=body, **kwargs)
         if status >= 400:
             return assert_json_error(response, status)
         assert response.status_code == status, response.text
@@ -195,7 +186,7 @@ async def test_custom_credentials() -> None:
 
 
 async def test_unknown_method_is_a_json_405(api: Api) -> None:
-    response = await api.http.delete(f"{API}/getworkflows")
+    response = await api.delete(f"{API}/getworkflows")
     assert_json_error(response, 405)
     assert "GET" in response.headers["allow"]
 
@@ -693,10 +684,10 @@ async def test_scripted_fault_with_retry_after(api: Api) -> None:
         )
     )
     # The GET skips the POST-only entry and takes the second one.
-    first = await api.http.get(CONNECTION)
+    first = await api.get(CONNECTION)
     assert first.status_code == 429
     assert first.headers["retry-after"] == "Wed, 21 Oct 2037 07:28:00 GMT"
-    second = await api.http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+    second = await api.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
     assert_json_error(second, 503)
     assert second.headers["retry-after"] == "1"
     assert second.headers["retry-after-ms"] == "1500"
@@ -743,7 +734,7 @@ async def test_random_faults_are_reproducible_with_a_seed() -> None:
     async def run(seed: int) -> list[int]:
         config = SandboxConfig(faults=FaultConfig(rate=0.4, statuses=[500, 502, 503], seed=seed))
         async with Api(create_app(config)) as api:
-            return [(await api.http.get(f"{API}/users")).status_code for _ in range(40)]
+            return [(await api.get(f"{API}/users")).status_code for _ in range(40)]
 
     first, again, other = await run(11), await run(11), await run(12)
     assert first == again
@@ -755,7 +746,7 @@ async def test_random_faults_are_reproducible_with_a_seed() -> None:
 async def test_set_faults_reseeds(api: Api) -> None:
     async def statuses() -> list[int]:
         api.state.set_faults(FaultConfig(rate=0.5, seed=3))
-        return [(await api.http.get(f"{API}/users")).status_code for _ in range(20)]
+        return [(await api.get(f"{API}/users")).status_code for _ in range(20)]
 
     assert await statuses() == await statuses()
 
@@ -780,7 +771,7 @@ async def test_latency(api: Api) -> None:
 async def test_drop_without_socket_raises(api: Api) -> None:
     api.state.set_faults({"script": [{"drop": True, "act": True}]})
     with pytest.raises(SandboxConnectionDropped):
-        await api.http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
+        await api.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
     assert api.state.records_stored == 1
     assert api.state.stats_json()["faults_injected"]["drop"] == 1
 

@@ -45,15 +45,20 @@ async def test_a_scripted_503_on_submit_is_applied_anyway(cflow_client, cflow_sa
 """
 
 
-def _ini(pytester: pytest.Pytester, mode: str, extra: str = "") -> None:
+def _run(
+    pytester: pytest.Pytester, mode: str, source: str, *args: str, ini: str = ""
+) -> pytest.RunResult:
+    """Run ``source`` as a project's test file, asyncio_mode ``mode`` (and ``ini``) in its ini."""
     pytester.makeini(
         f"""
         [pytest]
         asyncio_mode = {mode}
         asyncio_default_fixture_loop_scope = function
-        {extra}
+        {ini}
         """
     )
+    pytester.makepyfile(source)
+    return pytester.runpytest(*args)
 
 
 def test_the_entry_point_names_the_plugin_module() -> None:
@@ -63,25 +68,20 @@ def test_the_entry_point_names_the_plugin_module() -> None:
 
 @pytest.mark.parametrize(("mode", "mark"), [("auto", ""), ("strict", "@pytest.mark.asyncio")])
 def test_fixtures_in_auto_and_strict_mode(pytester: pytest.Pytester, mode: str, mark: str) -> None:
-    _ini(pytester, mode)
-    pytester.makepyfile(ASYNC_TESTS.format(mark=mark))
-    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=3)
+    _run(pytester, mode, ASYNC_TESTS.format(mark=mark), "-p", "no:randomly").assert_outcomes(
+        passed=3
+    )
 
 
 def test_strict_mode_without_the_asyncio_mark_does_not_run_async_tests(
     pytester: pytest.Pytester,
 ) -> None:
     # The control for the test above: strict mode really is strict in this setup.
-    _ini(pytester, "strict")
-    pytester.makepyfile(ASYNC_TESTS.format(mark=""))
-    result = pytester.runpytest()
-    assert result.ret != 0
+    assert _run(pytester, "strict", ASYNC_TESTS.format(mark="")).ret != 0
 
 
 def test_cflow_sandbox_in_a_plain_sync_test(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "strict")
-    pytester.makepyfile(
-        """
+    source = """
         import httpx
 
         def test_sync(cflow_sandbox):
@@ -95,15 +95,12 @@ def test_cflow_sandbox_in_a_plain_sync_test(pytester: pytest.Pytester) -> None:
             assert len(cflow_sandbox.records()) == 1
             cflow_sandbox.reset()
             assert cflow_sandbox.records() == []
-        """
-    )
-    pytester.runpytest().assert_outcomes(passed=1)
+    """
+    _run(pytester, "strict", source).assert_outcomes(passed=1)
 
 
 def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "auto")
-    pytester.makepyfile(
-        """
+    source = """
         import httpx
         import pytest
 
@@ -119,9 +116,9 @@ def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytes
 
         def test_unmarked(cflow_sandbox):
             assert get(cflow_sandbox).status_code == 200
-        """
-    )
-    pytester.runpytest("-p", "no:randomly", "--strict-markers").assert_outcomes(passed=2)
+    """
+    result = _run(pytester, "auto", source, "-p", "no:randomly", "--strict-markers")
+    result.assert_outcomes(passed=2)
 
 
 TENANT = """
@@ -138,11 +135,9 @@ workflows:
 
 
 def test_the_ini_option_loads_a_tenant_file(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "auto", "cflow_sandbox_data = data/tenant.yaml")
     (pytester.path / "data").mkdir()
     (pytester.path / "data" / "tenant.yaml").write_text(TENANT)
-    pytester.makepyfile(
-        """
+    source = """
         import pytest
         from cflow_async import BadRequestError
 
@@ -154,30 +149,27 @@ def test_the_ini_option_loads_a_tenant_file(pytester: pytest.Pytester) -> None:
             with pytest.raises(BadRequestError):
                 await cflow_client.submit_record("Leave", {})
             assert await cflow_client.submit_record("Leave", {"Days": "2"}) == "44"
-        """
-    )
-    pytester.runpytest().assert_outcomes(passed=1)
+    """
+    ini = "cflow_sandbox_data = data/tenant.yaml"
+    _run(pytester, "auto", source, ini=ini).assert_outcomes(passed=1)
 
 
 def test_a_bad_tenant_file_is_one_clear_error(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "auto", "cflow_sandbox_data = tenant.yaml")
     (pytester.path / "tenant.yaml").write_text("workflows:\n  - name: Leave\n")
-    pytester.makepyfile("def test_it(cflow_sandbox):\n    pass\n")
-    result = pytester.runpytest()
+    source = "def test_it(cflow_sandbox):\n    pass\n"
+    result = _run(pytester, "auto", source, ini="cflow_sandbox_data = tenant.yaml")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*tenant.yaml: workflows[[]0[]] ('Leave'): *stages*"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_the_lenient_ini_option_accepts_any_values(pytester: pytest.Pytester) -> None:
-    _ini(pytester, "auto", "cflow_sandbox_lenient_fields = true")
-    pytester.makepyfile(
-        """
+    source = """
         async def test_lenient(cflow_client):
             await cflow_client.submit_record("SampleWorkflow", {"Nope": [1, 2]})
-        """
-    )
-    pytester.runpytest().assert_outcomes(passed=1)
+    """
+    result = _run(pytester, "auto", source, ini="cflow_sandbox_lenient_fields = true")
+    result.assert_outcomes(passed=1)
 
 
 PROBE = """
