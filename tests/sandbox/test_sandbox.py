@@ -607,20 +607,14 @@ async def test_admin_routes_need_no_credentials() -> None:
         assert (await api("GET", "/__sandbox__/stats", 200))["requests_seen"] == 0
 
 
-SOME_FAULTS = {
-    "rate": 0.5,
-    "statuses": [429, 503],
-    "retry_after": 2,
-    "seed": 7,
-    "methods": ["post"],
-}
+A_CONFIG = {"rate": 0.5, "statuses": [429, 503], "retry_after": 2, "seed": 7, "methods": ["post"]}
 
 
 async def test_admin_faults_put_and_patch(api: Api) -> None:
     default = await api("GET", FAULTS, 200)
     assert default == FaultConfig().to_json()
     assert default["statuses"] == [503]
-    put = await api("PUT", FAULTS, 200, SOME_FAULTS)
+    put = await api("PUT", FAULTS, 200, A_CONFIG)
     assert pick(put, "retry_after", "methods") == ("2", ["POST"])
     patched = await api("PATCH", FAULTS, 200, {"latency": 0.25})
     assert pick(patched, "rate", "latency", "seed") == (0.5, 0.25, 7)
@@ -648,7 +642,7 @@ async def test_admin_faults_put_and_patch(api: Api) -> None:
     ],
 )
 async def test_admin_faults_refuses_bad_configs(api: Api, method: str, bad: dict[str, Any]) -> None:
-    before = await api("PUT", FAULTS, 200, SOME_FAULTS)
+    before = await api("PUT", FAULTS, 200, A_CONFIG)
     await api(method, FAULTS, 400, bad)
     assert await api("GET", FAULTS, 200) == before
 
