@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 import inspect
 import logging
 import traceback
-import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager
+from types import CodeType, FrameType, ModuleType, SimpleNamespace, TracebackType
 from typing import Any
 
 import httpx
@@ -40,23 +40,13 @@ def leaked(text: str) -> list[str]:
     return [s for s in SECRETS if s in text]
 
 
-def make_client(
-    kind: str, base_url: str, **options: Any
-) -> AbstractAsyncContextManager[CflowClient]:
-    return servers.make_client(kind, base_url, CREDS, **options)
+make_client = functools.partial(servers.make_client, creds=CREDS)  # (kind, base_url, **options)
 
 
 # -- walking everything reachable ---------------------------------------------------------------
 
 _SCALARS = (str, bytes, bytearray, int, float, complex, bool, type(None))
-_OPAQUE = (
-    types.ModuleType,
-    type,
-    types.FrameType,
-    types.TracebackType,
-    types.CodeType,
-    asyncio.AbstractEventLoop,
-)
+_OPAQUE = (ModuleType, type, FrameType, TracebackType, CodeType, asyncio.AbstractEventLoop)
 
 
 def _texts(obj: Any) -> Iterator[str]:
@@ -130,7 +120,7 @@ def test_the_walker_finds_a_planted_secret() -> None:
 
     class Holder:
         def __init__(self) -> None:
-            self.public = {"nested": [types.SimpleNamespace(token=b"x" + API_KEY.encode())]}
+            self.public = {"nested": [SimpleNamespace(token=b"x" + API_KEY.encode())]}
             self._private = USER_KEY
 
     found = walk(Holder())
@@ -212,6 +202,10 @@ def _echo(status: int) -> Callable[[Seen], Reply]:
 
 
 _wf, _submit, _users = by_name("get_workflows", "submit_record", "users.list")
+HTML = Reply(body=b"<html>oops</html>")
+BIG = Reply(body=b"[" + b" " * 500 + b"]")
+BIG_CHUNKED = Reply(body=b"[" + b" " * 5000 + b"]", chunked=True)
+SMALL_LIMIT = {"max_response_bytes": 100}
 
 
 async def _after_close(c: CflowClient) -> Any:
@@ -250,21 +244,11 @@ SCENARIOS: dict[str, Scenario] = {
         cf.CflowTimeoutError,
         {"retry": RetryPolicy(deadline=0.3, initial_backoff=0.001)},
     ),
-    "too large": Scenario(
-        Reply(body=b"[" + b" " * 500 + b"]"),
-        _wf,
-        cf.ResponseTooLargeError,
-        {"max_response_bytes": 100},
-    ),
-    "too large chunked": Scenario(
-        Reply(body=b"[" + b" " * 5000 + b"]", chunked=True),
-        _users,
-        cf.ResponseTooLargeError,
-        {"max_response_bytes": 100},
-    ),
-    "html legacy": Scenario(Reply(body=b"<html>oops</html>"), _wf, cf.ResponseValidationError),
-    "html write": Scenario(Reply(body=b"<html>oops</html>"), _submit, cf.ResponseValidationError),
-    "html openapi": Scenario(Reply(body=b"<html>oops</html>"), _users, cf.ResponseValidationError),
+    "too large": Scenario(BIG, _wf, cf.ResponseTooLargeError, SMALL_LIMIT),
+    "too large chunked": Scenario(BIG_CHUNKED, _users, cf.ResponseTooLargeError, SMALL_LIMIT),
+    "html legacy": Scenario(HTML, _wf, cf.ResponseValidationError),
+    "html write": Scenario(HTML, _submit, cf.ResponseValidationError),
+    "html openapi": Scenario(HTML, _users, cf.ResponseValidationError),
     "wrong shape openapi": Scenario(
         Reply(body=b'{"id": 1}'), endpoint("requests.list"), cf.ResponseValidationError
     ),
@@ -356,8 +340,9 @@ def test_missing_credentials_error_hides_the_ones_given() -> None:
 
 
 @pytest.fixture
-def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.LogRecord]]:
-    """Every record any logger creates, at DEBUG, whatever its handlers or propagation."""
+def all_log_records(monkeypatch: pytest.MonkeyPatch) -> list[logging.LogRecord]:
+    """Every record any logger creates, at DEBUG, whatever its level, handlers, propagation
+    or ``logging.disable``."""
     records: list[logging.LogRecord] = []
     original = logging.Logger.handle
 
@@ -366,22 +351,8 @@ def all_log_records(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[logging.Lo
         original(self, record)
 
     monkeypatch.setattr(logging.Logger, "handle", handle)
-    loggers = [logging.getLogger()] + [
-        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
-    ]
-    saved = [(lg, lg.level, lg.disabled) for lg in loggers]
-    previous_disable = logging.root.manager.disable
-    logging.disable(logging.NOTSET)
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
-        lg.disabled = False
-    try:
-        yield records
-    finally:
-        for lg, level, disabled in saved:
-            lg.setLevel(level)
-            lg.disabled = disabled
-        logging.disable(previous_disable)
+    monkeypatch.setattr(logging.Logger, "isEnabledFor", lambda self, level: True)
+    return records
 
 
 def _record_texts(record: logging.LogRecord) -> Iterator[str]:
@@ -406,7 +377,7 @@ LOG_PLANS: dict[str, list[Reply | None]] = {
     "401": [_json(401)],
     "302": [Reply(302, b"", (("location", "http://127.0.0.2:1/"),))],
     "dropped": [Reply(drop=True)] * 3,
-    "too large": [Reply(body=b"[" + b" " * 5000 + b"]", chunked=True)],
+    "too large": [BIG_CHUNKED],
     "unreadable": [Reply(body=b"<html>")],
 }
 
@@ -419,8 +390,7 @@ async def test_no_log_record_shows_a_secret(
     script: list[Reply | None] = []
 
     def answer(seen: Seen) -> Reply:
-        reply = script.pop(0) if script else None
-        if reply is not None:
+        if script and (reply := script.pop(0)) is not None:
             return reply
         if "/submitrecord" in seen.target:
             return Reply(body=b'{"Record_Id": "1"}')
