@@ -40,19 +40,12 @@ class Telemetry:
         self.reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
-    def client(
-        self,
-        url: str | None = None,
-        backend: str = "httpx",
-        *,
-        propagate: bool = True,
-        more_hooks: tuple[object, ...] = (),
-        **options: Any,
-    ) -> CflowClient:
-        hooks = OpenTelemetryHooks(self.tracer_provider, self.meter_provider, propagate=propagate)
-        return CflowClient(
-            **CREDS, base_url=url, http_backend=backend, hooks=[hooks, *more_hooks], **options
-        )  # type: ignore[arg-type]
+    def hooks(self, **options: Any) -> OpenTelemetryHooks:
+        return OpenTelemetryHooks(self.tracer_provider, self.meter_provider, **options)
+
+    def client(self, url: str | None = None, backend: str = "httpx", **options: Any) -> CflowClient:
+        options.setdefault("hooks", [self.hooks()])
+        return CflowClient(**CREDS, base_url=url, http_backend=backend, **options)  # type: ignore[arg-type]
 
     def finished(self) -> list[ReadableSpan]:
         return list(self.spans.get_finished_spans())
@@ -206,18 +199,15 @@ def _shape(spans: list[ReadableSpan], port: int) -> list[Any]:
 
 
 async def test_both_backends_produce_identical_spans(sandbox: Any) -> None:
+    script = [
+        {"status": 503, "path_contains": "getworkflows"},
+        {"drop": True, "path_contains": "submitrecord"},
+        {"status": 500, "path_contains": "/requests"},
+    ]
     shapes = []
     for backend in BACKENDS:
         telemetry = Telemetry()
-        sandbox.set_faults(
-            {
-                "script": [
-                    {"status": 503, "path_contains": "getworkflows"},
-                    {"drop": True, "path_contains": "submitrecord"},
-                    {"status": 500, "path_contains": "/requests"},
-                ]
-            }
-        )
+        sandbox.set_faults({"script": script})
         async with telemetry.client(sandbox.url, backend, retry=FAST_RETRY) as cflow:
             await cflow.get_workflows()
             with pytest.raises(CflowConnectionError):
@@ -246,7 +236,7 @@ async def test_trace_context_goes_out_on_each_attempt(
 
 async def test_propagation_can_be_switched_off(httpx_mock: HTTPXMock, telemetry: Telemetry) -> None:
     httpx_mock.add_response(json=[])
-    async with telemetry.client(propagate=False) as cflow:
+    async with telemetry.client(hooks=[telemetry.hooks(propagate=False)]) as cflow:
         await cflow.users.list()
     assert "traceparent" not in httpx_mock.get_request().headers
     assert len(telemetry.finished()) == 2
@@ -277,7 +267,7 @@ async def test_a_cancelled_call_ends_its_spans(httpx_mock: HTTPXMock, telemetry:
         def on_request(self, event: Any) -> None:
             started.set()
 
-    async with telemetry.client(more_hooks=(Started(),)) as cflow:
+    async with telemetry.client(hooks=[telemetry.hooks(), Started()]) as cflow:
         task = asyncio.create_task(cflow.get_workflows())
         await started.wait()
         task.cancel()
