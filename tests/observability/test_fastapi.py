@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib.util
 import socket
 from collections.abc import AsyncIterator
@@ -16,35 +17,38 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from cflow_async import CflowClient, CflowError
 from cflow_async.otel import OpenTelemetryHooks
 
 pytestmark = pytest.mark.integration
 
-_spec = importlib.util.spec_from_file_location(
-    "fastapi_app", Path(__file__).resolve().parents[2] / "scripts" / "fastapi_app.py"
-)
+_script = Path(__file__).resolve().parents[2] / "scripts" / "fastapi_app.py"
+_spec = importlib.util.spec_from_file_location("fastapi_app", _script)
 assert _spec is not None
 assert _spec.loader is not None
 fastapi_app = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fastapi_app)
 
 
-@pytest.fixture
-async def served(sandbox: Any, backend: str) -> AsyncIterator[tuple[str, Any]]:
-    async with serve(sandbox, http_backend=backend) as served:
-        yield served
+def make_app(sandbox: Any, **options: Any) -> Any:
+    credentials = {k: getattr(sandbox, k) for k in ("api_key", "user_key", "username")}
+    return fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
+
+
+@dataclasses.dataclass
+class Served:
+    url: str
+    app: Any
+    http: httpx.AsyncClient  # a caller of the app
 
 
 @contextlib.asynccontextmanager
-async def serve(sandbox: Any, **options: Any) -> AsyncIterator[tuple[str, Any]]:
-    credentials = {
-        "api_key": sandbox.api_key,
-        "user_key": sandbox.user_key,
-        "username": sandbox.username,
-    }
-    app = fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
+async def serve(sandbox: Any, **options: Any) -> AsyncIterator[Served]:
+    app = make_app(sandbox, **options)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     # A long keep-alive: with the default 5 s, a loaded machine lets uvicorn close an idle
@@ -55,28 +59,31 @@ async def serve(sandbox: Any, **options: Any) -> AsyncIterator[tuple[str, Any]]:
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         await asyncio.sleep(0.01)
-    host, port = sock.getsockname()
+    url = "http://{}:{}".format(*sock.getsockname())
+    limits = httpx.Limits(max_connections=50)
     try:
-        yield f"http://{host}:{port}", app
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
+            yield Served(url, app, http)
     finally:
         server.should_exit = True
         await task
         sock.close()
 
 
-async def test_many_concurrent_requests_share_one_client(
-    served: tuple[str, Any], sandbox: Any
-) -> None:
-    url, app = served
-    shared = app.state.cflow
+@pytest.fixture
+async def served(sandbox: Any, backend: str) -> AsyncIterator[Served]:
+    async with serve(sandbox, http_backend=backend) as served:
+        yield served
+
+
+async def test_many_concurrent_requests_share_one_client(served: Served, sandbox: Any) -> None:
+    shared = served.app.state.cflow
     assert isinstance(shared, CflowClient)
-    limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as http:
-        reads = [http.get("/workflows") for _ in range(200)]
-        writes = [
-            http.post("/workflows/Test/records", json={"Name": f"row-{i}"}) for i in range(60)
-        ]
-        responses = await asyncio.gather(*reads, *writes)
+    reads = [served.http.get("/workflows") for _ in range(200)]
+    writes = [
+        served.http.post("/workflows/Test/records", json={"Name": f"row-{i}"}) for i in range(60)
+    ]
+    responses = await asyncio.gather(*reads, *writes)
     assert [r.status_code for r in responses[:200]] == [200] * 200
     assert responses[0].json() == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
     assert [r.status_code for r in responses[200:]] == [201] * 60
@@ -84,42 +91,39 @@ async def test_many_concurrent_requests_share_one_client(
     assert len(ids) == 60
     names = sorted(r["values"]["Name"] for r in sandbox.state.records_json()["records"])
     assert names == sorted(f"row-{i}" for i in range(60))
-    assert app.state.cflow is shared  # the same client served every request
+    assert served.app.state.cflow is shared  # the same client served every request
 
 
-async def test_errors_map_to_http_answers(served: tuple[str, Any]) -> None:
-    url, _ = served
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        missing = await http.get("/workflows/NoSuchWorkflow/stages")
-        assert missing.status_code == 404
-        bad = await http.post("/workflows/SampleWorkflow/records", json={"Nope": 1})
-        assert bad.status_code == 502
-        assert bad.json()["upstream_status"] == 400
+async def test_errors_map_to_http_answers(served: Served) -> None:
+    missing = await served.http.get("/workflows/NoSuchWorkflow/stages")
+    assert missing.status_code == 404
+    bad = await served.http.post("/workflows/SampleWorkflow/records", json={"Nope": 1})
+    assert bad.status_code == 502
+    assert bad.json()["upstream_status"] == 400
+
+
+def slow_getprocess(sandbox: Any, latency: float) -> None:
+    sandbox.set_faults(
+        {"script": [{"status": None, "latency": latency, "path_contains": "getprocess"}]}
+    )
 
 
 async def test_client_disconnect_leaves_the_shared_client_healthy(
-    served: tuple[str, Any], sandbox: Any
+    served: Served, sandbox: Any
 ) -> None:
-    url, _ = served
-    sandbox.set_faults(
-        {"script": [{"status": None, "latency": 1.0, "path_contains": "getprocess"}]}
-    )
-    async with httpx.AsyncClient(base_url=url, timeout=0.2) as impatient:
+    slow_getprocess(sandbox, 1.0)
+    async with httpx.AsyncClient(base_url=served.url, timeout=0.2) as impatient:
         with pytest.raises(httpx.ReadTimeout):
             await impatient.get("/workflows/SampleWorkflow/stages")
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        responses = await asyncio.gather(*(http.get("/workflows") for _ in range(30)))
+    responses = await asyncio.gather(*(served.http.get("/workflows") for _ in range(30)))
     assert {r.status_code for r in responses} == {200}
 
 
 async def test_cancelled_call_leaves_the_shared_client_healthy(
-    served: tuple[str, Any], sandbox: Any
+    served: Served, sandbox: Any
 ) -> None:
-    _, app = served
-    cflow: CflowClient = app.state.cflow
-    sandbox.set_faults(
-        {"script": [{"status": None, "latency": 2.0, "path_contains": "getprocess"}]}
-    )
+    cflow: CflowClient = served.app.state.cflow
+    slow_getprocess(sandbox, 2.0)
     call = asyncio.create_task(cflow.get_process("SampleWorkflow"))
     await asyncio.sleep(0.2)
     call.cancel()
@@ -130,12 +134,7 @@ async def test_cancelled_call_leaves_the_shared_client_healthy(
 
 
 async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
-    app = fastapi_app.create_app(
-        base_url=sandbox.url,
-        api_key=sandbox.api_key,
-        user_key=sandbox.user_key,
-        username=sandbox.username,
-    )
+    app = make_app(sandbox)
     async with app.router.lifespan_context(app):
         cflow: CflowClient = app.state.cflow
         assert len(await cflow.get_workflows()) == 4
@@ -144,11 +143,8 @@ async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
 
 
 async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
-    async with (
-        serve(sandbox, api_key="not-the-key") as (url, _),
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        answer = await http.get("/workflows")
+    async with serve(sandbox, api_key="not-the-key") as served:
+        answer = await served.http.get("/workflows")
     assert answer.status_code == 502
     assert answer.json() == {
         "detail": "Cflow refused this service's credentials",
@@ -157,12 +153,10 @@ async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
     assert "not-the-key" not in answer.text
 
 
-async def test_an_unknown_outcome_says_so(served: tuple[str, Any], sandbox: Any) -> None:
-    url, _ = served
+async def test_an_unknown_outcome_says_so(served: Served, sandbox: Any) -> None:
     # Cflow stores the record, then the connection drops before its answer.
     sandbox.set_faults({"script": [{"drop": True, "act": True, "path_contains": "submitrecord"}]})
-    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-        answer = await http.post("/workflows/Test/records", json={"Name": "maybe"})
+    answer = await served.http.post("/workflows/Test/records", json={"Name": "maybe"})
     assert answer.status_code == 502
     body = answer.json()
     assert body["outcome_unknown"] is True
@@ -171,20 +165,12 @@ async def test_an_unknown_outcome_says_so(served: tuple[str, Any], sandbox: Any)
 
 
 async def test_the_app_is_traced(sandbox: Any) -> None:
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    hooks = [OpenTelemetryHooks(tracer_provider=provider)]
-    async with (
-        serve(sandbox, hooks=hooks) as (url, _),
-        httpx.AsyncClient(base_url=url, timeout=30) as http,
-    ):
-        assert (await http.get("/workflows")).status_code == 200
-        assert (await http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
+    async with serve(sandbox, hooks=[OpenTelemetryHooks(tracer_provider=provider)]) as served:
+        assert (await served.http.get("/workflows")).status_code == 200
+        assert (await served.http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
     spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
     assert [s.name for s in spans] == [
         "cflow get_workflows",

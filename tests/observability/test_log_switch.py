@@ -48,14 +48,15 @@ def run(level: str | None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CFLOW_")}
     if level is not None:
         env["CFLOW_LOG"] = level
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60
     )
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_debug_logs_one_line_per_attempt_without_secrets() -> None:
     result = run("debug")
-    assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
     lines = result.stderr.splitlines()
     attempts = [line for line in lines if " ms (attempt " in line]
@@ -71,23 +72,18 @@ def test_debug_logs_one_line_per_attempt_without_secrets() -> None:
 
 
 def test_info_logs_retries_only() -> None:
-    result = run("INFO")
-    assert result.returncode == 0, result.stderr
-    assert "Retrying GET /integromat/api/cflow/getworkflows" in result.stderr
-    assert "(attempt 1)" not in result.stderr
+    stderr = run("INFO").stderr
+    assert "Retrying GET /integromat/api/cflow/getworkflows" in stderr
+    assert "(attempt 1)" not in stderr
 
 
 def test_without_the_switch_nothing_is_logged() -> None:
     result = run(None)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    assert result.stdout.strip() == "0"
+    assert (result.stderr, result.stdout.strip()) == ("", "0")
 
 
 def test_an_unknown_level_is_said_and_ignored() -> None:
-    result = run("verbose")
-    assert result.returncode == 0, result.stderr
-    assert "CFLOW_LOG='verbose' is not one of: info, debug" in result.stderr
+    assert "CFLOW_LOG='verbose' is not one of: info, debug" in run("verbose").stderr
 
 
 async def test_a_failed_attempt_is_logged_before_its_retry(

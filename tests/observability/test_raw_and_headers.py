@@ -29,8 +29,7 @@ async def test_raw_legacy_call_has_status_headers_attempts_and_the_value(
     async with make_client() as cflow:
         response = await cflow.with_raw_response.get_workflows()
         assert isinstance(response, CflowResponse)
-        assert response.status_code == 200
-        assert response.headers["X-Request-Id"] == "req-42"
+        assert (response.status_code, response.headers["X-Request-Id"]) == (200, "req-42")
         assert response.attempts == 2
         assert isinstance(response.elapsed, float)
         assert [w.name for w in response.parse()] == ["Test"]
@@ -112,15 +111,13 @@ async def test_credentials_cannot_be_set_as_headers_or_query(name: str) -> None:
     with pytest.raises(InvalidArgumentError, match="credentials come only"):
         make_client(default_headers={name: "x"})
     async with make_client() as cflow:
-        with pytest.raises(InvalidArgumentError, match="credentials come only"):
-            cflow.with_options(extra_headers={name: "x"})
-        with pytest.raises(InvalidArgumentError, match="credentials come only"):
-            cflow.with_options(extra_query={name: "x"})
+        for option in ("extra_headers", "extra_query"):
+            with pytest.raises(InvalidArgumentError, match="credentials come only"):
+                cflow.with_options(**{option: {name: "x"}})
 
 
 @pytest.mark.parametrize(
-    "headers",
-    [{"content-length": "1"}, {"x-a": "b\r\nc: d"}, {"bad name": "x"}, {"x-a": 1}, ["x"]],
+    "headers", [{"content-length": "1"}, {"x-a": "b\r\nc: d"}, {"bad name": "x"}, {"x-a": 1}, ["x"]]
 )
 def test_unsafe_headers_are_refused(headers: Any) -> None:
     with pytest.raises(InvalidArgumentError):
@@ -134,9 +131,8 @@ def test_non_string_query_values_are_refused() -> None:
 
 
 def test_response_headers_are_case_insensitive_and_multi_valued() -> None:
-    response = CflowResponse(
-        200, httpx.Headers([("Set-X", "1"), ("set-x", "2")]), b"", 0.0, 1, None
-    )
+    headers = httpx.Headers([("Set-X", "1"), ("set-x", "2")])
+    response = CflowResponse(200, headers, b"", 0.0, 1, None)
     assert response.headers.get_list("SET-X") == ["1", "2"]
 
 
