@@ -194,6 +194,7 @@ def shapes(calls: list[Endpoint], bodies: dict[str, Any]) -> list[Any]:
     return [pytest.param(c, b, id=f"{c}-{i}") for c in calls for i, b in bodies.items()]
 
 
+WRAPPERS = ["Workflows", "Status", "Fields", "Process"]  # the legacy readers' list keys
 LEGACY_LIST_BODIES = {
     "dict": {"a": 1},
     "null": None,
@@ -203,13 +204,8 @@ LEGACY_LIST_BODIES = {
     "list-of-strings": ["a", "b"],
     "list-of-null": [None],
     "list-of-list": [[]],
-    "wrapped-null": {"Workflows": None, "Status": None, "Fields": None, "Process": None},
-    "wrapped-dict": {
-        "Workflows": {"a": 1},
-        "Status": {"a": 1},
-        "Fields": {"a": 1},
-        "Process": {"a": 1},
-    },
+    "wrapped-null": dict.fromkeys(WRAPPERS),
+    "wrapped-dict": {key: {"a": 1} for key in WRAPPERS},
 }
 GEN_LIST_BODIES = {
     "dict": {"a": 1},

@@ -171,20 +171,6 @@ async def test_integer_ids_are_sent_as_decimal(
     assert_exact_query(httpx_mock.get_requests()[0], {**expected, "RecordId": str(value)})
 
 
-@pytest.mark.parametrize("value", ["\ud800", "ok\udfff"])
-async def test_unencodable_text_is_a_typed_argument_error(client: CflowClient, value: str) -> None:
-    """A lone surrogate cannot be sent as UTF-8; the caller gets the library's own
-    InvalidArgumentError (a CflowError and a ValueError), not a raw UnicodeEncodeError."""
-    for call in (
-        lambda: client.get_process(value),
-        lambda: client.submit_record("W", {"field": value}),
-        lambda: client.requests.get(value, "r1"),
-    ):
-        with pytest.raises(CflowError) as info:
-            await call()
-        assert isinstance(info.value, InvalidArgumentError)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
 async def test_query_values_stay_in_place_on_the_wire(kind: str) -> None:
@@ -236,24 +222,35 @@ async def test_path_parameters_stay_in_their_segment(
     assert request.url.fragment == ""
 
 
+NOT_PATH_IDS = [".", "..", " .. ", "", True, None, 1.0]
 UNUSABLE = ["", "   ", None, 1.5, True, b"bytes", ["a"]]
-#: (call, argument, value): path ids that are dot segments or not ids, and legacy names and
-#: ids that are blank or not text (a blank group id is sent as it is).
+#: A lone surrogate cannot be sent as UTF-8: an argument error, not a UnicodeEncodeError.
+LONE_SURROGATES = ["\ud800", "ok\udfff"]
+GET_PROCESS, GET_STATUS, SUBMIT, GET_REQUEST = by_name(
+    "get_process", "get_status", "submit_record", "requests.get"
+)
+#: (call, one argument replaced, what the error must name): path ids that are dot segments
+#: or not ids, legacy names and ids that are blank or not text (a blank group id is sent
+#: as it is), and text that cannot be encoded.
 REFUSED = [
-    *[(ep, arg, v) for ep, arg in PATH_ARGS for v in [".", "..", " .. ", "", True, None, 1.0]],
-    *[(endpoint("get_process"), "workflow_name", value) for value in UNUSABLE],
-    *[(endpoint("get_status"), "group_id", value) for value in UNUSABLE if value != "   "],
+    *[(ep, {arg: value}, arg) for ep, arg in PATH_ARGS for value in NOT_PATH_IDS],
+    *[(GET_PROCESS, {"workflow_name": v}, "workflow_name") for v in UNUSABLE + LONE_SURROGATES],
+    *[(GET_STATUS, {"group_id": value}, "group_id") for value in UNUSABLE if value != "   "],
+    *[(SUBMIT, {"values": {"field": value}}, "field") for value in LONE_SURROGATES],
+    *[(GET_REQUEST, {"workflow_id": value}, "workflow_id") for value in LONE_SURROGATES],
 ]
 
 
-@pytest.mark.parametrize(("ep", "arg", "value"), REFUSED, ids=str)
-async def test_unusable_names_and_ids_are_refused_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, arg: str, value: Any
+@pytest.mark.parametrize(("ep", "argument", "named"), REFUSED, ids=str)
+async def test_unusable_arguments_are_refused_before_sending(
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, argument: dict[str, Any], named: str
 ) -> None:
-    """Each argument on its own (the others valid): refused before sending, the error naming it."""
-    with pytest.raises(InvalidArgumentError, match=arg) as info:
-        await ep.call(client, **{arg: value})
+    """Each argument on its own (the others valid): refused before sending with the library's
+    own InvalidArgumentError (a CflowError and a ValueError), the error naming it."""
+    with pytest.raises(InvalidArgumentError, match=named) as info:
+        await ep.call(client, **argument)
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, CflowError)
     assert httpx_mock.get_requests() == []
 
 

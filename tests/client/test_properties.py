@@ -210,18 +210,16 @@ header_text = st.text(
         "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
     ]
 )
-headers = st.lists(
-    st.tuples(
-        st.sampled_from(["content-type", "content-encoding", "x-request-id", "location"]),
-        header_text,
-    ),
-    max_size=2,
-).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
-retry_headers = st.lists(
-    st.tuples(st.sampled_from(["retry-after", "retry-after-ms"]), header_text),
-    min_size=1,
-    max_size=2,
-).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+
+
+def header_lists(names: list[str], min_size: int = 0) -> Any:
+    """Up to two of these headers, each with any value."""
+    pairs = st.lists(st.tuples(st.sampled_from(names), header_text), min_size=min_size, max_size=2)
+    return pairs.map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+
+
+headers = header_lists(["content-type", "content-encoding", "x-request-id", "location"])
+retry_headers = header_lists(["retry-after", "retry-after-ms"], min_size=1)
 
 
 # -- endpoints and what a parsed result must look like ------------------------------------------
@@ -252,84 +250,63 @@ def unset_or(spec: Spec) -> Check:
     return lambda value: isinstance(value, Unset) or passes(value, spec)
 
 
-def attrs(*names: str, spec: Spec = str) -> dict[str, Spec]:
-    return dict.fromkeys(names, spec)
-
-
-#: OpenAPI models: every property is optional (Unset when absent) and of its documented type.
+# What a parsed item must look like. OpenAPI models: every property is optional (Unset when
+# absent) and of its documented type.
+STR_OR_NONE = (str, type(None))
 OPT_STR = (Unset, str)
-DATES = attrs("created_at", "updated_at", spec=(Unset, dt.datetime))
+OPT_DATE = (Unset, dt.datetime)
+WORKFLOW_OK = model(Workflow, name=str, display_name=str, id=STR_OR_NONE, status=STR_OR_NONE)
+PROCESS_OK = model(ProcessStage, stage=str, display_name=str, process_id=str)
+FIELD_OK = model(
+    FieldDefinition,
+    **dict.fromkeys(["name", "type", "label", "help"], str),
+    **dict.fromkeys(["required", "multiple", "multiline"], bool),
+    options=items(model(FieldOption, label=str, value=str), tuple),
+)
 STAGE_OK = model(
     Stage,
-    **attrs("id", "name", spec=OPT_STR),
+    id=OPT_STR,
+    name=OPT_STR,
     order=unset_or(lambda order: type(order) is int),  # not a bool, not a float
     reviewers=unset_or(items(str)),
 )
-PERMISSIONS = attrs("workflows", "lookups", "reports", "support", spec=OPT_STR)
+API_WORKFLOW_OK = model(
+    ApiWorkflow,
+    **dict.fromkeys(["id", "name", "description"], OPT_STR),
+    status=(Unset, WorkflowStatus),
+    created_at=OPT_DATE,
+    updated_at=OPT_DATE,
+    stages=unset_or(items(STAGE_OK)),
+)
+REQUEST_OK = model(
+    Request,
+    **dict.fromkeys(["id", "workflow_id", "current_stage", "submitted_by"], OPT_STR),
+    status=(Unset, RequestStatus),
+    fields=(Unset, RequestFields),
+    created_at=OPT_DATE,
+    updated_at=OPT_DATE,
+)
+USER_OK = model(
+    User, **dict.fromkeys(["id", "username", "email", "role"], OPT_STR), status=(Unset, UserStatus)
+)
+PERMISSIONS = dict.fromkeys(["workflows", "lookups", "reports", "support"], OPT_STR)
+ROLE_OK = model(
+    Role, id=OPT_STR, name=OPT_STR, permissions=unset_or(model(RolePermissions, **PERMISSIONS))
+)
 
 #: Per result type: the near-real bodies to answer with, and what a parsed item must look
 #: like (each list item, or the single result). Endpoints come from the catalog.
 READS: dict[Any, tuple[Any, Spec]] = {
     type(None): (json_values, type(None)),
     str: (RECORD, str),
-    Workflow: (
-        shapes(WORKFLOW_ITEM, "Workflows"),
-        model(
-            Workflow,
-            **attrs("name", "display_name"),
-            **attrs("id", "status", spec=(str, type(None))),
-        ),
-    ),
-    ProcessStage: (
-        shapes(PROCESS_ITEM, "Process"),
-        model(ProcessStage, **attrs("stage", "display_name", "process_id")),
-    ),
-    StageStatus: (shapes(STATUS_ITEM, "Status"), model(StageStatus, **attrs("group_id", "status"))),
-    FieldDefinition: (
-        shapes(FIELD_ITEM, "Fields"),
-        model(
-            FieldDefinition,
-            **attrs("name", "type", "label", "help"),
-            **attrs("required", "multiple", "multiline", spec=bool),
-            options=items(model(FieldOption, **attrs("label", "value")), tuple),
-        ),
-    ),
-    ApiWorkflow: (
-        shapes(API_WORKFLOW),
-        model(
-            ApiWorkflow,
-            **attrs("id", "name", "description", spec=OPT_STR),
-            **DATES,
-            status=(Unset, WorkflowStatus),
-            stages=unset_or(items(STAGE_OK)),
-        ),
-    ),
-    Request: (
-        shapes(API_REQUEST),
-        model(
-            Request,
-            **attrs("id", "workflow_id", "current_stage", "submitted_by", spec=OPT_STR),
-            **DATES,
-            status=(Unset, RequestStatus),
-            fields=(Unset, RequestFields),
-        ),
-    ),
-    User: (
-        shapes(USER),
-        model(
-            User,
-            **attrs("id", "username", "email", "role", spec=OPT_STR),
-            status=(Unset, UserStatus),
-        ),
-    ),
-    Role: (
-        shapes(ROLE),
-        model(
-            Role,
-            **attrs("id", "name", spec=OPT_STR),
-            permissions=unset_or(model(RolePermissions, **PERMISSIONS)),
-        ),
-    ),
+    Workflow: (shapes(WORKFLOW_ITEM, "Workflows"), WORKFLOW_OK),
+    ProcessStage: (shapes(PROCESS_ITEM, "Process"), PROCESS_OK),
+    StageStatus: (shapes(STATUS_ITEM, "Status"), model(StageStatus, group_id=str, status=str)),
+    FieldDefinition: (shapes(FIELD_ITEM, "Fields"), FIELD_OK),
+    ApiWorkflow: (shapes(API_WORKFLOW), API_WORKFLOW_OK),
+    Request: (shapes(API_REQUEST), REQUEST_OK),
+    User: (shapes(USER), USER_OK),
+    Role: (shapes(ROLE), ROLE_OK),
 }
 ENDPOINTS = {ep.name: ep for ep in CATALOG}
 
@@ -460,10 +437,8 @@ def test_any_name_or_id_stays_in_its_query_parameter(harness: Harness) -> None:
         request = harness.requests[-1]
         query = request.url.query.decode("ascii")  # all else percent-encoded
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-        expected = {"username": "p@example.com", "WorkflowName": name}
-        assert sorted(pairs) == sorted(
-            {**expected, "group_id": str(group), "RecordId": str(record)}.items()
-        )
+        expected = {"username": "p@example.com", "WorkflowName": name, "group_id": str(group)}
+        assert sorted(pairs) == sorted({**expected, "RecordId": str(record)}.items())
         assert request.url.path == "/integromat/api/cflow/updaterecord"
         assert request.url.fragment == ""
         assert json.loads(request.content)["Values"] == {name: 1}
