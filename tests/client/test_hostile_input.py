@@ -237,7 +237,10 @@ REFUSED = [
     *[(GET_PROCESS, {"workflow_name": v}, "workflow_name") for v in UNUSABLE + LONE_SURROGATES],
     *[(GET_STATUS, {"group_id": value}, "group_id") for value in UNUSABLE if value != "   "],
     *[(SUBMIT, {"values": {"field": value}}, "field") for value in LONE_SURROGATES],
-    *[(GET_REQUEST, {"workflow_id": value}, "workflow_id") for value in LONE_SURROGATES],
+    *[
+        (GET_REQUEST, {"workflow_id": v, "request_id": "r1"}, "workflow_id")
+        for v in LONE_SURROGATES
+    ],
 ]
 
 
@@ -559,7 +562,6 @@ async def test_deeply_nested_json_is_a_typed_error(
 async def test_a_body_cut_short_is_a_typed_error(kind: str) -> None:
     """Content-Length promises more than arrives: a connection error, retried for a GET,
     and flagged as possibly applied for a write."""
-
     reply = Reply(body=b'[{"ProcessStage": "Rev', headers=(("content-length", "500"),))
     async with served(kind, lambda seen: reply) as (server, client):
         with pytest.raises(CflowError) as read:

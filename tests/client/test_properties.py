@@ -57,6 +57,7 @@ pytestmark = pytest.mark.slow
 API_KEY = "7f1c2e9a-property-api-key"
 USER_KEY = "b84d06f3-property-user-key"
 CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": "p@example.com"}
+Headers = list[tuple[bytes, bytes]]
 EXAMPLES = 500
 PROPERTY = settings(
     max_examples=EXAMPLES,
@@ -77,7 +78,7 @@ class Harness:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.response: tuple[int, list[tuple[bytes, bytes]], bytes] = (200, [], b"")
+        self.response: tuple[int, Headers, bytes] = (200, [], b"")
         self.requests: list[httpx.Request] = []
         self.client = self.loop.run_until_complete(self._make())
 
@@ -308,7 +309,6 @@ READS: dict[Any, tuple[Any, Spec]] = {
     User: (shapes(USER), USER_OK),
     Role: (shapes(ROLE), ROLE_OK),
 }
-ENDPOINTS = {ep.name: ep for ep in CATALOG}
 
 
 def check_for(ep: Endpoint) -> Check:
@@ -349,23 +349,22 @@ def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
 
 # Endpoints grouped by the type they read: each example is answered to every endpoint of
 # its family, so every endpoint sees every example without paying to generate it again.
-FAMILIES: dict[str, tuple[Any, list[str]]] = {}
+FAMILIES: dict[str, tuple[Any, list[Endpoint]]] = {}
 for _ep in CATALOG:
     _family = f"{_ep.kind} {getattr(_ep.model, '__name__', _ep.model)}"
-    FAMILIES.setdefault(_family, (READS[_ep.model][0], []))[1].append(_ep.name)
+    FAMILIES.setdefault(_family, (READS[_ep.model][0], []))[1].append(_ep)
 
 
 def answer_all(
-    harness: Harness, members: list[str], status: int, extra: list[tuple[bytes, bytes]], body: bytes
+    harness: Harness, members: list[Endpoint], status: int, extra: Headers, body: bytes
 ) -> None:
     harness.response = (status, extra, body)
     failures = []
-    for name in members:
-        ep = ENDPOINTS[name]
+    for ep in members:
         try:
             assert_well_formed(harness.run(ep), status, check_for(ep))
         except Exception as exc:  # collected, so one report names every endpoint that broke
-            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            failures.append(f"{ep}: {type(exc).__name__}: {exc}")
     assert failures == [], f"HTTP {status} {extra} {body[:120]!r}"
 
 
@@ -376,7 +375,7 @@ def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: 
 
     @PROPERTY
     @given(status=statuses, body=bodies(shape), extra=headers, compress=st.booleans())
-    def prop(status: int, body: bytes, extra: list[tuple[bytes, bytes]], compress: bool) -> None:
+    def prop(status: int, body: bytes, extra: Headers, compress: bool) -> None:
         if compress:  # a well-formed gzip body, which the client must decode
             body = gzip.compress(body)
             extra = [*extra, (b"content-encoding", b"gzip")]
@@ -391,11 +390,11 @@ def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: 
 def test_any_retry_after_header_gives_a_cflow_error(harness: Harness) -> None:
     """Retry-After and Retry-After-Ms come from the server: any value (numbers, dates,
     overflowing dates, junk) on any retryable status ends in that status's typed error."""
-    members = ["get_workflows", "submit_record", "users.list", "requests.create"]
+    members = by_name("get_workflows", "submit_record", "users.list", "requests.create")
 
     @PROPERTY
     @given(status=st.sampled_from([408, 429, 500, 502, 503, 504]), extra=retry_headers)
-    def prop(status: int, extra: list[tuple[bytes, bytes]]) -> None:
+    def prop(status: int, extra: Headers) -> None:
         answer_all(harness, members, status, extra, b'{"message": "slow down"}')
 
     prop()
