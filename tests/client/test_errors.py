@@ -28,8 +28,6 @@ from cflow_async import (
     UnprocessableEntityError,
 )
 
-NO_RETRY = RetryPolicy(max_retries=0)
-
 STATUS_CLASSES: list[tuple[int, type[CflowAPIError]]] = [
     (400, BadRequestError),
     (401, AuthenticationError),
@@ -44,7 +42,7 @@ STATUS_CLASSES: list[tuple[int, type[CflowAPIError]]] = [
 
 @pytest.fixture
 def no_retry(client: CflowClient) -> CflowClient:
-    return client.with_options(retry=NO_RETRY)
+    return client.with_options(retry=RetryPolicy(max_retries=0))
 
 
 # -- status codes -----------------------------------------------------------------------
