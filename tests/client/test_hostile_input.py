@@ -4,18 +4,20 @@ their place, oversized and compressed responses, and 2xx bodies of the wrong sha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import gzip
+import inspect
 import json
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
 from conftest import API_KEY, CREDS, USER_KEY, USERNAME
-from endpoints import Endpoint, by_name, one_per_route_kind, select
+from endpoints import Endpoint, by_name, endpoint, one_per_route_kind, select
 from pytest_httpx import HTTPXMock
 from servers import KINDS, Loopback, Reply, Seen, make_client
 
@@ -35,21 +37,10 @@ from cflow_async import (
 # Values that would add query parameters, a fragment, headers or path segments if they were
 # pasted into a URL without encoding.
 HOSTILE = [
-    "a&b=c",
-    "x=y",
-    "name#frag",
-    "what?x=1",
-    "line\r\nX-Injected: 1",
-    "line\nX-Injected: 1",
-    "tab\there",
-    "%26%3D%23",
-    "a+b c",
-    "../../etc/passwd",
-    "a/b",
-    "a;b,c",
-    "nul\x00byte",
-    "Gr\u00fc\u00dfe \u540d\u524d \U0001f600",
-    "\u2028\u2029\ufeff",
+    *["a&b=c", "x=y", "name#frag", "what?x=1"],
+    *["line\r\nX-Injected: 1", "line\nX-Injected: 1", "tab\there"],
+    *["%26%3D%23", "a+b c", "../../etc/passwd", "a/b", "a;b,c", "nul\x00byte"],
+    *["Gr\u00fc\u00dfe \u540d\u524d \U0001f600", "\u2028\u2029\ufeff"],
 ]
 
 
@@ -63,51 +54,56 @@ def _ok_reply(seen: Seen) -> Reply:
     return Reply(body=b"[]")
 
 
+async def result_or(error: type[Exception], call: Awaitable[Any]) -> Any:
+    """The call's result, or the ``error`` it raised."""
+    try:
+        return await call
+    except error as exc:
+        return exc
+
+
+@contextlib.asynccontextmanager
+async def served(
+    kind: str, answer: Callable[[Seen], Reply], **options: Any
+) -> AsyncIterator[tuple[Loopback, CflowClient]]:
+    """A loopback server answering with ``answer``, and a client of that kind on it."""
+    async with Loopback(answer) as server, make_client(kind, server.url, **options) as client:
+        yield server, client
+
+
 # -- credentials --------------------------------------------------------------------------------
 
+FIELDS = ["api_key", "user_key", "username"]
 BAD_CREDENTIAL_PARTS = [
-    "\r",
-    "\n",
-    "\r\nX-Evil: 1",
-    "\x00",
-    "\x01",
-    "\x1b[31m",
-    "\x7f",
-    "\t",
-    "\u00e9",
-    "\u043a\u043b\u044e\u0447",
-    "\u2028",
-    "\ufeff",
-    "\U0001f511",
+    *["\r", "\n", "\r\nX-Evil: 1", "\x00", "\x01", "\x1b[31m", "\x7f", "\t"],  # control characters
+    *["\u00e9", "\u043a\u043b\u044e\u0447", "\u2028", "\ufeff", "\U0001f511"],  # not ASCII
+]
+#: (field, value, set in the environment instead of passed)
+BAD_CREDENTIALS = [
+    *[
+        (field, "abc" + bad + end, False)
+        for end in ("def", "")  # in the middle, at the end
+        for bad in BAD_CREDENTIAL_PARTS
+        for field in FIELDS
+    ],
+    *[(field, "abc\r\nX-Evil: 1", True) for field in FIELDS],
+    *[("api_key", blank_or_padded, False) for blank_or_padded in (" key", "key ", "   ", "")],
 ]
 
 
-@pytest.mark.parametrize("field", ["api_key", "user_key", "username"])
-@pytest.mark.parametrize("bad", BAD_CREDENTIAL_PARTS)
-@pytest.mark.parametrize("where", ["middle", "end"])
-def test_credentials_that_break_headers_are_refused(field: str, bad: str, where: str) -> None:
+@pytest.mark.parametrize(("field", "value", "from_env"), BAD_CREDENTIALS)
+def test_bad_credentials_are_refused(
+    field: str, value: str, from_env: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     creds = dict(CREDS)
-    creds[field] = "abc" + bad + ("def" if where == "middle" else "")
+    if from_env:
+        del creds[field]
+        monkeypatch.setenv("CFLOW_" + field.upper(), value)
+    else:
+        creds[field] = value
     with pytest.raises(ValueError, match=field) as info:
         CflowClient(**creds, http_backend="httpx")
     assert isinstance(info.value, InvalidArgumentError)
-
-
-@pytest.mark.parametrize("field", ["api_key", "user_key", "username"])
-def test_credentials_from_the_environment_are_checked_too(
-    field: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    creds = dict(CREDS)
-    del creds[field]
-    monkeypatch.setenv("CFLOW_" + field.upper(), "abc\r\nX-Evil: 1")
-    with pytest.raises(ValueError, match=field):
-        CflowClient(**creds, http_backend="httpx")
-
-
-@pytest.mark.parametrize("value", [" key", "key ", "   ", ""])
-def test_blank_or_padded_credentials_are_refused(value: str) -> None:
-    with pytest.raises(ValueError, match="api_key"):
-        CflowClient(api_key=value, user_key=USER_KEY, username=USERNAME, http_backend="httpx")
 
 
 async def test_printable_credentials_are_sent_verbatim(httpx_mock: HTTPXMock) -> None:
@@ -128,15 +124,8 @@ async def test_printable_credentials_are_sent_verbatim(httpx_mock: HTTPXMock) ->
 #: Every legacy call that takes arguments: each carries the value in every argument.
 QUERY_ENDPOINTS = select(kind="legacy", has_args=True)
 EXPECTED_HEADERS = {
-    "host",
-    "accept",
-    "accept-encoding",
-    "user-agent",
-    "apikey",
-    "userkey",
-    "username",
-    "content-type",
-    "content-length",
+    *["host", "accept", "accept-encoding", "user-agent", "content-type", "content-length"],
+    *["apikey", "userkey", "username"],
 }
 
 
@@ -182,35 +171,10 @@ async def test_integer_ids_are_sent_as_decimal(
     assert_exact_query(httpx_mock.get_requests()[0], {**expected, "RecordId": str(value)})
 
 
-@pytest.mark.parametrize("value", ["", "   ", None, 1.5, True, b"bytes", ["a"]])
-async def test_unusable_names_and_ids_are_refused_before_sending(
-    client: CflowClient, value: Any
-) -> None:
-    with pytest.raises(InvalidArgumentError):
-        await client.get_process(value)
-    if value not in ("   ",):
-        with pytest.raises(InvalidArgumentError):
-            await client.get_status("W", value)
-
-
-@pytest.mark.parametrize("value", ["\ud800", "ok\udfff"])
-async def test_unencodable_text_is_a_typed_argument_error(client: CflowClient, value: str) -> None:
-    """A lone surrogate cannot be sent as UTF-8; the caller gets the library's own
-    InvalidArgumentError (a CflowError and a ValueError), not a raw UnicodeEncodeError."""
-    for call in (
-        lambda: client.get_process(value),
-        lambda: client.submit_record("W", {"field": value}),
-        lambda: client.requests.get(value, "r1"),
-    ):
-        with pytest.raises(CflowError) as info:
-            await call()
-        assert isinstance(info.value, InvalidArgumentError)
-
-
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
 async def test_query_values_stay_in_place_on_the_wire(kind: str) -> None:
-    async with Loopback(_ok_reply) as server, make_client(kind, server.url) as client:
+    async with served(kind, _ok_reply) as (server, client):
         for value in HOSTILE:
             await client.update_record(value, value, value, {value: value})
     assert len(server.seen) == len(HOSTILE)
@@ -258,31 +222,50 @@ async def test_path_parameters_stay_in_their_segment(
     assert request.url.fragment == ""
 
 
-@pytest.mark.parametrize(("ep", "arg"), PATH_ARGS, ids=lambda x: str(x))
-@pytest.mark.parametrize("value", [".", "..", " .. ", "", True, None, 1.0])
-async def test_dot_segments_and_non_ids_are_refused(
-    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, arg: str, value: Any
+NOT_PATH_IDS = [".", "..", " .. ", "", True, None, 1.0]
+UNUSABLE = ["", "   ", None, 1.5, True, b"bytes", ["a"]]
+#: A lone surrogate cannot be sent as UTF-8: an argument error, not a UnicodeEncodeError.
+LONE_SURROGATES = ["\ud800", "ok\udfff"]
+GET_PROCESS, GET_STATUS, SUBMIT, GET_REQUEST = by_name(
+    "get_process", "get_status", "submit_record", "requests.get"
+)
+#: (call, one argument replaced, what the error must name): path ids that are dot segments
+#: or not ids, legacy names and ids that are blank or not text (a blank group id is sent
+#: as it is), and text that cannot be encoded.
+REFUSED = [
+    *[(ep, {arg: value}, arg) for ep, arg in PATH_ARGS for value in NOT_PATH_IDS],
+    *[(GET_PROCESS, {"workflow_name": v}, "workflow_name") for v in UNUSABLE + LONE_SURROGATES],
+    *[(GET_STATUS, {"group_id": value}, "group_id") for value in UNUSABLE if value != "   "],
+    *[(SUBMIT, {"values": {"field": value}}, "field") for value in LONE_SURROGATES],
+    *[
+        (GET_REQUEST, {"workflow_id": v, "request_id": "r1"}, "workflow_id")
+        for v in LONE_SURROGATES
+    ],
+]
+
+
+@pytest.mark.parametrize(("ep", "argument", "named"), REFUSED, ids=str)
+async def test_unusable_arguments_are_refused_before_sending(
+    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, argument: dict[str, Any], named: str
 ) -> None:
-    """Each id on its own (the others valid): refused before sending, the error naming it."""
-    with pytest.raises(InvalidArgumentError, match=arg) as info:
-        await ep.call(client, **{arg: value})
+    """Each argument on its own (the others valid): refused before sending with the library's
+    own InvalidArgumentError (a CflowError and a ValueError), the error naming it."""
+    with pytest.raises(InvalidArgumentError, match=named) as info:
+        await ep.call(client, **argument)
     assert isinstance(info.value, ValueError)
+    assert isinstance(info.value, CflowError)
     assert httpx_mock.get_requests() == []
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
 async def test_path_parameters_stay_in_place_on_the_wire(kind: str) -> None:
-    async with Loopback(_ok_reply) as server, make_client(kind, server.url) as client:
+    async with served(kind, _ok_reply) as (server, client):
         for value in PATH_HOSTILE:
             await client.requests.get(value, value)
     for value, seen in zip(PATH_HOSTILE, server.seen, strict=True):
-        assert path_segments(seen.target.encode("latin-1")) == [
-            "workflows",
-            value,
-            "requests",
-            value,
-        ]
+        segments = path_segments(seen.target.encode("latin-1"))
+        assert segments == ["workflows", value, "requests", value]
         assert seen.header("apikey") == API_KEY
 
 
@@ -297,11 +280,10 @@ def _array(size: int) -> bytes:
 
 
 CAPPED_CALLS = by_name("get_process", "users.list")  # a legacy and an OpenAPI list reader
+GZIP_JSON = (("content-type", "application/json"), ("content-encoding", "gzip"))
 
 
 def test_default_response_cap_is_50_mb() -> None:
-    import inspect
-
     default = inspect.signature(CflowClient).parameters["max_response_bytes"].default
     assert default == 50 * 1024 * 1024
 
@@ -315,14 +297,7 @@ async def test_oversized_responses_are_refused_and_the_client_stays_usable(
 ) -> None:
     sizes = [CAP, CAP + 1, 50 * CAP, CAP]
     replies = [Reply(body=_array(size), chunked=chunked) for size in sizes]
-
-    def answer(seen: Seen) -> Reply:
-        return replies.pop(0)
-
-    async with (
-        Loopback(answer) as server,
-        make_client(kind, server.url, max_response_bytes=CAP) as client,
-    ):
+    async with served(kind, lambda _: replies.pop(0), max_response_bytes=CAP) as (server, client):
         assert await call(client) == []  # exactly at the cap: accepted
         for _ in range(2):
             with pytest.raises(ResponseTooLargeError) as info:
@@ -345,15 +320,8 @@ async def test_compressed_responses_are_capped_after_decoding(kind: str, call: E
     decoded = 40 * 1024 * 1024
     bomb = gzip.compress(_array(decoded), compresslevel=9)
     assert len(bomb) < cap  # on the wire it is under the cap
-    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
-
-    def answer(seen: Seen) -> Reply:
-        return Reply(body=bomb, headers=headers)
-
-    async with (
-        Loopback(answer) as server,
-        make_client(kind, server.url, max_response_bytes=cap) as client,
-    ):
+    reply = Reply(body=bomb, headers=GZIP_JSON)
+    async with served(kind, lambda seen: reply, max_response_bytes=cap) as (_, client):
         tracemalloc.start()
         try:
             with pytest.raises(ResponseTooLargeError):
@@ -370,11 +338,7 @@ async def test_compressed_responses_are_capped_after_decoding(kind: str, call: E
 @pytest.mark.parametrize("kind", KINDS)
 async def test_compressed_responses_within_the_cap_are_read(kind: str) -> None:
     body = gzip.compress(b'[{"ProcessStage": "Review", "ProcessID": "7"}]')
-    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
-    async with (
-        Loopback(lambda seen: Reply(body=body, headers=headers)) as server,
-        make_client(kind, server.url) as client,
-    ):
+    async with served(kind, lambda seen: Reply(body=body, headers=GZIP_JSON)) as (_, client):
         stages = await client.get_process("W")
     assert [(s.stage, s.process_id) for s in stages] == [("Review", "7")]
 
@@ -396,12 +360,8 @@ async def test_compressed_error_responses_raise_typed_errors(
 ) -> None:
     """Servers gzip error pages too (the generated layer even asks for gzip); the typed
     error keeps the decoded body."""
-    headers = (("content-type", "application/json"), ("content-encoding", "gzip"))
-    reply = Reply(status, gzip.compress(body), headers)
-    async with (
-        Loopback(lambda seen: reply) as server,
-        make_client(kind, server.url, retry=RetryPolicy(max_retries=0)) as client,
-    ):
+    reply = Reply(status, gzip.compress(body), GZIP_JSON)
+    async with served(kind, lambda seen: reply, retry=RetryPolicy(max_retries=0)) as (_, client):
         with pytest.raises(expected) as info:
             await call(client)
     err = info.value
@@ -468,11 +428,7 @@ async def test_bad_2xx_bodies_raise_a_typed_error_with_a_safe_snippet(
     httpx_mock.add_response(
         status_code=ep.ok_status, content=case.body, headers={"content-type": case.content_type}
     )
-    outcome: Any
-    try:
-        outcome = await ep.call(client)
-    except ResponseValidationError as err:
-        outcome = err
+    outcome = await result_or(ResponseValidationError, ep.call(client))
     if isinstance(outcome, ResponseValidationError):
         assert_safe_snippet(outcome, case.body)
         if case.start is not None:
@@ -538,19 +494,15 @@ NUMBERS_FOR_STRINGS: dict[str, tuple[Any, Callable[[Any], Any], Any]] = {
 }
 
 
-@pytest.mark.parametrize("endpoint", list(NUMBERS_FOR_STRINGS))
+@pytest.mark.parametrize("name", list(NUMBERS_FOR_STRINGS))
 async def test_numbers_where_strings_are_expected(
-    client: CflowClient, httpx_mock: HTTPXMock, endpoint: str
+    client: CflowClient, httpx_mock: HTTPXMock, name: str
 ) -> None:
     """Either the value is read as the documented type (ids as "27405"), or the call fails
     with ResponseValidationError; never an object whose str-typed fields hold ints."""
-    data, view, expected = NUMBERS_FOR_STRINGS[endpoint]
+    data, view, expected = NUMBERS_FOR_STRINGS[name]
     httpx_mock.add_response(json=data)
-    outcome: Any
-    try:
-        outcome = await by_name(endpoint)[0](client)
-    except ResponseValidationError as err:
-        outcome = err
+    outcome = await result_or(ResponseValidationError, endpoint(name)(client))
     if isinstance(outcome, ResponseValidationError):
         assert_safe_snippet(outcome, json.dumps(data).encode())
     else:
@@ -563,9 +515,6 @@ async def test_null_where_a_list_is_expected(client: CflowClient, httpx_mock: HT
     )
     fields = await client.get_workflow_fieldsets("W")
     assert [(f.name, f.options, f.default) for f in fields] == [("City", (), None)]
-    httpx_mock.add_response(json={"name": "wf", "stages": None})
-    with pytest.raises(ResponseValidationError):
-        await client.workflows.get("w")
 
 
 async def test_null_where_text_has_a_default_reads_as_the_default(
@@ -609,11 +558,8 @@ async def test_deeply_nested_json_is_a_typed_error(
 async def test_a_body_cut_short_is_a_typed_error(kind: str) -> None:
     """Content-Length promises more than arrives: a connection error, retried for a GET,
     and flagged as possibly applied for a write."""
-
-    def answer(seen: Seen) -> Reply:
-        return Reply(body=b'[{"ProcessStage": "Rev', headers=(("content-length", "500"),))
-
-    async with Loopback(answer) as server, make_client(kind, server.url) as client:
+    reply = Reply(body=b'[{"ProcessStage": "Rev', headers=(("content-length", "500"),))
+    async with served(kind, lambda seen: reply) as (server, client):
         with pytest.raises(CflowError) as read:
             await client.get_process("W")
         with pytest.raises(CflowError) as write:
@@ -644,7 +590,7 @@ async def test_malformed_http_is_a_typed_error(kind: str, raw: bytes) -> None:
     def answer(seen: Seen) -> Reply:
         return _ok_reply(seen) if healed else Reply(raw=raw)
 
-    async with Loopback(answer) as server, make_client(kind, server.url) as client:
+    async with served(kind, answer) as (server, client):
         with pytest.raises(CflowError) as info:
             await client.get_process("W")
         assert len(server.seen) == info.value.attempts
@@ -655,15 +601,7 @@ async def test_malformed_http_is_a_typed_error(kind: str, raw: bytes) -> None:
 # -- hostile headers ----------------------------------------------------------------------------
 
 RETRY_AFTER = [
-    "inf",
-    "-inf",
-    "nan",
-    "-5",
-    "1e400",
-    "99999999999999999999999",
-    "0x10",
-    "",
-    "\u00b2",
+    *["inf", "-inf", "nan", "-5", "1e400", "99999999999999999999999", "0x10", "", "\u00b2"],
     "Mon, 01 Jan 99999 00:00:00 GMT",
     "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
     "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
@@ -704,9 +642,6 @@ async def test_hostile_content_length_from_a_custom_transport(length: str) -> No
         httpx.AsyncClient(transport=httpx.MockTransport(handler)) as own,
         CflowClient(**CREDS, http_client=own, retry=RetryPolicy(max_retries=0)) as client,
     ):
-        outcome: Any
-        try:
-            outcome = await client.get_workflows()
-        except CflowError as exc:  # a typed error is fine; a raw ValueError is not
-            outcome = exc
+        # A typed error is fine; a raw ValueError is not.
+        outcome = await result_or(CflowError, client.get_workflows())
     assert outcome == [] or isinstance(outcome, CflowError)

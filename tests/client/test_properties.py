@@ -57,6 +57,7 @@ pytestmark = pytest.mark.slow
 API_KEY = "7f1c2e9a-property-api-key"
 USER_KEY = "b84d06f3-property-user-key"
 CREDS: dict[str, Any] = {"api_key": API_KEY, "user_key": USER_KEY, "username": "p@example.com"}
+Headers = list[tuple[bytes, bytes]]
 EXAMPLES = 500
 PROPERTY = settings(
     max_examples=EXAMPLES,
@@ -75,16 +76,15 @@ PROPERTY = settings(
 class Harness:
     """One event loop and one client whose transport answers with ``self.response``."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.response: tuple[int, list[tuple[bytes, bytes]], bytes] = (200, [], b"")
+        self.response: tuple[int, Headers, bytes] = (200, [], b"")
         self.requests: list[httpx.Request] = []
-        self.client = self.loop.run_until_complete(self._make(options))
+        self.client = self.loop.run_until_complete(self._make())
 
-    async def _make(self, options: dict[str, Any]) -> CflowClient:
+    async def _make(self) -> CflowClient:
         self.own = httpx.AsyncClient(transport=httpx.MockTransport(self._answer))
-        options.setdefault("retry", RetryPolicy(max_retries=0))
-        return CflowClient(**CREDS, http_client=self.own, **options)
+        return CflowClient(**CREDS, http_client=self.own, retry=RetryPolicy(max_retries=0))
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -130,25 +130,10 @@ json_values = st.recursive(
 )
 plausible = st.sampled_from(
     [
-        "",
-        "0",
-        "27405",
-        "true",
-        "false",
-        "True",
-        "active",
-        "inactive",
-        "draft",
-        "pending",
-        "approved",
-        "rejected",
-        "completed",
-        "2024-03-26T18:30:00",
-        "2024-03-26T18:30:00+05:30",
-        "2024-02-30T00:00:00",
-        "3/26/2022 6:30:00 PM",
-        "Z",
-        "\u540d\u524d",
+        *["", "0", "27405", "true", "false", "True"],
+        *["active", "inactive", "draft", "pending", "approved", "rejected", "completed"],
+        *["2024-03-26T18:30:00", "2024-03-26T18:30:00+05:30", "2024-02-30T00:00:00"],
+        *["3/26/2022 6:30:00 PM", "Z", "\u540d\u524d"],
     ]
 )
 field_values = plausible | scalars | st.lists(scalars, max_size=2) | json_values
@@ -204,14 +189,9 @@ def bodies(shape: Any) -> Any:
     )
     junk = st.sampled_from(
         [
-            b"",
-            b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>",
-            b"\xef\xbb\xbf[]",
-            b"\xff\xfe[\x00]\x00",
-            b"[" * 5000 + b"]" * 5000,
-            b"NaN",
-            b"1" * 5000,
-            b'{"a": 1}{"b": 2}',
+            *[b"", b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>"],
+            *[b"\xef\xbb\xbf[]", b"\xff\xfe[\x00]\x00", b"[" * 5000 + b"]" * 5000],
+            *[b"NaN", b"1" * 5000, b'{"a": 1}{"b": 2}'],
         ]
     ) | st.binary(max_size=40)
     near_real = shape.map(lambda v: json.dumps(v).encode())
@@ -225,100 +205,118 @@ header_text = st.text(
     alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=12
 ) | st.sampled_from(
     [
-        "0",
-        "1e-9",
-        "-1",
-        "inf",
-        "nan",
-        "1e400",
-        "application/json",
-        "text/html; charset=utf-8",
-        "gzip",
-        "deflate",
-        "br",
-        "identity",
-        "gzip, identity",
-        "Wed, 21 Oct 2015 07:28:00 GMT",
+        *["0", "1e-9", "-1", "inf", "nan", "1e400", "application/json", "text/html; charset=utf-8"],
+        *["gzip", "deflate", "br", "identity", "gzip, identity", "Wed, 21 Oct 2015 07:28:00 GMT"],
         "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
         "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
     ]
 )
-headers = st.lists(
-    st.tuples(
-        st.sampled_from(["content-type", "content-encoding", "x-request-id", "location"]),
-        header_text,
-    ),
-    max_size=2,
-).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
-retry_headers = st.lists(
-    st.tuples(st.sampled_from(["retry-after", "retry-after-ms"]), header_text),
-    min_size=1,
-    max_size=2,
-).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+
+
+def header_lists(names: list[str], min_size: int = 0) -> Any:
+    """Up to two of these headers, each with any value."""
+    pairs = st.lists(st.tuples(st.sampled_from(names), header_text), min_size=min_size, max_size=2)
+    return pairs.map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
+
+
+headers = header_lists(["content-type", "content-encoding", "x-request-id", "location"])
+retry_headers = header_lists(["retry-after", "retry-after-ms"], min_size=1)
 
 
 # -- endpoints and what a parsed result must look like ------------------------------------------
 
 
-def _str_or_none(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-def _field_ok(f: FieldDefinition) -> bool:
-    texts = (f.name, f.type, f.label, f.help)
-    flags = (f.required, f.multiple, f.multiline)
-    return (
-        all(isinstance(t, str) for t in texts)
-        and all(isinstance(b, bool) for b in flags)
-        and isinstance(f.options, tuple)
-        and all(
-            isinstance(o, FieldOption) and isinstance(o.label, str) and isinstance(o.value, str)
-            for o in f.options
-        )
-    )
-
-
 Check = Callable[[Any], bool]
+#: A type or tuple of types (an isinstance check), or any other predicate.
+Spec = type | tuple[type, ...] | Check
 
 
-def _legacy_workflow_ok(w: Workflow) -> bool:
-    return (
-        isinstance(w.name, str)
-        and isinstance(w.display_name, str)
-        and _str_or_none(w.id)
-        and _str_or_none(w.status)
+def passes(value: Any, spec: Spec) -> bool:
+    return isinstance(value, spec) if isinstance(spec, type | tuple) else spec(value)
+
+
+def model(cls: type, **attributes: Spec) -> Check:
+    """An instance of ``cls`` whose attributes pass their specs."""
+    return lambda obj: (
+        isinstance(obj, cls)
+        and all(passes(getattr(obj, name), spec) for name, spec in attributes.items())
     )
 
+
+def items(spec: Spec, container: type = list) -> Check:
+    return lambda value: isinstance(value, container) and all(passes(x, spec) for x in value)
+
+
+def unset_or(spec: Spec) -> Check:
+    return lambda value: isinstance(value, Unset) or passes(value, spec)
+
+
+# What a parsed item must look like. OpenAPI models: every property is optional (Unset when
+# absent) and of its documented type.
+STR_OR_NONE = (str, type(None))
+OPT_STR = (Unset, str)
+OPT_DATE = (Unset, dt.datetime)
+WORKFLOW_OK = model(Workflow, name=str, display_name=str, id=STR_OR_NONE, status=STR_OR_NONE)
+PROCESS_OK = model(ProcessStage, stage=str, display_name=str, process_id=str)
+FIELD_OK = model(
+    FieldDefinition,
+    **dict.fromkeys(["name", "type", "label", "help"], str),
+    **dict.fromkeys(["required", "multiple", "multiline"], bool),
+    options=items(model(FieldOption, label=str, value=str), tuple),
+)
+STAGE_OK = model(
+    Stage,
+    id=OPT_STR,
+    name=OPT_STR,
+    order=unset_or(lambda order: type(order) is int),  # not a bool, not a float
+    reviewers=unset_or(items(str)),
+)
+API_WORKFLOW_OK = model(
+    ApiWorkflow,
+    **dict.fromkeys(["id", "name", "description"], OPT_STR),
+    status=(Unset, WorkflowStatus),
+    created_at=OPT_DATE,
+    updated_at=OPT_DATE,
+    stages=unset_or(items(STAGE_OK)),
+)
+REQUEST_OK = model(
+    Request,
+    **dict.fromkeys(["id", "workflow_id", "current_stage", "submitted_by"], OPT_STR),
+    status=(Unset, RequestStatus),
+    fields=(Unset, RequestFields),
+    created_at=OPT_DATE,
+    updated_at=OPT_DATE,
+)
+USER_OK = model(
+    User, **dict.fromkeys(["id", "username", "email", "role"], OPT_STR), status=(Unset, UserStatus)
+)
+PERMISSIONS = dict.fromkeys(["workflows", "lookups", "reports", "support"], OPT_STR)
+ROLE_OK = model(
+    Role, id=OPT_STR, name=OPT_STR, permissions=unset_or(model(RolePermissions, **PERMISSIONS))
+)
 
 #: Per result type: the near-real bodies to answer with, and what a parsed item must look
 #: like (each list item, or the single result). Endpoints come from the catalog.
-READS: dict[Any, tuple[Any, Check]] = {
-    type(None): (json_values, lambda r: r is None),
-    str: (RECORD, lambda r: isinstance(r, str)),
-    Workflow: (shapes(WORKFLOW_ITEM, "Workflows"), _legacy_workflow_ok),
-    ProcessStage: (
-        shapes(PROCESS_ITEM, "Process"),
-        lambda s: all(isinstance(v, str) for v in (s.stage, s.display_name, s.process_id)),
-    ),
-    StageStatus: (
-        shapes(STATUS_ITEM, "Status"),
-        lambda s: isinstance(s.group_id, str) and isinstance(s.status, str),
-    ),
-    FieldDefinition: (shapes(FIELD_ITEM, "Fields"), _field_ok),
-    ApiWorkflow: (shapes(API_WORKFLOW), lambda r: True),
-    Request: (shapes(API_REQUEST), lambda r: True),
-    User: (shapes(USER), lambda r: True),
-    Role: (shapes(ROLE), lambda r: True),
+READS: dict[Any, tuple[Any, Spec]] = {
+    type(None): (json_values, type(None)),
+    str: (RECORD, str),
+    Workflow: (shapes(WORKFLOW_ITEM, "Workflows"), WORKFLOW_OK),
+    ProcessStage: (shapes(PROCESS_ITEM, "Process"), PROCESS_OK),
+    StageStatus: (shapes(STATUS_ITEM, "Status"), model(StageStatus, group_id=str, status=str)),
+    FieldDefinition: (shapes(FIELD_ITEM, "Fields"), FIELD_OK),
+    ApiWorkflow: (shapes(API_WORKFLOW), API_WORKFLOW_OK),
+    Request: (shapes(API_REQUEST), REQUEST_OK),
+    User: (shapes(USER), USER_OK),
+    Role: (shapes(ROLE), ROLE_OK),
 }
-ENDPOINTS = {ep.name: ep for ep in CATALOG}
 
 
 def check_for(ep: Endpoint) -> Check:
     """The endpoint's declared type (catalog) and, item by item, the deeper check above."""
-    item_ok = READS[ep.model][1]
+    spec = READS[ep.model][1]
     if ep.returns_list:
-        return lambda r: ep.check(r) and all(item_ok(x) for x in r)
-    return lambda r: ep.check(r) and item_ok(r)
+        return lambda r: ep.check(r) and all(passes(x, spec) for x in r)
+    return lambda r: ep.check(r) and passes(r, spec)
 
 
 def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
@@ -351,23 +349,22 @@ def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
 
 # Endpoints grouped by the type they read: each example is answered to every endpoint of
 # its family, so every endpoint sees every example without paying to generate it again.
-FAMILIES: dict[str, tuple[Any, list[str]]] = {}
+FAMILIES: dict[str, tuple[Any, list[Endpoint]]] = {}
 for _ep in CATALOG:
     _family = f"{_ep.kind} {getattr(_ep.model, '__name__', _ep.model)}"
-    FAMILIES.setdefault(_family, (READS[_ep.model][0], []))[1].append(_ep.name)
+    FAMILIES.setdefault(_family, (READS[_ep.model][0], []))[1].append(_ep)
 
 
 def answer_all(
-    harness: Harness, members: list[str], status: int, extra: list[tuple[bytes, bytes]], body: bytes
+    harness: Harness, members: list[Endpoint], status: int, extra: Headers, body: bytes
 ) -> None:
     harness.response = (status, extra, body)
     failures = []
-    for name in members:
-        ep = ENDPOINTS[name]
+    for ep in members:
         try:
             assert_well_formed(harness.run(ep), status, check_for(ep))
         except Exception as exc:  # collected, so one report names every endpoint that broke
-            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            failures.append(f"{ep}: {type(exc).__name__}: {exc}")
     assert failures == [], f"HTTP {status} {extra} {body[:120]!r}"
 
 
@@ -378,7 +375,7 @@ def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: 
 
     @PROPERTY
     @given(status=statuses, body=bodies(shape), extra=headers, compress=st.booleans())
-    def prop(status: int, body: bytes, extra: list[tuple[bytes, bytes]], compress: bool) -> None:
+    def prop(status: int, body: bytes, extra: Headers, compress: bool) -> None:
         if compress:  # a well-formed gzip body, which the client must decode
             body = gzip.compress(body)
             extra = [*extra, (b"content-encoding", b"gzip")]
@@ -393,11 +390,11 @@ def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: 
 def test_any_retry_after_header_gives_a_cflow_error(harness: Harness) -> None:
     """Retry-After and Retry-After-Ms come from the server: any value (numbers, dates,
     overflowing dates, junk) on any retryable status ends in that status's typed error."""
-    members = ["get_workflows", "submit_record", "users.list", "requests.create"]
+    members = by_name("get_workflows", "submit_record", "users.list", "requests.create")
 
     @PROPERTY
     @given(status=st.sampled_from([408, 429, 500, 502, 503, 504]), extra=retry_headers)
-    def prop(status: int, extra: list[tuple[bytes, bytes]]) -> None:
+    def prop(status: int, extra: Headers) -> None:
         answer_all(harness, members, status, extra, b'{"message": "slow down"}')
 
     prop()
@@ -439,10 +436,8 @@ def test_any_name_or_id_stays_in_its_query_parameter(harness: Harness) -> None:
         request = harness.requests[-1]
         query = request.url.query.decode("ascii")  # all else percent-encoded
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-        expected = {"username": "p@example.com", "WorkflowName": name}
-        assert sorted(pairs) == sorted(
-            {**expected, "group_id": str(group), "RecordId": str(record)}.items()
-        )
+        expected = {"username": "p@example.com", "WorkflowName": name, "group_id": str(group)}
+        assert sorted(pairs) == sorted({**expected, "RecordId": str(record)}.items())
         assert request.url.path == "/integromat/api/cflow/updaterecord"
         assert request.url.fragment == ""
         assert json.loads(request.content)["Values"] == {name: 1}
@@ -472,77 +467,6 @@ def test_any_id_stays_in_its_path_segment(harness: Harness) -> None:
 # -- OpenAPI results have the documented types ------------------------------------------------
 
 
-def _opt(value: Any, *types: type) -> bool:
-    return isinstance(value, (Unset, *types))
-
-
-def _stage_ok(s: Any) -> bool:
-    return (
-        isinstance(s, Stage)
-        and _opt(s.id, str)
-        and _opt(s.name, str)
-        and (isinstance(s.order, Unset) or (type(s.order) is int))
-        and (
-            isinstance(s.reviewers, Unset)
-            or (isinstance(s.reviewers, list) and all(isinstance(r, str) for r in s.reviewers))
-        )
-    )
-
-
-def _api_workflow_ok(w: Any) -> bool:
-    return (
-        isinstance(w, ApiWorkflow)
-        and all(_opt(v, str) for v in (w.id, w.name, w.description))
-        and _opt(w.status, WorkflowStatus)
-        and _opt(w.created_at, dt.datetime)
-        and _opt(w.updated_at, dt.datetime)
-        and (isinstance(w.stages, Unset) or all(_stage_ok(s) for s in w.stages))
-    )
-
-
-def _request_ok(r: Any) -> bool:
-    return (
-        isinstance(r, Request)
-        and all(_opt(v, str) for v in (r.id, r.workflow_id, r.current_stage, r.submitted_by))
-        and _opt(r.status, RequestStatus)
-        and _opt(r.fields, RequestFields)
-        and _opt(r.created_at, dt.datetime)
-        and _opt(r.updated_at, dt.datetime)
-    )
-
-
-def _user_ok(u: Any) -> bool:
-    texts = (u.id, u.username, u.email, u.role)
-    return isinstance(u, User) and all(_opt(v, str) for v in texts) and _opt(u.status, UserStatus)
-
-
-def _role_ok(r: Any) -> bool:
-    perms = r.permissions
-    return (
-        isinstance(r, Role)
-        and _opt(r.id, str)
-        and _opt(r.name, str)
-        and (
-            isinstance(perms, Unset)
-            or (
-                isinstance(perms, RolePermissions)
-                and all(
-                    _opt(v, str)
-                    for v in (perms.workflows, perms.lookups, perms.reports, perms.support)
-                )
-            )
-        )
-    )
-
-
-TYPED: dict[Any, Check] = {
-    ApiWorkflow: _api_workflow_ok,
-    Request: _request_ok,
-    User: _user_ok,
-    Role: _role_ok,
-}
-
-
 @pytest.mark.parametrize(
     "ep",
     by_name("workflows.get", "requests.get", "requests.list", "users.list", "roles.list"),
@@ -552,17 +476,13 @@ def test_openapi_results_have_the_documented_types(harness: Harness, ep: Endpoin
     """ "Numbers where strings are expected": a parsed model holds the documented types
     (``id`` a str, ``order`` an int, ``createdAt`` a datetime) or the call fails with
     ResponseValidationError; never a Request whose ``id`` is a list."""
-    call, shape = ep, READS[ep.model][0]
-    item_ok = TYPED[ep.model]
-
-    def typed(result: Any) -> bool:
-        return all(map(item_ok, result)) if ep.returns_list else item_ok(result)
+    shape, typed = READS[ep.model][0], check_for(ep)
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
     @given(value=shape)
     def prop(value: Any) -> None:
         harness.response = (200, [], json.dumps(value).encode())
-        outcome = harness.run(call)
+        outcome = harness.run(ep)
         if not isinstance(outcome, CflowError):
             assert typed(outcome), f"{value!r} read as {outcome!r}"
 
