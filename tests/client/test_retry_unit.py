@@ -29,7 +29,7 @@ from cflow_openapi.api.requests import create_request
 from cflow_openapi.api.users import list_users
 from cflow_openapi.models import RequestCreate, RequestCreateFields
 from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME, RecordingAsyncio
-from endpoints import Endpoint, by_name, one_per_route_kind, select
+from endpoints import USER_JSON, Endpoint, by_name, one_per_route_kind, select
 
 from cflow_async import (
     AuthenticationError,
@@ -50,34 +50,12 @@ from cflow_async import (
     UnprocessableEntityError,
 )
 
-# --- canned bodies -----------------------------------------------------------------------------
-
 WORKFLOWS_JSON = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
-RECORD_JSON = {"Record_Id": "44"}
-REQUEST_JSON = {
-    "id": "1001",
-    "workflowId": "Test",
-    "status": "pending",
-    "currentStage": "Manager Review",
-    "fields": {"Name": "a"},
-    "submittedBy": "demo@sandbox.local",
-    "createdAt": "2026-01-01T00:00:00.000Z",
-    "updatedAt": "2026-01-01T00:00:00.000Z",
-    "assignedTo": "manager@sandbox.local",
-    "comments": [],
-    "history": [],
-}
 USERS_JSON = [
-    {
-        "id": "1",
-        "username": "demo@sandbox.local",
-        "email": "demo@sandbox.local",
-        "role": "Admin",
-        "status": "active",
-    }
+    USER_JSON | {"id": "1", "username": "demo@sandbox.local", "email": "demo@sandbox.local"}
 ]
-
 UNKNOWN_HINT = "outcome is unknown"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 
 
 # --- a scripted server -------------------------------------------------------------------------
@@ -94,32 +72,33 @@ class _Body(httpx.AsyncByteStream):
             yield self._data
 
 
+@dataclass(frozen=True)
+class HttpDate:
+    """A Retry-After HTTP date ``seconds`` from the moment the answer is sent (a header
+    value is turned into text then, so a table's dates do not age while tests run)."""
+
+    seconds: float
+
+    def __str__(self) -> str:
+        return email.utils.formatdate(time.time() + self.seconds, usegmt=True)
+
+
 def streamed(
-    status: int, body: Any = None, headers: dict[str, str] | None = None
+    status: int, body: Any = None, headers: dict[str, Any] | None = None
 ) -> httpx.Response:
     data = b"" if body is None else json.dumps(body).encode()
     all_headers = {"content-type": "application/json", "content-length": str(len(data))}
-    all_headers.update(headers or {})
+    all_headers.update({name: str(value) for name, value in (headers or {}).items()})
     return httpx.Response(status, headers=all_headers, stream=_Body(data))
 
 
 #: One scripted answer: a status, (status, headers), an httpx exception class, or "ok".
-Step = int | tuple[int, dict[str, str]] | type[Exception] | str
-
-
-def _ok_for(request: httpx.Request) -> tuple[int, Any]:
-    path = request.url.path
-    if path.endswith(("/users", "/roles")):
-        return 200, USERS_JSON
-    if path.endswith(("/submitrecord", "/updaterecord")):
-        return 200, RECORD_JSON
-    if "/workflows/" in path:
-        return (201 if request.method == "POST" else 200), REQUEST_JSON
-    return 200, WORKFLOWS_JSON
+Step = int | tuple[int, dict[str, Any]] | type[Exception] | str
 
 
 class Server:
-    """Answers request n with step n (then with ``then``) and records every request."""
+    """Answers request n with step n (then with ``then``) and records every request.
+    "ok" answers with ``ok``, by default the users for /users and the workflows otherwise."""
 
     def __init__(
         self,
@@ -141,14 +120,11 @@ class Server:
             await asyncio.sleep(self.latency)
         step = self.steps.pop(0) if self.steps else self.then
         if step == "ok":
-            return streamed(*(self.ok or _ok_for(request)))
+            users = request.url.path.endswith("/users")
+            return streamed(*(self.ok or (200, USERS_JSON if users else WORKFLOWS_JSON)))
         if isinstance(step, type) and issubclass(step, Exception):
             raise step("scripted failure")
-        if isinstance(step, tuple):
-            status, headers = step
-        else:
-            assert isinstance(step, int)
-            status, headers = step, {}
+        status, headers = step if isinstance(step, tuple) else (step, {})
         return streamed(status, {"message": f"scripted {status}"}, headers)
 
     @property
@@ -172,10 +148,26 @@ def trusted(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Server]:
     return install
 
 
-def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY, **kwargs: Any) -> CflowClient:
+def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY) -> CflowClient:
     """A client on an injected http_client (MockTransport) answering from ``server``."""
     http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
-    return CflowClient(**CREDS, http_client=http_client, retry=retry, **kwargs)
+    return CflowClient(**CREDS, http_client=http_client, retry=retry)
+
+
+@pytest.fixture
+def scripted(trusted: Callable[..., Server]) -> Callable[..., tuple[Server, CflowClient]]:
+    """A scripted server and a client reaching it through ``transport``: "httpx" (trusted)
+    or "injected" (untrusted)."""
+
+    def make(
+        steps: list[Step], *, transport: str, retry: RetryPolicy = FAST_RETRY, **kwargs: Any
+    ) -> tuple[Server, CflowClient]:
+        if transport == "injected":
+            server = Server(steps, **kwargs)
+            return server, untrusted_client(server, retry)
+        return trusted(steps, **kwargs), CflowClient(**CREDS, http_backend="httpx", retry=retry)
+
+    return make
 
 
 # --- the operations under test -----------------------------------------------------------------
@@ -212,7 +204,7 @@ CREATE_REQUEST = Generated(
         client=c.openapi,
         body=RequestCreate(fields=RequestCreateFields.from_dict({"Name": "x"})),
     ),
-    (201, REQUEST_JSON),
+    by_name("requests.create")[0].ok,
 )
 Op = Endpoint | Generated
 GET_WORKFLOWS, PUT_REQUEST, SUBMIT = by_name("get_workflows", "requests.update", "submit_record")
@@ -269,8 +261,16 @@ def _expected_error(step: Step) -> type[CflowError]:
     return NEVER_RETRIED_STATUSES.get(status, CflowAPIError)
 
 
-def _status_of(result: Any) -> int | None:
-    return getattr(result, "status_code", None)
+def _assert_ok(op: Op, result: Any) -> None:
+    """``result`` is ``op``'s parsed success answer (``op.ok``)."""
+    if isinstance(op, Generated):
+        assert result.status_code == op.ok[0]
+        return
+    assert op.check(result)
+    if op.returns is str:
+        assert result == "44"  # the Record_Id of the canned answer
+    elif op.ok_body is not None:
+        assert result
 
 
 # --- RetryPolicy, with_options -----------------------------------------------------------------
@@ -278,11 +278,10 @@ def _status_of(result: Any) -> int | None:
 
 def test_policy_defaults() -> None:
     policy = RetryPolicy()
-    assert policy.max_retries == 2
-    assert policy.initial_backoff == 0.5
-    assert policy.max_backoff == 8.0
-    assert policy.max_retry_after == 60
-    assert policy.deadline is None
+    expected = RetryPolicy(
+        max_retries=2, initial_backoff=0.5, max_backoff=8.0, max_retry_after=60, deadline=None
+    )
+    assert policy == expected
     assert not hasattr(policy, "budget_max_tokens"), "the budget is sized on the client"
 
 
@@ -327,18 +326,6 @@ def test_policy_refuses_negative_values(field: str) -> None:
         RetryPolicy(**{field: -1})
 
 
-@pytest.mark.parametrize("step", [503, httpx.ConnectError, httpx.ReadTimeout])
-async def test_max_retries_zero_turns_retries_off(
-    trusted: Callable[..., Server], step: Step
-) -> None:
-    server = trusted([step])
-    async with CflowClient(**CREDS, http_backend="httpx", retry=RetryPolicy(max_retries=0)) as c:
-        with pytest.raises(_expected_error(step)) as info:
-            await c.get_workflows()
-    assert info.value.attempts == 1
-    assert len(server.requests) == 1
-
-
 @pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
 async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
     backend: str, monkeypatch: pytest.MonkeyPatch
@@ -362,7 +349,7 @@ async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
     assert copy.retry == other
     assert cflow.retry == FAST_RETRY
     assert copy.timeout == httpx.Timeout(3.0)
-    assert cflow.timeout == httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
+    assert cflow.timeout == DEFAULT_TIMEOUT
     assert copy.http_backend == cflow.http_backend
     assert copy.base_url == cflow.base_url
 
@@ -422,7 +409,117 @@ async def test_with_options_shares_the_retry_budget(trusted: Callable[..., Serve
         assert info.value.attempts == 1
 
 
-# --- one loop for the facade and the generated layer -------------------------------------------
+# --- what is retried: one loop for the facade and the generated layer --------------------------
+
+
+def _name(step: Step) -> str:
+    return step.__name__ if isinstance(step, type) else str(step)
+
+
+def _retried(op: Op, step: Step, transport: str = "httpx") -> Any:
+    return pytest.param(op, step, transport, id=f"{op}-{_name(step)}-{transport}")
+
+
+RETRIED_ONCE = [
+    # Calls that a repeat cannot duplicate: every retryable status and transport failure.
+    *[
+        _retried(op, step)
+        for op in IDEMPOTENT_OPS
+        for step in RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES
+    ],
+    # A POST only when the server certainly did not act: it was never sent, or got a 429.
+    *[_retried(op, step) for op in POST_OPS for step in [*NEVER_SENT_FAILURES, 429]],
+    # An injected transport's "never sent" proves nothing, but a GET or a 429 needs no proof.
+    *[
+        _retried(GET_WORKFLOWS, step, "injected")
+        for step in [*NEVER_SENT_FAILURES, httpx.RemoteProtocolError, 503]
+    ],
+    _retried(SUBMIT, 429, "injected"),
+]
+
+
+@pytest.mark.parametrize(("op", "step", "transport"), RETRIED_ONCE)
+async def test_failure_is_retried_then_succeeds(
+    scripted: Callable[..., tuple[Server, CflowClient]], op: Op, step: Step, transport: str
+) -> None:
+    server, cflow = scripted([step], ok=op.ok, transport=transport)
+    async with cflow:
+        _assert_ok(op, await op(cflow))
+    assert server.methods == [op.method, op.method]
+    # The same body both times.
+    assert server.requests[0].content == server.requests[1].content
+
+
+def _fails(
+    op: Op,
+    step: Step,
+    attempts: int,
+    *,
+    unknown: bool = False,
+    transport: str = "httpx",
+    retry: RetryPolicy = FAST_RETRY,
+) -> Any:
+    test_id = f"{op}-{_name(step)}-{transport}-attempts={attempts}"
+    return pytest.param(op, step, attempts, unknown, transport, retry, id=test_id)
+
+
+RETRIES_OFF = RetryPolicy(max_retries=0)
+FAILS = [
+    # Idempotent calls give up after max_retries; their outcome is known.
+    *[
+        _fails(op, step, 3)
+        for op in (GET_WORKFLOWS, PUT_REQUEST)
+        for step in RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES
+    ],
+    _fails(LIST_USERS, 503, 3),
+    *[
+        _fails(GET_WORKFLOWS, step, 1, retry=RETRIES_OFF)
+        for step in [503, httpx.ConnectError, httpx.ReadTimeout]
+    ],
+    # A POST that was never sent, or got a 429, is retried like a GET.
+    *[_fails(SUBMIT, step, 3) for step in [*NEVER_SENT_FAILURES, 429]],
+    # Client errors are never retried, whatever the method; nor is a POST's 408.
+    *[
+        _fails(op, status, 1)
+        for op in IDEMPOTENT_OPS + POST_OPS[::2]
+        for status in NEVER_RETRIED_STATUSES
+    ],
+    _fails(SUBMIT, 408, 1),
+    # A POST that may have reached the server (5xx, or lost on the way back) is not sent
+    # again, and its outcome is unknown.
+    *[
+        _fails(op, step, 1, unknown=True)
+        for op in POST_OPS
+        for step in [500, 502, 503, 504, *POST_AMBIGUOUS_FAILURES]
+    ],
+    # Through an injected transport no "never sent" claim is trusted.
+    *[_fails(SUBMIT, step, 1, unknown=True, transport="injected") for step in NEVER_SENT_FAILURES],
+]
+
+
+@pytest.mark.parametrize(("op", "step", "attempts", "unknown", "transport", "retry"), FAILS)
+async def test_failure_ends_the_call_after_its_attempts(
+    scripted: Callable[..., tuple[Server, CflowClient]],
+    op: Op,
+    step: Step,
+    attempts: int,
+    unknown: bool,
+    transport: str,
+    retry: RetryPolicy,
+) -> None:
+    # The server fails exactly `attempts` times, then would answer: the call stopped there.
+    server, cflow = scripted([step] * attempts, ok=op.ok, transport=transport, retry=retry)
+    async with cflow:
+        assert cflow.http_backend == ("custom" if transport == "injected" else "httpx")
+        with pytest.raises(_expected_error(step)) as info:
+            await op(cflow)
+    error = info.value
+    assert error.attempts == attempts
+    assert len(server.requests) == attempts
+    assert error.outcome_unknown is unknown
+    assert (UNKNOWN_HINT in str(error)) is unknown
+    if isinstance(step, int):
+        assert error.status_code == step
 
 
 async def test_generated_call_through_openapi_is_retried_on_503(
@@ -438,160 +535,6 @@ async def test_generated_call_through_openapi_is_retried_on_503(
         assert request.headers["apikey"] == API_KEY
         assert request.headers["userkey"] == USER_KEY
         assert request.headers["username"] == USERNAME
-
-
-async def test_generated_call_gives_up_with_attempts(
-    client: CflowClient, trusted: Callable[..., Server]
-) -> None:
-    server = trusted([], then=503)
-    with pytest.raises(ServerError) as info:
-        await list_users.asyncio_detailed(client=client.openapi)
-    assert info.value.attempts == 3
-    assert len(server.requests) == 3
-
-
-# --- idempotent requests -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("step", RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES)
-@pytest.mark.parametrize("op", IDEMPOTENT_OPS, ids=str)
-async def test_idempotent_request_is_retried(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
-) -> None:
-    server = trusted([step], ok=op.ok)
-    result = await op(client)
-    if _status_of(result) is not None:
-        assert _status_of(result) == op.ok[0]
-    assert server.methods == [op.method, op.method]
-
-
-@pytest.mark.parametrize("step", RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES)
-@pytest.mark.parametrize("op", [GET_WORKFLOWS, PUT_REQUEST], ids=str)
-async def test_idempotent_request_gives_up_after_max_retries(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
-) -> None:
-    server = trusted([], then=step)
-    with pytest.raises(_expected_error(step)) as info:
-        await op(client)
-    assert info.value.attempts == 3
-    assert not info.value.outcome_unknown
-    assert UNKNOWN_HINT not in str(info.value)
-    assert len(server.requests) == 3
-
-
-@pytest.mark.parametrize("status", list(NEVER_RETRIED_STATUSES))
-@pytest.mark.parametrize("op", IDEMPOTENT_OPS + POST_OPS[::2], ids=str)
-async def test_client_errors_are_never_retried(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, status: int
-) -> None:
-    server = trusted([status], ok=op.ok)
-    with pytest.raises(NEVER_RETRIED_STATUSES[status]) as info:
-        await op(client)
-    assert info.value.attempts == 1
-    assert info.value.status_code == status
-    assert not info.value.outcome_unknown
-    assert len(server.requests) == 1
-
-
-# --- POST --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, 429])
-@pytest.mark.parametrize("op", POST_OPS, ids=str)
-async def test_post_is_retried_when_the_server_certainly_did_not_act(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, step: Step
-) -> None:
-    server = trusted([step], ok=op.ok)
-    result = await op(client)
-    if _status_of(result) is not None:
-        assert _status_of(result) == op.ok[0]
-    assert server.methods == ["POST", "POST"]
-    # The same body both times.
-    assert server.requests[0].content == server.requests[1].content
-
-
-@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, 429])
-async def test_post_that_was_never_sent_gives_up_with_attempts(
-    client: CflowClient, trusted: Callable[..., Server], step: Step
-) -> None:
-    server = trusted([], then=step)
-    with pytest.raises(_expected_error(step)) as info:
-        await client.submit_record("Test", {"Name": "x"})
-    assert info.value.attempts == 3
-    assert not info.value.outcome_unknown
-    assert len(server.requests) == 3
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-@pytest.mark.parametrize("op", POST_OPS, ids=str)
-async def test_post_is_not_retried_after_5xx_and_outcome_is_unknown(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, status: int
-) -> None:
-    server = trusted([status], ok=op.ok)
-    with pytest.raises(ServerError) as info:
-        await op(client)
-    error = info.value
-    assert error.attempts == 1
-    assert error.status_code == status
-    assert error.outcome_unknown is True
-    assert UNKNOWN_HINT in str(error)
-    assert len(server.requests) == 1
-
-
-async def test_post_is_not_retried_after_408(
-    client: CflowClient, trusted: Callable[..., Server]
-) -> None:
-    server = trusted([408])
-    with pytest.raises(CflowAPIError) as info:
-        await client.submit_record("Test", {"Name": "x"})
-    assert info.value.attempts == 1
-    assert len(server.requests) == 1
-
-
-@pytest.mark.parametrize("step", POST_AMBIGUOUS_FAILURES)
-@pytest.mark.parametrize("op", POST_OPS, ids=str)
-async def test_post_is_not_retried_when_it_may_have_been_received(
-    client: CflowClient, trusted: Callable[..., Server], op: Op, step: type[Exception]
-) -> None:
-    server = trusted([step], ok=op.ok)
-    with pytest.raises(_expected_error(step)) as info:
-        await op(client)
-    error = info.value
-    assert error.attempts == 1
-    assert error.outcome_unknown is True
-    assert UNKNOWN_HINT in str(error)
-    assert len(server.requests) == 1
-
-
-# --- injected http_client: no "never sent" claim is trusted ------------------------------------
-
-
-@pytest.mark.parametrize("step", NEVER_SENT_FAILURES)
-async def test_injected_client_post_is_not_retried_on_connect_errors(step: type[Exception]) -> None:
-    server = Server([step], ok=(200, RECORD_JSON))
-    async with untrusted_client(server) as cflow:
-        assert cflow.http_backend == "custom"
-        with pytest.raises(_expected_error(step)) as info:
-            await cflow.submit_record("Test", {"Name": "x"})
-    assert info.value.attempts == 1
-    assert info.value.outcome_unknown is True
-    assert UNKNOWN_HINT in str(info.value)
-    assert len(server.requests) == 1
-
-
-@pytest.mark.parametrize("step", [*NEVER_SENT_FAILURES, httpx.RemoteProtocolError, 503])
-async def test_injected_client_get_is_still_retried(step: Step) -> None:
-    server = Server([step])
-    async with untrusted_client(server) as cflow:
-        assert await cflow.get_workflows()
-    assert len(server.requests) == 2
-
-
-async def test_injected_client_post_is_still_retried_on_429() -> None:
-    server = Server([429], ok=(200, RECORD_JSON))
-    async with untrusted_client(server) as cflow:
-        assert await cflow.submit_record("Test", {"Name": "x"}) == "44"
-    assert server.methods == ["POST", "POST"]
 
 
 async def test_injected_client_carries_credentials_and_is_left_open() -> None:
@@ -621,77 +564,51 @@ async def test_preloaded_response_from_injected_transport() -> None:
 
 # --- Retry-After -------------------------------------------------------------------------------
 
-
-def _http_date(seconds_from_now: float) -> str:
-    return email.utils.formatdate(time.time() + seconds_from_now, usegmt=True)
+USABLE_RETRY_AFTER = [
+    ({"retry-after": "7"}, 7.0),
+    ({"retry-after": "0"}, 0.0),
+    ({"retry-after": "2.5"}, 2.5),
+    ({"retry-after-ms": "1500"}, 1.5),
+    ({"retry-after": "60"}, 60.0),  # exactly the cap is still honoured
+]
+#: The policy's own first backoff: 1 ms, less up to 25% jitter.
+BACKOFF = (0.75 * FAST_RETRY.initial_backoff, FAST_RETRY.max_backoff)
 
 
 @pytest.mark.parametrize(
-    ("headers", "low", "high"),
+    ("op", "status", "headers", "delay"),
     [
-        ({"retry-after": "7"}, 7.0, 7.0),
-        ({"retry-after": "0"}, 0.0, 0.0),
-        ({"retry-after": "2.5"}, 2.5, 2.5),
-        ({"retry-after-ms": "1500"}, 1.5, 1.5),
-        ({"retry-after": "60"}, 60.0, 60.0),  # exactly the cap is still honoured
+        *[
+            (GET_WORKFLOWS, status, headers, (seconds, seconds))
+            for status in [429, 503]
+            for headers, seconds in USABLE_RETRY_AFTER
+        ],
+        # One-second resolution plus however long the test took to get here.
+        (GET_WORKFLOWS, 503, {"retry-after": HttpDate(30)}, (25.0, 31.0)),
+        (GET_WORKFLOWS, 503, {"retry-after": HttpDate(-3600)}, (0.0, 0.0)),  # past: now
+        (SUBMIT, 429, {"retry-after": "3"}, (3.0, 3.0)),
+        # Without a usable Retry-After the backoff is used.
+        (GET_WORKFLOWS, 503, {}, BACKOFF),
+        (GET_WORKFLOWS, 503, {"retry-after": "soon"}, BACKOFF),
+        (GET_WORKFLOWS, 503, {"retry-after": "-5"}, BACKOFF),
     ],
+    ids=str,
 )
-@pytest.mark.parametrize("status", [429, 503])
-async def test_retry_after_is_honoured(
+async def test_retry_waits_for_retry_after(
     client: CflowClient,
     trusted: Callable[..., Server],
     sleeps: RecordingAsyncio,
+    op: Op,
     status: int,
-    headers: dict[str, str],
-    low: float,
-    high: float,
+    headers: dict[str, Any],
+    delay: tuple[float, float],
 ) -> None:
-    server = trusted([(status, headers)])
-    assert await client.get_workflows()
-    assert len(server.requests) == 2
-    assert len(sleeps.delays) == 1
-    assert low <= sleeps.delays[0] <= high
-
-
-async def test_retry_after_as_http_date_is_honoured(
-    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    server = trusted([(503, {"retry-after": _http_date(30)})])
-    assert await client.get_workflows()
-    assert len(server.requests) == 2
-    (delay,) = sleeps.delays
-    # One-second resolution plus however long the test took to get here.
-    assert 25.0 <= delay <= 31.0
-
-
-async def test_retry_after_in_the_past_means_now(
-    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    trusted([(503, {"retry-after": _http_date(-3600)})])
-    assert await client.get_workflows()
-    assert sleeps.delays == [0.0]
-
-
-async def test_post_429_retry_after_is_honoured(
-    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    server = trusted([(429, {"retry-after": "3"})], ok=(200, RECORD_JSON))
-    assert await client.submit_record("Test", {"Name": "x"}) == "44"
-    assert sleeps.delays == [3.0]
-    assert server.methods == ["POST", "POST"]
-
-
-@pytest.mark.parametrize("headers", [{}, {"retry-after": "soon"}, {"retry-after": "-5"}])
-async def test_without_usable_retry_after_the_backoff_is_used(
-    client: CflowClient,
-    trusted: Callable[..., Server],
-    sleeps: RecordingAsyncio,
-    headers: dict[str, str],
-) -> None:
-    trusted([(503, headers)])
-    assert await client.get_workflows()
-    (delay,) = sleeps.delays
-    assert 0 < delay <= FAST_RETRY.max_backoff
+    server = trusted([(status, headers)], ok=op.ok)
+    _assert_ok(op, await op(client))
+    assert server.methods == [op.method, op.method]
+    (slept,) = sleeps.delays
+    low, high = delay
+    assert low <= slept <= high
 
 
 @pytest.mark.parametrize(
@@ -700,8 +617,9 @@ async def test_without_usable_retry_after_the_backoff_is_used(
         {"retry-after": "61"},
         {"retry-after": "3600"},
         {"retry-after-ms": "61000"},
-        {"retry-after": "HTTP-DATE"},  # replaced by a date 2 hours ahead
+        {"retry-after": HttpDate(7200)},
     ],
+    ids=str,
 )
 @pytest.mark.parametrize(
     ("op", "status", "error"),
@@ -720,10 +638,8 @@ async def test_retry_after_above_the_cap_raises_at_once(
     op: Op,
     status: int,
     error: type[CflowAPIError],
-    headers: dict[str, str],
+    headers: dict[str, Any],
 ) -> None:
-    if headers.get("retry-after") == "HTTP-DATE":
-        headers = {"retry-after": _http_date(7200)}
     server = trusted([(status, headers)], ok=op.ok)
     with pytest.raises(error) as info:
         await op(client)
@@ -767,42 +683,24 @@ async def test_rate_limit_error_carries_retry_after_when_retries_run_out(
 # --- the retry budget --------------------------------------------------------------------------
 
 
-class Switch:
-    """A handler the test steers: fails with ``failing`` (or answers 200 when it is None);
-    ``once`` queues one-off steps that come first."""
-
-    def __init__(self, failing: Step | None) -> None:
-        self.failing = failing
-        self.once: list[Step] = []
-        self.attempts = 0
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        self.attempts += 1
-        step = self.once.pop(0) if self.once else self.failing
-        if step is None:
-            return streamed(200, WORKFLOWS_JSON)
-        return await Server([step]).handle(request)
-
-
 @pytest.mark.parametrize("failure", [503, httpx.ConnectError])
 async def test_retry_budget_caps_attempts_when_everything_fails(
     failure: Step, sleeps: RecordingAsyncio
 ) -> None:
-    switch = Switch(failure)
-    http_client = httpx.AsyncClient(transport=httpx.MockTransport(switch.handle))
+    server = Server([], then=failure)
     calls = 300
-    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+    async with untrusted_client(server) as cflow:
         assert cflow.retry.max_retries == 2
         for _ in range(calls):
             with pytest.raises(CflowError):
                 await cflow.get_workflows()
-        assert switch.attempts <= 1.2 * calls
+        assert len(server.requests) <= 1.2 * calls
         # Retries did happen at first: the budget is not simply off.
-        assert switch.attempts > calls
+        assert len(server.requests) > calls
 
         # While drained, a failure is not retried even though the next attempt would work.
-        switch.failing = None
-        switch.once = [failure]
+        server.then = "ok"
+        server.steps = [failure]
         with pytest.raises(CflowError) as info:
             await cflow.get_workflows()
         assert info.value.attempts == 1
@@ -810,25 +708,22 @@ async def test_retry_budget_caps_attempts_when_everything_fails(
         # Successes refill the bucket, and retries come back.
         for _ in range(100):
             await cflow.get_workflows()
-        before = switch.attempts
-        switch.once = [failure]
+        before = len(server.requests)
+        server.steps = [failure]
         assert await cflow.get_workflows()
-        assert switch.attempts - before == 2, "no retry after the budget refilled"
-    await http_client.aclose()
+        assert len(server.requests) - before == 2, "no retry after the budget refilled"
 
 
 async def test_retry_budget_caps_attempts_under_concurrency(sleeps: RecordingAsyncio) -> None:
-    switch = Switch(503)
-    http_client = httpx.AsyncClient(transport=httpx.MockTransport(switch.handle))
+    server = Server([], then=503)
     calls = 300
-    async with CflowClient(**CREDS, http_client=http_client, retry=FAST_RETRY) as cflow:
+    async with untrusted_client(server) as cflow:
         results = await asyncio.gather(
             *(cflow.get_workflows() for _ in range(calls)), return_exceptions=True
         )
     assert all(isinstance(r, ServerError) for r in results)
-    assert switch.attempts <= 1.2 * calls
-    assert sum(r.attempts for r in results if isinstance(r, ServerError)) == switch.attempts
-    await http_client.aclose()
+    assert len(server.requests) <= 1.2 * calls
+    assert sum(r.attempts for r in results if isinstance(r, ServerError)) == len(server.requests)
 
 
 async def test_retry_budget_logs_when_exhausted(
@@ -938,7 +833,7 @@ async def test_retry_log_line_shows_the_delay(
 async def test_post_retry_logs_without_body_or_secrets(
     client: CflowClient, trusted: Callable[..., Server], caplog: pytest.LogCaptureFixture
 ) -> None:
-    trusted([httpx.ConnectError], ok=(200, RECORD_JSON))
+    trusted([httpx.ConnectError], ok=SUBMIT.ok)
     with caplog.at_level(logging.INFO, logger="cflow_async"):
         await client.submit_record("Test", {"Name": "marker-value-123"})
     (line,) = _retry_lines(caplog)
@@ -972,34 +867,26 @@ async def test_successful_call_logs_no_retry(
 # --- timeouts and the deadline -----------------------------------------------------------------
 
 
-async def test_default_timeouts(trusted: Callable[..., Server]) -> None:
-    server = trusted([])
-    async with CflowClient(**CREDS, http_backend="httpx") as cflow:
-        assert cflow.timeout == httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
-        await cflow.get_workflows()
-        await list_users.asyncio_detailed(client=cflow.openapi)
-    expected = {"connect": 5.0, "read": 30.0, "write": 30.0, "pool": 10.0}
-    assert [r.extensions["timeout"] for r in server.requests] == [expected, expected]
-
-
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
+        (None, DEFAULT_TIMEOUT),
         (3, httpx.Timeout(3.0)),
         (0.5, httpx.Timeout(0.5)),
         (httpx.Timeout(2.0, read=9.0), httpx.Timeout(2.0, read=9.0)),
     ],
 )
-async def test_timeout_argument(
+async def test_timeout_reaches_both_layers(
     trusted: Callable[..., Server], given: Any, expected: httpx.Timeout
 ) -> None:
     server = trusted([])
-    async with CflowClient(**CREDS, http_backend="httpx", timeout=given) as cflow:
+    options = {} if given is None else {"timeout": given}  # None: the default
+    async with CflowClient(**CREDS, http_backend="httpx", **options) as cflow:
         assert cflow.timeout == expected
         await cflow.get_workflows()
         await cflow.users.list()
-    for request in server.requests:
-        assert request.extensions["timeout"] == expected.as_dict()
+        await list_users.asyncio_detailed(client=cflow.openapi)
+    assert [r.extensions["timeout"] for r in server.requests] == [expected.as_dict()] * 3
 
 
 @pytest.mark.parametrize("bad", [0, -1, True, "5"])
