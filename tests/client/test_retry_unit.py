@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -29,7 +29,7 @@ from cflow_openapi.api.requests import create_request
 from cflow_openapi.api.users import list_users
 from cflow_openapi.models import RequestCreate, RequestCreateFields
 from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME, RecordingAsyncio
-from endpoints import USER_JSON, Endpoint, by_name, one_per_route_kind, select
+from endpoints import USER_JSON, Endpoint, by_name, endpoint, one_per_route_kind, select
 
 from cflow_async import (
     AuthenticationError,
@@ -50,10 +50,9 @@ from cflow_async import (
     UnprocessableEntityError,
 )
 
+DEMO = "demo@sandbox.local"
 WORKFLOWS_JSON = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
-USERS_JSON = [
-    USER_JSON | {"id": "1", "username": "demo@sandbox.local", "email": "demo@sandbox.local"}
-]
+USERS_JSON = [USER_JSON | {"id": "1", "username": DEMO, "email": DEMO}]
 UNKNOWN_HINT = "outcome is unknown"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 
@@ -61,26 +60,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=30.0, write=30.0, pool=10.0)
 # --- a scripted server -------------------------------------------------------------------------
 
 
-class _Body(httpx.AsyncByteStream):
-    """A body that is streamed, like a network transport's."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        if self._data:
-            yield self._data
-
-
-@dataclass(frozen=True)
-class HttpDate:
-    """A Retry-After HTTP date ``seconds`` from the moment the answer is sent (a header
-    value is turned into text then, so a table's dates do not age while tests run)."""
-
-    seconds: float
-
-    def __str__(self) -> str:
-        return email.utils.formatdate(time.time() + self.seconds, usegmt=True)
+async def _streamed(data: bytes) -> AsyncIterator[bytes]:
+    """A body that is streamed, like a network transport's (``content=bytes`` is preloaded)."""
+    if data:
+        yield data
 
 
 def streamed(
@@ -89,30 +72,34 @@ def streamed(
     data = b"" if body is None else json.dumps(body).encode()
     all_headers = {"content-type": "application/json", "content-length": str(len(data))}
     all_headers.update({name: str(value) for name, value in (headers or {}).items()})
-    return httpx.Response(status, headers=all_headers, stream=_Body(data))
+    return httpx.Response(status, headers=all_headers, content=_streamed(data))
+
+
+@dataclass(frozen=True)
+class HttpDate:
+    """A Retry-After HTTP date ``seconds`` from the moment the answer is sent (a header is
+    turned into text then, so the dates in a table do not age while the suite runs)."""
+
+    seconds: float
+
+    def __str__(self) -> str:
+        return email.utils.formatdate(time.time() + self.seconds, usegmt=True)
 
 
 #: One scripted answer: a status, (status, headers), an httpx exception class, or "ok".
 Step = int | tuple[int, dict[str, Any]] | type[Exception] | str
 
 
+@dataclass
 class Server:
-    """Answers request n with step n (then with ``then``) and records every request.
-    "ok" answers with ``ok``, by default the users for /users and the workflows otherwise."""
+    """Answers request n with step n (then with ``then``) and records every request. "ok"
+    answers with ``ok``: by default the users for /users, the workflows otherwise."""
 
-    def __init__(
-        self,
-        steps: list[Step],
-        *,
-        ok: tuple[int, Any] | None = None,
-        then: Step = "ok",
-        latency: float = 0.0,
-    ) -> None:
-        self.steps = list(steps)
-        self.ok = ok
-        self.then = then
-        self.latency = latency
-        self.requests: list[httpx.Request] = []
+    steps: list[Step]
+    ok: tuple[int, Any] | None = None
+    then: Step = "ok"
+    latency: float = 0.0
+    requests: list[httpx.Request] = field(default_factory=list)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -124,16 +111,27 @@ class Server:
             return streamed(*(self.ok or (200, USERS_JSON if users else WORKFLOWS_JSON)))
         if isinstance(step, type) and issubclass(step, Exception):
             raise step("scripted failure")
-        status, headers = step if isinstance(step, tuple) else (step, {})
-        return streamed(status, {"message": f"scripted {status}"}, headers)
+        return streamed(_status(step), {"message": f"scripted {_status(step)}"}, _headers(step))
 
     @property
     def methods(self) -> list[str]:
         return [request.method for request in self.requests]
 
 
+def _status(step: Step) -> int:
+    return step[0] if isinstance(step, tuple) else step  # type: ignore[return-value]
+
+
+def _headers(step: Step) -> dict[str, Any]:
+    return step[1] if isinstance(step, tuple) else {}
+
+
+Trusted = Callable[..., Server]
+Scripted = Callable[..., tuple[Server, CflowClient]]
+
+
 @pytest.fixture
-def trusted(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Server]:
+def trusted(monkeypatch: pytest.MonkeyPatch) -> Trusted:
     """Install a scripted server behind httpx's own transport (the ``client`` fixture)."""
 
     def install(steps: list[Step], **kwargs: Any) -> Server:
@@ -155,12 +153,12 @@ def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY) -> CflowCl
 
 
 @pytest.fixture
-def scripted(trusted: Callable[..., Server]) -> Callable[..., tuple[Server, CflowClient]]:
-    """A scripted server and a client reaching it through ``transport``: "httpx" (trusted)
+def scripted(trusted: Trusted) -> Scripted:
+    """A scripted server, and a client reaching it through ``transport``: "httpx" (trusted)
     or "injected" (untrusted)."""
 
     def make(
-        steps: list[Step], *, transport: str, retry: RetryPolicy = FAST_RETRY, **kwargs: Any
+        steps: list[Step], *, transport: str, retry: RetryPolicy, **kwargs: Any
     ) -> tuple[Server, CflowClient]:
         if transport == "injected":
             server = Server(steps, **kwargs)
@@ -204,7 +202,7 @@ CREATE_REQUEST = Generated(
         client=c.openapi,
         body=RequestCreate(fields=RequestCreateFields.from_dict({"Name": "x"})),
     ),
-    by_name("requests.create")[0].ok,
+    endpoint("requests.create").ok,
 )
 Op = Endpoint | Generated
 GET_WORKFLOWS, PUT_REQUEST, SUBMIT = by_name("get_workflows", "requests.update", "submit_record")
@@ -224,41 +222,30 @@ NEVER_RETRIED_STATUSES = {
     409: ConflictError,
     422: UnprocessableEntityError,
 }
-IDEMPOTENT_TRANSPORT_FAILURES: list[type[Exception]] = [
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.ReadTimeout,
-    httpx.PoolTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-]
-# The request may have reached the server: a POST must not be sent again.
-POST_AMBIGUOUS_FAILURES: list[type[Exception]] = [
-    httpx.ReadTimeout,
-    httpx.WriteTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
-]
 # Raised before a connection exists: through a trusted transport, nothing was sent.
-NEVER_SENT_FAILURES: list[type[Exception]] = [
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-]
+NEVER_SENT_FAILURES = [httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout]
+# Raised once the request may have reached the server: a POST must not be sent again.
+LOST_ANSWER_FAILURES = [httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError]
+POST_AMBIGUOUS_FAILURES = [*LOST_ANSWER_FAILURES, httpx.WriteTimeout, httpx.WriteError]
+IDEMPOTENT_FAILURES: list[Step] = [*RETRYABLE_STATUSES, *NEVER_SENT_FAILURES, *LOST_ANSWER_FAILURES]
+#: The first backoff of FAST_RETRY: 1 ms, less up to 25% jitter.
+BACKOFF = (0.75 * FAST_RETRY.initial_backoff, FAST_RETRY.initial_backoff)
 
 
 def _expected_error(step: Step) -> type[CflowError]:
     if isinstance(step, type):
-        return (
-            CflowTimeoutError if issubclass(step, httpx.TimeoutException) else CflowConnectionError
-        )
-    status = step if isinstance(step, int) else step[0]  # type: ignore[index]
+        timeout = issubclass(step, httpx.TimeoutException)
+        return CflowTimeoutError if timeout else CflowConnectionError
+    status = _status(step)
     if status == 429:
         return RateLimitError
     if status >= 500:
         return ServerError
     return NEVER_RETRIED_STATUSES.get(status, CflowAPIError)
+
+
+def _name(step: Step) -> str:
+    return step.__name__ if isinstance(step, type) else str(step)
 
 
 def _assert_ok(op: Op, result: Any) -> None:
@@ -367,7 +354,7 @@ async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
 
 
 async def test_original_still_works_after_closing_a_with_options_copy(
-    trusted: Callable[..., Server],
+    trusted: Trusted,
 ) -> None:
     server = trusted([])
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
@@ -379,7 +366,7 @@ async def test_original_still_works_after_closing_a_with_options_copy(
 
 
 async def test_with_options_policy_and_timeout_apply_to_both_layers(
-    trusted: Callable[..., Server],
+    trusted: Trusted,
 ) -> None:
     server = trusted([503, 503], ok=(200, USERS_JSON))
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
@@ -396,7 +383,7 @@ async def test_with_options_policy_and_timeout_apply_to_both_layers(
         assert request.extensions["timeout"] == httpx.Timeout(2.5).as_dict()
 
 
-async def test_with_options_shares_the_retry_budget(trusted: Callable[..., Server]) -> None:
+async def test_with_options_shares_the_retry_budget(trusted: Trusted) -> None:
     trusted([], then=503)
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
         copy = cflow.with_options(retry=RetryPolicy(max_retries=0))
@@ -409,121 +396,177 @@ async def test_with_options_shares_the_retry_budget(trusted: Callable[..., Serve
         assert info.value.attempts == 1
 
 
-# --- what is retried: one loop for the facade and the generated layer --------------------------
+# --- what is retried, and how long it waits: one loop for the facade and the generated layer ---
 
 
-def _name(step: Step) -> str:
-    return step.__name__ if isinstance(step, type) else str(step)
+@dataclass(frozen=True)
+class Retried:
+    """``op`` meets ``step`` once, waits a delay within ``delay``, and its one retry succeeds."""
+
+    op: Op
+    step: Step
+    delay: tuple[float, float] = BACKOFF
+    transport: str = "httpx"
+
+    def __str__(self) -> str:
+        return f"{self.op}-{_name(self.step)}-{self.transport}"
 
 
-def _retried(op: Op, step: Step, transport: str = "httpx") -> Any:
-    return pytest.param(op, step, transport, id=f"{op}-{_name(step)}-{transport}")
-
-
-RETRIED_ONCE = [
+USABLE_RETRY_AFTER = [
+    ({"retry-after": "7"}, 7.0),
+    ({"retry-after": "0"}, 0.0),
+    ({"retry-after": "2.5"}, 2.5),
+    ({"retry-after-ms": "1500"}, 1.5),
+    ({"retry-after": "60"}, 60.0),  # exactly the cap is still honoured
+]
+RETRIED = [
     # Calls that a repeat cannot duplicate: every retryable status and transport failure.
-    *[
-        _retried(op, step)
-        for op in IDEMPOTENT_OPS
-        for step in RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES
-    ],
+    *[Retried(op, step) for op in IDEMPOTENT_OPS for step in IDEMPOTENT_FAILURES],
     # A POST only when the server certainly did not act: it was never sent, or got a 429.
-    *[_retried(op, step) for op in POST_OPS for step in [*NEVER_SENT_FAILURES, 429]],
+    *[Retried(op, step) for op in POST_OPS for step in [*NEVER_SENT_FAILURES, 429]],
     # An injected transport's "never sent" proves nothing, but a GET or a 429 needs no proof.
     *[
-        _retried(GET_WORKFLOWS, step, "injected")
+        Retried(GET_WORKFLOWS, step, transport="injected")
         for step in [*NEVER_SENT_FAILURES, httpx.RemoteProtocolError, 503]
     ],
-    _retried(SUBMIT, 429, "injected"),
+    Retried(SUBMIT, 429, transport="injected"),
+    # The server's Retry-After sets the delay...
+    *[
+        Retried(GET_WORKFLOWS, (status, headers), (seconds, seconds))
+        for status in [429, 503]
+        for headers, seconds in USABLE_RETRY_AFTER
+    ],
+    Retried(SUBMIT, (429, {"retry-after": "3"}), (3.0, 3.0)),
+    # ...as an HTTP date too: one-second resolution, plus however long the test took.
+    Retried(GET_WORKFLOWS, (503, {"retry-after": HttpDate(30)}), (25.0, 31.0)),
+    Retried(GET_WORKFLOWS, (503, {"retry-after": HttpDate(-3600)}), (0.0, 0.0)),  # past: now
+    # Without a usable one, the policy's backoff is used.
+    *[Retried(GET_WORKFLOWS, (503, {"retry-after": value})) for value in ["soon", "-5"]],
 ]
 
 
-@pytest.mark.parametrize(("op", "step", "transport"), RETRIED_ONCE)
-async def test_failure_is_retried_then_succeeds(
-    scripted: Callable[..., tuple[Server, CflowClient]], op: Op, step: Step, transport: str
+@pytest.mark.parametrize("case", RETRIED, ids=str)
+async def test_failure_is_retried_once_then_succeeds(
+    scripted: Scripted, sleeps: RecordingAsyncio, case: Retried
 ) -> None:
-    server, cflow = scripted([step], ok=op.ok, transport=transport)
+    server, cflow = scripted([case.step], ok=case.op.ok, transport=case.transport, retry=FAST_RETRY)
     async with cflow:
-        _assert_ok(op, await op(cflow))
-    assert server.methods == [op.method, op.method]
-    # The same body both times.
-    assert server.requests[0].content == server.requests[1].content
+        _assert_ok(case.op, await case.op(cflow))
+    assert server.methods == [case.op.method, case.op.method]
+    assert server.requests[0].content == server.requests[1].content  # the same body both times
+    (delay,) = sleeps.delays
+    low, high = case.delay
+    assert low <= delay <= high
 
 
-def _fails(
-    op: Op,
-    step: Step,
-    attempts: int,
-    *,
-    unknown: bool = False,
-    transport: str = "httpx",
-    retry: RetryPolicy = FAST_RETRY,
-) -> Any:
-    test_id = f"{op}-{_name(step)}-{transport}-attempts={attempts}"
-    return pytest.param(op, step, attempts, unknown, transport, retry, id=test_id)
+@dataclass(frozen=True)
+class Fails:
+    """``op`` meets ``step`` on each of ``attempts`` attempts, then raises (a further attempt
+    would have succeeded). ``delays`` and ``retry_after`` are checked where given."""
+
+    op: Op
+    step: Step
+    attempts: int
+    unknown: bool = False
+    transport: str = "httpx"
+    retry: RetryPolicy = FAST_RETRY
+    delays: tuple[float, ...] | None = None
+    retry_after: tuple[float, float] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.op}-{_name(self.step)}-{self.transport}-attempts={self.attempts}"
 
 
-RETRIES_OFF = RetryPolicy(max_retries=0)
+ABOVE_THE_CAP = [  # each Retry-After with the value it means
+    ({"retry-after": "61"}, (61.0, 61.0)),
+    ({"retry-after": "3600"}, (3600.0, 3600.0)),
+    ({"retry-after-ms": "61000"}, (61.0, 61.0)),
+    ({"retry-after": HttpDate(7200)}, (7190.0, 7200.0)),
+]
 FAILS = [
     # Idempotent calls give up after max_retries; their outcome is known.
+    *[Fails(op, step, 3) for op in [GET_WORKFLOWS, PUT_REQUEST] for step in IDEMPOTENT_FAILURES],
+    Fails(LIST_USERS, 503, 3),
     *[
-        _fails(op, step, 3)
-        for op in (GET_WORKFLOWS, PUT_REQUEST)
-        for step in RETRYABLE_STATUSES + IDEMPOTENT_TRANSPORT_FAILURES
-    ],
-    _fails(LIST_USERS, 503, 3),
-    *[
-        _fails(GET_WORKFLOWS, step, 1, retry=RETRIES_OFF)
+        Fails(GET_WORKFLOWS, step, 1, retry=RetryPolicy(max_retries=0))
         for step in [503, httpx.ConnectError, httpx.ReadTimeout]
     ],
     # A POST that was never sent, or got a 429, is retried like a GET.
-    *[_fails(SUBMIT, step, 3) for step in [*NEVER_SENT_FAILURES, 429]],
+    *[Fails(SUBMIT, step, 3) for step in [*NEVER_SENT_FAILURES, 429]],
     # Client errors are never retried, whatever the method; nor is a POST's 408.
     *[
-        _fails(op, status, 1)
+        Fails(op, status, 1)
         for op in IDEMPOTENT_OPS + POST_OPS[::2]
         for status in NEVER_RETRIED_STATUSES
     ],
-    _fails(SUBMIT, 408, 1),
-    # A POST that may have reached the server (5xx, or lost on the way back) is not sent
+    Fails(SUBMIT, 408, 1),
+    # A POST that may have reached the server (a 5xx, or lost on the way back) is not sent
     # again, and its outcome is unknown.
     *[
-        _fails(op, step, 1, unknown=True)
+        Fails(op, step, 1, unknown=True)
         for op in POST_OPS
         for step in [500, 502, 503, 504, *POST_AMBIGUOUS_FAILURES]
     ],
     # Through an injected transport no "never sent" claim is trusted.
-    *[_fails(SUBMIT, step, 1, unknown=True, transport="injected") for step in NEVER_SENT_FAILURES],
+    *[Fails(SUBMIT, step, 1, unknown=True, transport="injected") for step in NEVER_SENT_FAILURES],
+    # A Retry-After above max_retry_after raises at once (the generated layer too)...
+    *[
+        Fails(op, (status, headers), 1, retry_after=meaning if status == 429 else None)
+        for op, status in [
+            (GET_WORKFLOWS, 429),
+            (GET_WORKFLOWS, 503),
+            (LIST_USERS, 503),
+            (SUBMIT, 429),
+        ]
+        for headers, meaning in ABOVE_THE_CAP
+    ],
+    # ...and so does one the deadline would cut short.
+    Fails(GET_WORKFLOWS, (503, {"retry-after": "30"}), 1, retry=RetryPolicy(deadline=5.0)),
+    # A RateLimitError still carries the Retry-After when the retries run out.
+    Fails(GET_WORKFLOWS, (429, {"retry-after": "2"}), 3, delays=(2.0, 2.0), retry_after=(2, 2)),
 ]
 
 
-@pytest.mark.parametrize(("op", "step", "attempts", "unknown", "transport", "retry"), FAILS)
+@pytest.mark.parametrize("case", FAILS, ids=str)
 async def test_failure_ends_the_call_after_its_attempts(
-    scripted: Callable[..., tuple[Server, CflowClient]],
-    op: Op,
-    step: Step,
-    attempts: int,
-    unknown: bool,
-    transport: str,
-    retry: RetryPolicy,
+    scripted: Scripted, sleeps: RecordingAsyncio, case: Fails
 ) -> None:
-    # The server fails exactly `attempts` times, then would answer: the call stopped there.
-    server, cflow = scripted([step] * attempts, ok=op.ok, transport=transport, retry=retry)
+    steps = [case.step] * case.attempts
+    server, cflow = scripted(steps, ok=case.op.ok, transport=case.transport, retry=case.retry)
     async with cflow:
-        assert cflow.http_backend == ("custom" if transport == "injected" else "httpx")
-        with pytest.raises(_expected_error(step)) as info:
-            await op(cflow)
+        assert cflow.http_backend == ("custom" if case.transport == "injected" else "httpx")
+        with pytest.raises(_expected_error(case.step)) as info:
+            await case.op(cflow)
     error = info.value
-    assert error.attempts == attempts
-    assert len(server.requests) == attempts
-    assert error.outcome_unknown is unknown
-    assert (UNKNOWN_HINT in str(error)) is unknown
-    if isinstance(step, int):
-        assert error.status_code == step
+    assert error.attempts == case.attempts
+    assert len(server.requests) == case.attempts
+    assert len(sleeps.delays) == case.attempts - 1
+    assert error.outcome_unknown is case.unknown
+    assert (UNKNOWN_HINT in str(error)) is case.unknown
+    if not isinstance(case.step, type):
+        assert error.status_code == _status(case.step)
+    if case.delays is not None:
+        assert sleeps.delays == list(case.delays)
+    if case.retry_after is not None:
+        low, high = case.retry_after
+        assert low <= error.retry_after <= high
+
+
+async def test_retry_after_cap_is_configurable(trusted: Trusted, sleeps: RecordingAsyncio) -> None:
+    server = trusted([(429, {"retry-after": "10"}), (503, {"retry-after": "5"})])
+    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_retry_after=5)
+    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
+        with pytest.raises(RateLimitError) as info:
+            await cflow.get_workflows()
+        assert info.value.retry_after == 10
+        assert info.value.attempts == 1
+        assert await cflow.get_workflows()  # Retry-After 5 is within the cap
+    assert sleeps.delays == [5.0]
+    assert len(server.requests) == 3
 
 
 async def test_generated_call_through_openapi_is_retried_on_503(
-    client: CflowClient, trusted: Callable[..., Server]
+    client: CflowClient, trusted: Trusted
 ) -> None:
     server = trusted([503, 503], ok=(200, USERS_JSON))
     response = await list_users.asyncio_detailed(client=client.openapi)
@@ -560,124 +603,6 @@ async def test_preloaded_response_from_injected_transport() -> None:
         workflows = await cflow.get_workflows()
     assert [w.name for w in workflows] == ["Test"]
     await http_client.aclose()
-
-
-# --- Retry-After -------------------------------------------------------------------------------
-
-USABLE_RETRY_AFTER = [
-    ({"retry-after": "7"}, 7.0),
-    ({"retry-after": "0"}, 0.0),
-    ({"retry-after": "2.5"}, 2.5),
-    ({"retry-after-ms": "1500"}, 1.5),
-    ({"retry-after": "60"}, 60.0),  # exactly the cap is still honoured
-]
-#: The policy's own first backoff: 1 ms, less up to 25% jitter.
-BACKOFF = (0.75 * FAST_RETRY.initial_backoff, FAST_RETRY.max_backoff)
-
-
-@pytest.mark.parametrize(
-    ("op", "status", "headers", "delay"),
-    [
-        *[
-            (GET_WORKFLOWS, status, headers, (seconds, seconds))
-            for status in [429, 503]
-            for headers, seconds in USABLE_RETRY_AFTER
-        ],
-        # One-second resolution plus however long the test took to get here.
-        (GET_WORKFLOWS, 503, {"retry-after": HttpDate(30)}, (25.0, 31.0)),
-        (GET_WORKFLOWS, 503, {"retry-after": HttpDate(-3600)}, (0.0, 0.0)),  # past: now
-        (SUBMIT, 429, {"retry-after": "3"}, (3.0, 3.0)),
-        # Without a usable Retry-After the backoff is used.
-        (GET_WORKFLOWS, 503, {}, BACKOFF),
-        (GET_WORKFLOWS, 503, {"retry-after": "soon"}, BACKOFF),
-        (GET_WORKFLOWS, 503, {"retry-after": "-5"}, BACKOFF),
-    ],
-    ids=str,
-)
-async def test_retry_waits_for_retry_after(
-    client: CflowClient,
-    trusted: Callable[..., Server],
-    sleeps: RecordingAsyncio,
-    op: Op,
-    status: int,
-    headers: dict[str, Any],
-    delay: tuple[float, float],
-) -> None:
-    server = trusted([(status, headers)], ok=op.ok)
-    _assert_ok(op, await op(client))
-    assert server.methods == [op.method, op.method]
-    (slept,) = sleeps.delays
-    low, high = delay
-    assert low <= slept <= high
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [
-        {"retry-after": "61"},
-        {"retry-after": "3600"},
-        {"retry-after-ms": "61000"},
-        {"retry-after": HttpDate(7200)},
-    ],
-    ids=str,
-)
-@pytest.mark.parametrize(
-    ("op", "status", "error"),
-    [
-        (GET_WORKFLOWS, 429, RateLimitError),
-        (GET_WORKFLOWS, 503, ServerError),
-        (LIST_USERS, 503, ServerError),  # the generated layer
-        (SUBMIT, 429, RateLimitError),
-    ],
-    ids=["GET-429", "GET-503", "openapi-GET-503", "POST-429"],
-)
-async def test_retry_after_above_the_cap_raises_at_once(
-    client: CflowClient,
-    trusted: Callable[..., Server],
-    sleeps: RecordingAsyncio,
-    op: Op,
-    status: int,
-    error: type[CflowAPIError],
-    headers: dict[str, Any],
-) -> None:
-    server = trusted([(status, headers)], ok=op.ok)
-    with pytest.raises(error) as info:
-        await op(client)
-    assert info.value.attempts == 1
-    assert info.value.status_code == status
-    assert len(server.requests) == 1
-    assert sleeps.delays == []
-    if status == 429:
-        assert isinstance(info.value, RateLimitError)
-        assert info.value.retry_after is not None
-        assert info.value.retry_after > client.retry.max_retry_after
-        assert not info.value.outcome_unknown
-
-
-async def test_retry_after_cap_is_configurable(
-    trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    server = trusted([(429, {"retry-after": "10"}), (503, {"retry-after": "5"})])
-    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_retry_after=5)
-    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
-        with pytest.raises(RateLimitError) as info:
-            await cflow.get_workflows()
-        assert info.value.retry_after == 10
-        assert info.value.attempts == 1
-        assert await cflow.get_workflows()  # Retry-After 5 is within the cap
-    assert sleeps.delays == [5.0]
-    assert len(server.requests) == 3
-
-
-async def test_rate_limit_error_carries_retry_after_when_retries_run_out(
-    client: CflowClient, trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    trusted([], then=(429, {"retry-after": "2"}))
-    with pytest.raises(RateLimitError) as info:
-        await client.get_workflows()
-    assert info.value.retry_after == 2
-    assert info.value.attempts == 3
-    assert sleeps.delays == [2.0, 2.0]
 
 
 # --- the retry budget --------------------------------------------------------------------------
@@ -727,7 +652,7 @@ async def test_retry_budget_caps_attempts_under_concurrency(sleeps: RecordingAsy
 
 
 async def test_retry_budget_logs_when_exhausted(
-    caplog: pytest.LogCaptureFixture, trusted: Callable[..., Server]
+    caplog: pytest.LogCaptureFixture, trusted: Trusted
 ) -> None:
     trusted([], then=503)
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
@@ -758,7 +683,7 @@ def test_retry_budget_bucket() -> None:
     assert off.allows_retry()
 
 
-async def test_budget_can_be_disabled(trusted: Callable[..., Server]) -> None:
+async def test_budget_can_be_disabled(trusted: Trusted) -> None:
     server = trusted([], then=503)
     policy = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
     off = RetryBudget(max_tokens=0)
@@ -793,7 +718,7 @@ def _assert_no_secrets(text: str) -> None:
 )
 async def test_each_retry_logs_one_info_line_without_secrets(
     client: CflowClient,
-    trusted: Callable[..., Server],
+    trusted: Trusted,
     caplog: pytest.LogCaptureFixture,
     step: Step,
     reason: str,
@@ -819,7 +744,7 @@ async def test_each_retry_logs_one_info_line_without_secrets(
 
 async def test_retry_log_line_shows_the_delay(
     client: CflowClient,
-    trusted: Callable[..., Server],
+    trusted: Trusted,
     sleeps: RecordingAsyncio,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -831,7 +756,7 @@ async def test_retry_log_line_shows_the_delay(
 
 
 async def test_post_retry_logs_without_body_or_secrets(
-    client: CflowClient, trusted: Callable[..., Server], caplog: pytest.LogCaptureFixture
+    client: CflowClient, trusted: Trusted, caplog: pytest.LogCaptureFixture
 ) -> None:
     trusted([httpx.ConnectError], ok=SUBMIT.ok)
     with caplog.at_level(logging.INFO, logger="cflow_async"):
@@ -844,9 +769,7 @@ async def test_post_retry_logs_without_body_or_secrets(
     _assert_no_secrets(message)
 
 
-async def test_errors_attach_a_redacted_request(
-    client: CflowClient, trusted: Callable[..., Server]
-) -> None:
+async def test_errors_attach_a_redacted_request(client: CflowClient, trusted: Trusted) -> None:
     trusted([], then=503)
     with pytest.raises(ServerError) as info:
         await client.get_workflows()
@@ -856,7 +779,7 @@ async def test_errors_attach_a_redacted_request(
 
 
 async def test_successful_call_logs_no_retry(
-    client: CflowClient, trusted: Callable[..., Server], caplog: pytest.LogCaptureFixture
+    client: CflowClient, trusted: Trusted, caplog: pytest.LogCaptureFixture
 ) -> None:
     trusted([])
     with caplog.at_level(logging.INFO, logger="cflow_async"):
@@ -877,7 +800,7 @@ async def test_successful_call_logs_no_retry(
     ],
 )
 async def test_timeout_reaches_both_layers(
-    trusted: Callable[..., Server], given: Any, expected: httpx.Timeout
+    trusted: Trusted, given: Any, expected: httpx.Timeout
 ) -> None:
     server = trusted([])
     options = {} if given is None else {"timeout": given}  # None: the default
@@ -896,7 +819,7 @@ def test_invalid_timeout_is_refused(bad: Any) -> None:
 
 
 @pytest.mark.parametrize("op", [GET_WORKFLOWS, LIST_USERS, SUBMIT], ids=str)
-async def test_deadline_bounds_a_slow_call(trusted: Callable[..., Server], op: Op) -> None:
+async def test_deadline_bounds_a_slow_call(trusted: Trusted, op: Op) -> None:
     server = trusted([], ok=op.ok, latency=30.0)
     policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, deadline=0.3)
     async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
@@ -909,7 +832,7 @@ async def test_deadline_bounds_a_slow_call(trusted: Callable[..., Server], op: O
     assert len(server.requests) == 1
 
 
-async def test_deadline_bounds_all_attempts_together(trusted: Callable[..., Server]) -> None:
+async def test_deadline_bounds_all_attempts_together(trusted: Trusted) -> None:
     # Each attempt takes 0.4 s and fails with 503; the deadline cuts the second one.
     server = trusted([], then=503, latency=0.4)
     policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, max_retries=10, deadline=0.6)
@@ -922,23 +845,11 @@ async def test_deadline_bounds_all_attempts_together(trusted: Callable[..., Serv
     assert info.value.attempts == len(server.requests)
 
 
-async def test_no_retry_is_started_that_cannot_finish_before_the_deadline(
-    trusted: Callable[..., Server], sleeps: RecordingAsyncio
-) -> None:
-    server = trusted([(503, {"retry-after": "30"})])
-    policy = RetryPolicy(deadline=5.0)
-    async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
-        with pytest.raises(CflowError):
-            await cflow.get_workflows()
-    assert sleeps.delays == []
-    assert len(server.requests) == 1
-
-
 # --- cancellation ------------------------------------------------------------------------------
 
 
 async def test_cancelling_a_call_propagates_and_is_not_retried(
-    client: CflowClient, trusted: Callable[..., Server]
+    client: CflowClient, trusted: Trusted
 ) -> None:
     server = trusted([], latency=30.0)
     task = asyncio.create_task(client.get_workflows())
@@ -954,7 +865,7 @@ async def test_cancelling_a_call_propagates_and_is_not_retried(
     assert await client.get_workflows()
 
 
-async def test_cancelling_during_backoff_propagates(trusted: Callable[..., Server]) -> None:
+async def test_cancelling_during_backoff_propagates(trusted: Trusted) -> None:
     server = trusted([503])
     policy = RetryPolicy(initial_backoff=30.0, max_backoff=30.0)
     async with CflowClient(**CREDS, http_backend="httpx", retry=policy) as cflow:
