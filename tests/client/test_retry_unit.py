@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from unittest.mock import AsyncMock
 
 import httpx
 import pytest
@@ -136,34 +137,27 @@ def trusted(monkeypatch: pytest.MonkeyPatch) -> Trusted:
 
     def install(steps: list[Step], **kwargs: Any) -> Server:
         server = Server(steps, **kwargs)
-
-        async def handle(_self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-            return await server.handle(request)
-
-        monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle)
+        monkeypatch.setattr(
+            httpx.AsyncHTTPTransport, "handle_async_request", lambda _, r: server.handle(r)
+        )
         return server
 
     return install
 
 
-def untrusted_client(server: Server, retry: RetryPolicy = FAST_RETRY) -> CflowClient:
-    """A client on an injected http_client (MockTransport) answering from ``server``."""
-    http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
-    return CflowClient(**CREDS, http_client=http_client, retry=retry)
-
-
 @pytest.fixture
 def scripted(trusted: Trusted) -> Scripted:
     """A scripted server, and a client reaching it through ``transport``: "httpx" (trusted)
-    or "injected" (untrusted)."""
+    or "injected" (untrusted: an http_client on ``httpx.MockTransport``)."""
 
     def make(
-        steps: list[Step], *, transport: str, retry: RetryPolicy, **kwargs: Any
+        steps: list[Step], *, transport: str, retry: RetryPolicy = FAST_RETRY, **kwargs: Any
     ) -> tuple[Server, CflowClient]:
-        if transport == "injected":
-            server = Server(steps, **kwargs)
-            return server, untrusted_client(server, retry)
-        return trusted(steps, **kwargs), CflowClient(**CREDS, http_backend="httpx", retry=retry)
+        if transport == "httpx":
+            return trusted(steps, **kwargs), CflowClient(**CREDS, http_backend="httpx", retry=retry)
+        server = Server(steps, **kwargs)
+        http_client = httpx.AsyncClient(transport=httpx.MockTransport(server.handle))
+        return server, CflowClient(**CREDS, http_client=http_client, retry=retry)
 
     return make
 
@@ -319,14 +313,8 @@ async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
 ) -> None:
     cflow = CflowClient(**CREDS, http_backend=backend, retry=FAST_RETRY)  # type: ignore[arg-type]
     inner = cflow._transport.inner
-    closes: list[str] = []
-    real_aclose = inner.aclose
-
-    async def spy_aclose() -> None:
-        closes.append("closed")
-        await real_aclose()
-
-    monkeypatch.setattr(inner, "aclose", spy_aclose)
+    aclose = AsyncMock(wraps=inner.aclose)
+    monkeypatch.setattr(inner, "aclose", aclose)
     other = RetryPolicy(max_retries=5, initial_backoff=0.01)
     copy = cflow.with_options(retry=other, timeout=3)
 
@@ -347,15 +335,13 @@ async def test_with_options_is_a_light_copy_sharing_pool_and_budget(
     async with copy:
         pass
     await copy.aclose()
-    assert closes == [], "closing the copy closed the shared pool"
+    assert aclose.await_count == 0, "closing the copy closed the shared pool"
 
     await cflow.aclose()
-    assert closes == ["closed"]
+    assert aclose.await_count == 1
 
 
-async def test_original_still_works_after_closing_a_with_options_copy(
-    trusted: Trusted,
-) -> None:
+async def test_original_still_works_after_closing_a_with_options_copy(trusted: Trusted) -> None:
     server = trusted([])
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
         copy = cflow.with_options(timeout=4)
@@ -365,9 +351,7 @@ async def test_original_still_works_after_closing_a_with_options_copy(
     assert len(server.requests) == 2
 
 
-async def test_with_options_policy_and_timeout_apply_to_both_layers(
-    trusted: Trusted,
-) -> None:
+async def test_with_options_policy_and_timeout_apply_to_both_layers(trusted: Trusted) -> None:
     server = trusted([503, 503], ok=(200, USERS_JSON))
     async with CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY) as cflow:
         strict = cflow.with_options(retry=RetryPolicy(max_retries=0), timeout=2.5)
@@ -449,7 +433,7 @@ RETRIED = [
 async def test_failure_is_retried_once_then_succeeds(
     scripted: Scripted, sleeps: RecordingAsyncio, case: Retried
 ) -> None:
-    server, cflow = scripted([case.step], ok=case.op.ok, transport=case.transport, retry=FAST_RETRY)
+    server, cflow = scripted([case.step], ok=case.op.ok, transport=case.transport)
     async with cflow:
         _assert_ok(case.op, await case.op(cflow))
     assert server.methods == [case.op.method, case.op.method]
@@ -610,11 +594,11 @@ async def test_preloaded_response_from_injected_transport() -> None:
 
 @pytest.mark.parametrize("failure", [503, httpx.ConnectError])
 async def test_retry_budget_caps_attempts_when_everything_fails(
-    failure: Step, sleeps: RecordingAsyncio
+    scripted: Scripted, sleeps: RecordingAsyncio, failure: Step
 ) -> None:
-    server = Server([], then=failure)
+    server, cflow = scripted([], then=failure, transport="injected")
     calls = 300
-    async with untrusted_client(server) as cflow:
+    async with cflow:
         assert cflow.retry.max_retries == 2
         for _ in range(calls):
             with pytest.raises(CflowError):
@@ -639,10 +623,12 @@ async def test_retry_budget_caps_attempts_when_everything_fails(
         assert len(server.requests) - before == 2, "no retry after the budget refilled"
 
 
-async def test_retry_budget_caps_attempts_under_concurrency(sleeps: RecordingAsyncio) -> None:
-    server = Server([], then=503)
+async def test_retry_budget_caps_attempts_under_concurrency(
+    scripted: Scripted, sleeps: RecordingAsyncio
+) -> None:
+    server, cflow = scripted([], then=503, transport="injected")
     calls = 300
-    async with untrusted_client(server) as cflow:
+    async with cflow:
         results = await asyncio.gather(
             *(cflow.get_workflows() for _ in range(calls)), return_exceptions=True
         )
@@ -714,11 +700,17 @@ def _assert_no_secrets(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("step", "reason"),
-    [(503, "503"), (429, "429"), (httpx.ConnectError, "scripted failure")],
+    [
+        (503, "503"),
+        (429, "429"),
+        (httpx.ConnectError, "scripted failure"),
+        ((503, {"retry-after": "4.25"}), "4.25"),  # the delay
+    ],
 )
 async def test_each_retry_logs_one_info_line_without_secrets(
     client: CflowClient,
     trusted: Trusted,
+    sleeps: RecordingAsyncio,
     caplog: pytest.LogCaptureFixture,
     step: Step,
     reason: str,
@@ -740,19 +732,6 @@ async def test_each_retry_logs_one_info_line_without_secrets(
         _assert_no_secrets(message)
     _assert_no_secrets(str(info.value))
     _assert_no_secrets(repr(info.value))
-
-
-async def test_retry_log_line_shows_the_delay(
-    client: CflowClient,
-    trusted: Trusted,
-    sleeps: RecordingAsyncio,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    trusted([(503, {"retry-after": "4.25"})])
-    with caplog.at_level(logging.INFO, logger="cflow_async"):
-        await client.get_workflows()
-    (line,) = _retry_lines(caplog)
-    assert "4.25" in line.getMessage()
 
 
 async def test_post_retry_logs_without_body_or_secrets(
