@@ -38,4 +38,5 @@ async def test_a_write_waiting_for_the_pool_is_never_sent(sandbox: Any, backend:
         assert not info.value.outcome_unknown
         assert len(await slow_read) == 3
         assert await cflow.submit_record("Test", {"Name": "after"}) == "44"
-    assert [r["values"]["Name"] for r in sandbox.records()] == ["after"]
+    names = [r["values"]["Name"] for r in sandbox.state.records_json()["records"]]
+    assert names == ["after"]

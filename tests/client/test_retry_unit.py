@@ -28,7 +28,7 @@ import httpx
 import pytest
 from cflow_openapi.api.requests import create_request
 from cflow_openapi.api.users import list_users
-from cflow_openapi.models import RequestCreate, RequestCreateFields
+from cflow_openapi.models import RequestCreate
 from conftest import API_KEY, CREDS, FAST_RETRY, USER_KEY, USERNAME, RecordingAsyncio
 from endpoints import USER_JSON, Endpoint, by_name, endpoint, one_per_route_kind, select
 
@@ -175,6 +175,7 @@ class Generated:
         return self.call(client)
 
 
+NEW_REQUEST = RequestCreate.from_dict({"fields": {"Name": "x"}})
 LIST_USERS = Generated(
     "openapi.list_users",
     "GET",
@@ -184,11 +185,7 @@ LIST_USERS = Generated(
 CREATE_REQUEST = Generated(
     "openapi.create_request",
     "POST",
-    lambda c: create_request.asyncio_detailed(
-        "Test",
-        client=c.openapi,
-        body=RequestCreate(fields=RequestCreateFields.from_dict({"Name": "x"})),
-    ),
+    lambda c: create_request.asyncio_detailed("Test", client=c.openapi, body=NEW_REQUEST),
     endpoint("requests.create").ok,
 )
 Op = Endpoint | Generated
@@ -681,11 +678,8 @@ async def test_budget_can_be_disabled(trusted: Trusted) -> None:
 
 
 def _retry_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [
-        r
-        for r in caplog.records
-        if r.name == "cflow_async" and r.getMessage().startswith("Retrying")
-    ]
+    ours = [r for r in caplog.records if r.name == "cflow_async"]
+    return [r for r in ours if r.getMessage().startswith("Retrying")]
 
 
 def _assert_no_secrets(text: str) -> None:
