@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from servers import make_client
 
-from cflow_async import CflowClient, CflowTimeoutError, RetryPolicy
+from cflow_async import CflowTimeoutError, RetryPolicy
 
 pytestmark = pytest.mark.integration
 
@@ -20,12 +21,11 @@ async def test_a_write_waiting_for_the_pool_is_never_sent(sandbox: Any, backend:
     sandbox.set_faults(
         {"script": [{"status": None, "latency": 2.5, "path_contains": "getprocess"}]}
     )
-    async with CflowClient(
-        api_key=sandbox.api_key,
-        user_key=sandbox.user_key,
-        username=sandbox.username,
-        base_url=sandbox.url,
-        http_backend=backend,  # type: ignore[arg-type]
+    creds = {"api_key": sandbox.api_key, "user_key": sandbox.user_key, "username": sandbox.username}
+    async with make_client(
+        backend,
+        sandbox.url,
+        creds,
         max_connections=1,
         timeout=httpx.Timeout(10, connect=0.2, pool=0.2),
         retry=RetryPolicy(max_retries=2, initial_backoff=0.01, max_backoff=0.02),

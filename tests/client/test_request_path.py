@@ -10,13 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cflow_openapi import models
 from cflow_openapi.api.requests import create_request, update_request
-from cflow_openapi.models import (
-    RequestCreate,
-    RequestCreateFields,
-    RequestUpdate,
-    RequestUpdateFields,
-)
 from conftest import CREDS
 from endpoints import endpoint
 from pytest_httpx import HTTPXMock
@@ -41,13 +36,12 @@ def test_may_duplicate_is_the_one_write_rule(method: str, expected: bool) -> Non
 
 
 def _generated_update(c: CflowClient) -> Awaitable[Any]:
-    return update_request.asyncio(
-        "wf-1", "r-1", client=c.openapi, body=RequestUpdate(fields=RequestUpdateFields())
-    )
+    body = models.RequestUpdate(fields=models.RequestUpdateFields())
+    return update_request.asyncio("wf-1", "r-1", client=c.openapi, body=body)
 
 
 def _generated_create(c: CflowClient) -> Awaitable[Any]:
-    body = RequestCreate(fields=RequestCreateFields())
+    body = models.RequestCreate(fields=models.RequestCreateFields())
     return create_request.asyncio("wf-1", client=c.openapi, body=body)
 
 
@@ -107,10 +101,7 @@ async def test_attempts_count_requests_that_left(httpx_mock: HTTPXMock) -> None:
 
 
 def test_attempts_is_zero_for_the_wrong_event_loop() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=[])
-
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(200, json=[])))
     cflow = CflowClient(**CREDS, http_client=http)
     asyncio.run(cflow.get_workflows())
     with pytest.raises(CflowError, match="another event loop") as info:
