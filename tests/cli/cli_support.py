@@ -1,6 +1,5 @@
 """Shared helpers of the ``cflow`` tests: distinctive keys, the run result, leak checks, the
-sandbox admin API, a subprocess runner and a stub HTTP server for answers the sandbox never
-gives (broken bodies, echoed keys)."""
+sandbox admin API, the in-process runner (``Cli``) and a subprocess runner."""
 
 from __future__ import annotations
 
@@ -11,7 +10,9 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 
+from cflow_async.cli import main
 from cflow_async.sandbox import SandboxProcess
 
 # Distinctive keys (not the public demo ones) so a leak is easy to spot.
@@ -82,6 +83,12 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return environ
 
 
+def sandbox_env(proc: SandboxProcess, **extra: str) -> dict[str, str]:
+    """A subprocess environment with the test credentials and ``proc`` as the server."""
+    settings = {"CFLOW_API_KEY": API_KEY, "CFLOW_USER_KEY": USER_KEY, "CFLOW_USERNAME": USERNAME}
+    return subprocess_env(**{**settings, "CFLOW_BASE_URL": proc.url, **extra})
+
+
 def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:
     done = subprocess.run(
         [sys.executable, "-m", "cflow_async", *args],
@@ -93,3 +100,43 @@ def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:
     )
     check_clean(done.stdout, done.stderr)
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+class Cli:
+    """``main`` run in-process with its output checked for leaks, plus the admin API of the
+    shared sandbox (reset for each test)."""
+
+    def __init__(self, sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> None:
+        self.sandbox = sandbox
+        self._capsys = capsys
+
+    def __call__(self, *args: str) -> Result:
+        code = main(list(args))
+        captured = self._capsys.readouterr()
+        check_clean(captured.out, captured.err)
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.code == 0, result
+        return result
+
+    def fails(self, code: int, *args: str) -> Result:
+        """Run a command that must exit ``code`` with one error line and nothing on stdout."""
+        result = self(*args)
+        assert result.code == code, result
+        assert_one_error_line(result)
+        return result
+
+    def admin(self, method: str, path: str, body: Any = None) -> Any:
+        return admin(self.sandbox, method, path, body)
+
+    def records(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self.admin("GET", "/records")["records"]
+        return records
+
+    def requests_seen(self) -> int:
+        return int(self.admin("GET", "/stats")["requests_seen"])
+
+    def script(self, faults: dict[str, Any] | list[dict[str, Any]]) -> None:
+        self.admin("POST", "/faults/script", faults)

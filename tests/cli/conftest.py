@@ -3,21 +3,13 @@ before each test; the CLI run in-process with its output checked for leaks; a st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from servers import Loopback, Reply, threaded
 
-from cflow_async.cli import main
 from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import (
-    API_KEY,
-    USER_KEY,
-    USERNAME,
-    Result,
-    admin,
-    check_clean,
-)
+from cli.cli_support import API_KEY, USER_KEY, USERNAME, Cli, admin
 
 
 @pytest.fixture(scope="session")
@@ -44,14 +36,9 @@ def env(cli_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> Sandbox
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        check_clean(captured.out, captured.err)
-        return Result(code, captured.out, captured.err)
-
-    return run
+def cli(cli_sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs ``cflow`` in-process; the environment is the test's (see ``env``)."""
+    return Cli(cli_sandbox, capsys)
 
 
 @pytest.fixture
