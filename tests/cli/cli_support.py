@@ -3,6 +3,7 @@ sandbox admin API, the in-process runner (``Cli``) and a subprocess runner."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,34 +22,17 @@ USER_KEY = "cli-user-key-S3CRET-dddd"
 USERNAME = "cli.tester@example.com"
 WRONG_API_KEY = "wrong-api-key-S3CRET-zzzz"
 LEAK_MARKERS = (API_KEY, USER_KEY, WRONG_API_KEY, "S3CRET")
+CREDENTIALS_ENV = {"CFLOW_API_KEY": API_KEY, "CFLOW_USER_KEY": USER_KEY, "CFLOW_USERNAME": USERNAME}
 
 SEED_WORKFLOWS = ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
-SEED_STAGES = [
-    {"stage": "User Workflow", "display_name": "User Workflow", "process_id": "27405"},
-    {"stage": "Manager Review", "display_name": "Manager Review", "process_id": "27406"},
-    {"stage": "END", "display_name": "END", "process_id": "27407"},
-]
 WORKFLOW_FIELDS = ["Name", "Phone", "Email", "City", "GoogleSheetRowNumber"]
-PROCESS_FIELDS = [
-    "City",
-    "Email",
-    "R_Approved By2",
-    "R_Approved Date2",
-    "GoogleSheetRowNumber",
-    "R_Approved By1",
-    "R_Approved Date1",
-    "R_Comments1",
-    "R_Status1",
-    "Name",
-    "Phone",
-]
 
 
+@dataclasses.dataclass(repr=False)
 class Result:
-    def __init__(self, code: int, out: str, err: str) -> None:
-        self.code = code
-        self.out = out
-        self.err = err
+    code: int
+    out: str
+    err: str
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -85,8 +69,7 @@ def subprocess_env(**extra: str) -> dict[str, str]:
 
 def sandbox_env(proc: SandboxProcess, **extra: str) -> dict[str, str]:
     """A subprocess environment with the test credentials and ``proc`` as the server."""
-    settings = {"CFLOW_API_KEY": API_KEY, "CFLOW_USER_KEY": USER_KEY, "CFLOW_USERNAME": USERNAME}
-    return subprocess_env(**{**settings, "CFLOW_BASE_URL": proc.url, **extra})
+    return subprocess_env(**{**CREDENTIALS_ENV, "CFLOW_BASE_URL": proc.url, **extra})
 
 
 def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:
@@ -116,15 +99,17 @@ class Cli:
         check_clean(captured.out, captured.err)
         return Result(code, captured.out, captured.err)
 
-    def ok(self, *args: str) -> Result:
-        result = self(*args)
-        assert result.code == 0, result
-        return result
-
-    def fails(self, code: int, *args: str) -> Result:
-        """Run a command that must exit ``code`` with one error line and nothing on stdout."""
+    def exits(self, code: int, *args: str) -> Result:
         result = self(*args)
         assert result.code == code, result
+        return result
+
+    def ok(self, *args: str) -> Result:
+        return self.exits(0, *args)
+
+    def fails(self, code: int, *args: str) -> Result:
+        """Exit ``code`` with one error line and nothing on stdout."""
+        result = self.exits(code, *args)
         assert_one_error_line(result)
         return result
 

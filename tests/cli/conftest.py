@@ -9,7 +9,7 @@ import pytest
 from servers import Loopback, Reply, threaded
 
 from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import API_KEY, USER_KEY, USERNAME, Cli, admin
+from cli.cli_support import API_KEY, CREDENTIALS_ENV, USER_KEY, USERNAME, Cli, admin
 
 
 @pytest.fixture(scope="session")
@@ -28,10 +28,8 @@ def cli_sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
 @pytest.fixture
 def env(cli_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
     """Credentials and server in the environment, as a user would set them."""
-    monkeypatch.setenv("CFLOW_API_KEY", API_KEY)
-    monkeypatch.setenv("CFLOW_USER_KEY", USER_KEY)
-    monkeypatch.setenv("CFLOW_USERNAME", USERNAME)
-    monkeypatch.setenv("CFLOW_BASE_URL", cli_sandbox.url)
+    for name, value in {**CREDENTIALS_ENV, "CFLOW_BASE_URL": cli_sandbox.url}.items():
+        monkeypatch.setenv(name, value)
     return cli_sandbox
 
 

@@ -10,16 +10,28 @@ from typing import Any
 
 import pytest
 
-from cli.cli_support import (
-    PROCESS_FIELDS,
-    SEED_STAGES,
-    SEED_WORKFLOWS,
-    USERNAME,
-    WORKFLOW_FIELDS,
-    Cli,
-)
+from cli.cli_support import SEED_WORKFLOWS, USERNAME, WORKFLOW_FIELDS, Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
+
+SEED_STAGES = [
+    {"stage": "User Workflow", "display_name": "User Workflow", "process_id": "27405"},
+    {"stage": "Manager Review", "display_name": "Manager Review", "process_id": "27406"},
+    {"stage": "END", "display_name": "END", "process_id": "27407"},
+]
+PROCESS_FIELDS = [
+    "City",
+    "Email",
+    "R_Approved By2",
+    "R_Approved Date2",
+    "GoogleSheetRowNumber",
+    "R_Approved By1",
+    "R_Approved Date1",
+    "R_Comments1",
+    "R_Status1",
+    "Name",
+    "Phone",
+]
 
 
 def test_check(cli: Cli) -> None:
@@ -47,18 +59,9 @@ def test_status(cli: Cli) -> None:
 def test_fields_of_the_workflow(cli: Cli) -> None:
     data = cli.ok("fields", "User Workflow").json()
     assert [f["name"] for f in data] == WORKFLOW_FIELDS
-    assert data[0] == {
-        "name": "Name",
-        "type": "text",
-        "label": "Name",
-        "options": [],
-        "spec": None,
-        "help": "",
-        "default": None,
-        "required": False,
-        "multiple": False,
-        "multiline": False,
-    }
+    plain = {"type": "text", "options": [], "spec": None, "help": "", "default": None}
+    flags = {"required": False, "multiple": False, "multiline": False}
+    assert data[0] == {"name": "Name", "label": "Name", **plain, **flags}
 
 
 def test_fields_of_a_stage(cli: Cli) -> None:

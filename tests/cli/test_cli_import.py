@@ -44,8 +44,7 @@ def test_import_then_again_skips_what_is_done(cli: Cli, tmp_path: Path) -> None:
 
 def test_rows_the_field_definitions_refuse_go_to_the_rejects_file(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 6, typo_rows=(3, 5))
-    result = cli("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    assert result.code == 2, result  # bad input
+    result = cli.exits(2, "import", path, "--workflow", WORKFLOW, "--key", KEY)  # bad input
     assert "2 rejected" in result.err
     with open(path + ".rejects.csv", newline="") as file:
         rows = list(csv.DictReader(file))
@@ -66,11 +65,9 @@ def test_an_unknown_outcome_exits_8_and_reconcile_settles_it(cli: Cli, tmp_path:
             {"drop": True, "method": "POST", "path_contains": "submitrecord"},
         ]
     )
-    first = cli(*command, "--concurrency", "1")
-    assert first.code == 8, first
+    first = cli.exits(8, *command, "--concurrency", "1")
     assert "2 of unknown outcome (run again with --reconcile)" in first.err
-    again = cli(*command)
-    assert again.code == 8, again  # never resent by itself
+    cli.exits(8, *command)  # never resent by itself
     summary = cli.ok(*command, "--reconcile", "--settle", "0").json()
     assert (summary["reconciled"], summary["submitted"]) == (1, 1)
     assert stored(cli) == Counter({str(n): 1 for n in range(2, 12)})
@@ -79,9 +76,8 @@ def test_an_unknown_outcome_exits_8_and_reconcile_settles_it(cli: Cli, tmp_path:
 def test_reconcile_without_a_key_lists_the_rows_and_stops(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 4)
     cli.script([{"status": 500, "method": "POST"}])
-    assert cli("import", path, "--workflow", WORKFLOW, "--concurrency", "1").code == 8
-    result = cli("import", path, "--workflow", WORKFLOW, "--reconcile")
-    assert result.code == 8, result
+    cli.exits(8, "import", path, "--workflow", WORKFLOW, "--concurrency", "1")
+    result = cli.exits(8, "import", path, "--workflow", WORKFLOW, "--reconcile")
     assert result.out.split() == ["#2"]  # the row, by number: nothing else to look it up by
     assert "--resubmit-unknown" in result.err
 
@@ -89,14 +85,12 @@ def test_reconcile_without_a_key_lists_the_rows_and_stops(cli: Cli, tmp_path: Pa
 def test_a_journal_of_another_workflow_is_refused(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 2)
     cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    other = cli("import", path, "--workflow", "Test", "--key", KEY)
-    assert other.code == 2, other
+    other = cli.exits(2, "import", path, "--workflow", "Test", "--key", KEY)
     assert "belongs to an import into workflow 'User Workflow', not 'Test'" in other.err
 
 
 def test_import_help_names_the_options(cli: Cli) -> None:
-    result = cli("import", "--help")
-    assert result.code == 0
+    result = cli.ok("import", "--help")
     for option in ("--journal", "--key", "--map", "--reconcile", "--resubmit-unknown", "--rate"):
         assert option in result.out
     json.dumps(result.out)

@@ -14,8 +14,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 def test_iso_date_from_the_shell_is_converted(cli: Cli) -> None:
     cli.ok("submit", "SampleWorkflow", "Name1=ashoka", "Build_Date=2026-03-01")
-    values = cli.records()[0]["values"]
-    assert values == {"Name1": "ashoka", "Build_Date": "3/1/2026 12:00:00 AM"}
+    assert cli.records()[0]["values"] == {"Name1": "ashoka", "Build_Date": "3/1/2026 12:00:00 AM"}
 
 
 def test_a_typo_exits_2_with_the_suggestion_and_sends_nothing(cli: Cli) -> None:
@@ -27,28 +26,26 @@ def test_a_typo_exits_2_with_the_suggestion_and_sends_nothing(cli: Cli) -> None:
 
 def test_no_validate_sends_the_values_as_given(cli: Cli) -> None:
     before = cli.requests_seen()
-    result = cli("submit", "SampleWorkflow", "Ctiy=trichy", "--no-validate")
-    assert result.code == 6, result  # the server's 400, not the client's check
+    # The server's 400, not the client's check.
+    cli.exits(6, "submit", "SampleWorkflow", "Ctiy=trichy", "--no-validate")
     assert cli.requests_seen() - before == 1  # no field definitions fetched
 
 
 def test_update_is_checked_against_the_stage(cli: Cli) -> None:
     cli.ok("submit", "SampleWorkflow", "City=trichy")
-    result = cli("update", "SampleWorkflow", "27406", "44", "R_Status1=Done")
-    assert result.code == 2, result
+    result = cli.exits(2, "update", "SampleWorkflow", "27406", "44", "R_Status1=Done")
     assert "valid values: 'New', 'Approved', 'Rejected'" in result.err
     cli.ok("update", "SampleWorkflow", "27406", "44", "R_Status1=Approved")
 
 
 def test_timezone_option_converts_datetimes_with_an_offset(cli: Cli) -> None:
     aware = "Build_Date=2026-03-01T13:00:00+00:00"
-    result = cli("submit", "SampleWorkflow", aware)
-    assert result.code == 2, result
+    result = cli.exits(2, "submit", "SampleWorkflow", aware)
     assert "timezone" in result.err
     cli.ok("submit", "SampleWorkflow", aware, "--timezone", "Asia/Kolkata")
     assert cli.records()[0]["values"] == {"Build_Date": "3/1/2026 6:30:00 PM"}
-    result = cli("submit", "SampleWorkflow", aware, "--timezone", "Nowhere/Special")
-    assert result.code == 3, result  # a configuration error
+    # An unknown zone is a configuration error.
+    cli.exits(3, "submit", "SampleWorkflow", aware, "--timezone", "Nowhere/Special")
 
 
 def test_codegen_records_writes_a_module(cli: Cli, tmp_path: Path) -> None:

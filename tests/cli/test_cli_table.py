@@ -7,7 +7,7 @@ import json
 import pytest
 from servers import Loopback, Reply
 
-from cli.cli_support import SEED_WORKFLOWS, USERNAME, Cli
+from cli.cli_support import SEED_WORKFLOWS, USERNAME, WORKFLOW_FIELDS, Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
@@ -47,8 +47,7 @@ def test_table_summarises_nested_values_too_long_for_a_cell(cli: Cli) -> None:
 
 
 def test_requests_table_leads_with_scalar_columns(cli: Cli) -> None:
-    names = ["Name", "Phone", "Email", "City", "GoogleSheetRowNumber"]
-    values = json.dumps({name: f"a longer value for {name}" for name in names})
+    values = json.dumps({name: f"a longer value for {name}" for name in WORKFLOW_FIELDS})
     cli.ok("requests", "create", "User Workflow", "--values", values)
     cli.ok("requests", "create", "User Workflow", "City=Ooty")
     full = cli("requests", "list", "User Workflow").json()

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,6 @@ def test_table_known_input() -> None:
     )
 
 
-def test_table_of_only_empty_values_keeps_its_columns() -> None:
-    assert table([{"a": None, "b": ""}]).splitlines()[0].split() == ["a", "b"]
-
-
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
@@ -61,6 +58,10 @@ def test_table_of_only_empty_values_keeps_its_columns() -> None:
 )
 def test_cell(value: Any, shown: str) -> None:
     assert cell(value) == shown
+
+
+def test_table_of_only_empty_values_keeps_its_columns() -> None:
+    assert table([{"a": None, "b": ""}]).splitlines()[0].split() == ["a", "b"]
 
 
 def test_table_of_an_object_and_of_scalars() -> None:
@@ -175,13 +176,16 @@ def _imported_by_help(prelude: str = "") -> list[str]:
     return imported
 
 
-def test_the_cli_package_imports_only_the_standard_library() -> None:
-    # A bare cflow_async package object stands in for cflow_async/__init__ (which imports the
-    # client, hence httpx): what remains imported is the CLI's own doing.
-    prelude = (
-        "import types; pkg = types.ModuleType('cflow_async');"
-        f" pkg.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['cflow_async'] = pkg"
-    )
+# A bare cflow_async package object stands in for cflow_async/__init__ (which imports the
+# client, hence httpx): what remains imported is the CLI's own doing.
+_BARE_PACKAGE = (
+    "import types; pkg = types.ModuleType('cflow_async');"
+    f" pkg.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['cflow_async'] = pkg"
+)
+
+
+@pytest.mark.parametrize("prelude", [_BARE_PACKAGE, ""], ids=["cli-package", "cflow-help"])
+def test_help_imports_neither_httpx_nor_aiohttp(prelude: str) -> None:
     assert _imported_by_help(prelude) == []
 
 
@@ -189,75 +193,66 @@ def test_cflow_help_does_not_import_aiohttp() -> None:
     assert not [m for m in _imported_by_help() if m.split(".")[0] == "aiohttp"]
 
 
-def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
-    assert _imported_by_help() == []
-
-
 # --- failures outside the library: bugs, Ctrl-C, a closed pipe -------------------------------
 
 SECRET = "units-api-key-S3CRET-eeee"
+Raising = Callable[..., tuple[int, str, str]]
 
 
-def _run_raising(
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    error: BaseException,
-    *,
-    write: bool = False,
-) -> tuple[int, str, str]:
-    """Run a stand-in command whose handler raises ``error`` (no request is made)."""
+@pytest.fixture
+def run_raising(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Raising:
+    """Runs a stand-in command whose handler raises ``error`` (no request is made): gives
+    the exit code, stdout and stderr."""
 
-    async def handler(client: Any, args: argparse.Namespace) -> Any:
-        raise error
+    def run(error: BaseException, *, write: bool = False) -> tuple[int, str, str]:
+        async def handler(client: Any, args: argparse.Namespace) -> Any:
+            raise error
 
-    entry = Command(("boom",), handler, "raise", write=write)
-    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
-    monkeypatch.setenv("CFLOW_API_KEY", SECRET)
-    monkeypatch.setenv("CFLOW_USER_KEY", "units-user-key")
-    monkeypatch.setenv("CFLOW_USERNAME", "units@example.com")
-    monkeypatch.setenv("CFLOW_BASE_URL", "http://127.0.0.1:9")
-    code = main(["boom"])
-    captured = capsys.readouterr()
-    assert SECRET not in captured.out + captured.err
-    return code, captured.out, captured.err
+        entry = Command(("boom",), handler, "raise", write=write)
+        monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
+        monkeypatch.setenv("CFLOW_API_KEY", SECRET)
+        monkeypatch.setenv("CFLOW_USER_KEY", "units-user-key")
+        monkeypatch.setenv("CFLOW_USERNAME", "units@example.com")
+        monkeypatch.setenv("CFLOW_BASE_URL", "http://127.0.0.1:9")
+        code = main(["boom"])
+        captured = capsys.readouterr()
+        assert SECRET not in captured.out + captured.err
+        return code, captured.out, captured.err
+
+    return run
 
 
 def test_a_bug_exits_1_with_one_scrubbed_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    run_raising: Raising, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CFLOW_DEBUG", raising=False)
-    code, out, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
-    assert code == 1
-    assert out == ""
-    assert err == (
+    assert run_raising(RuntimeError(f"key {SECRET} leaked")) == (
+        1,
+        "",
         "cflow: error: unexpected RuntimeError: key [redacted] leaked"
-        " (set CFLOW_DEBUG=1 for a traceback)\n"
+        " (set CFLOW_DEBUG=1 for a traceback)\n",
     )
 
 
 def test_cflow_debug_adds_a_scrubbed_traceback(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    run_raising: Raising, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CFLOW_DEBUG", "1")
-    code, _, err = _run_raising(monkeypatch, capsys, RuntimeError(f"key {SECRET} leaked"))
+    code, _, err = run_raising(RuntimeError(f"key {SECRET} leaked"))
     assert code == 1
     assert "Traceback (most recent call last)" in err
     assert "RuntimeError: key [redacted] leaked" in err
 
 
-@pytest.mark.parametrize(("write", "note"), [(False, False), (True, True)])
-def test_ctrl_c_in_process_exits_130(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], write: bool, note: bool
-) -> None:
-    code, out, err = _run_raising(monkeypatch, capsys, KeyboardInterrupt(), write=write)
-    assert code == 130
-    assert out == ""
-    assert err.startswith("cflow: error: interrupted")
-    assert ("outcome is unknown" in err) is note
+# A write interrupted may have reached the server.
+_UNKNOWN = "; if the write reached the server its outcome is unknown: check before retrying"
 
 
-def test_a_closed_pipe_exits_0_silently(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, err = _run_raising(monkeypatch, capsys, BrokenPipeError())
-    assert (code, out, err) == (0, "", "")
+@pytest.mark.parametrize(("write", "note"), [(False, ""), (True, _UNKNOWN)])
+def test_ctrl_c_in_process_exits_130(run_raising: Raising, write: bool, note: str) -> None:
+    err = f"cflow: error: interrupted{note}\n"
+    assert run_raising(KeyboardInterrupt(), write=write) == (130, "", err)
+
+
+def test_a_closed_pipe_exits_0_silently(run_raising: Raising) -> None:
+    assert run_raising(BrokenPipeError()) == (0, "", "")

@@ -11,8 +11,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
 def test_help_documents_exit_codes(cli: Cli) -> None:
-    result = cli("--help")
-    assert result.code == 0
+    result = cli.ok("--help")
     assert "exit codes:" in result.out
     for code, meaning in EXIT_CODES.items():
         assert f"{code:>3}  {meaning}" in result.out
@@ -32,9 +31,7 @@ def test_help_documents_exit_codes(cli: Cli) -> None:
     ],
 )
 def test_subcommand_help_and_version(cli: Cli, args: list[str], start: str) -> None:
-    result = cli(*args)
-    assert result.code == 0
-    assert result.out.startswith(start)
+    assert cli.ok(*args).out.startswith(start)
 
 
 def test_module_help_in_subprocess() -> None:
@@ -67,8 +64,7 @@ def test_module_help_in_subprocess() -> None:
     ],
 )
 def test_usage_errors_exit_2(cli: Cli, args: list[str], message: str) -> None:
-    result = cli(*args)
-    assert result.code == 2, result
+    result = cli.exits(2, *args)
     assert result.out == ""
     assert message in result.err
     assert cli.requests_seen() == 0  # nothing was sent

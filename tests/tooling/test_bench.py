@@ -18,9 +18,9 @@ if str(ROOT) not in sys.path:  # scripts/ is not installed: import it from the c
 from scripts.bench import canned_server, csv_import, options, otel, report, workers  # noqa: E402
 
 
-def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.bench", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,23 +29,19 @@ def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[st
     )
 
 
-def test_help_from_the_repository_root() -> None:
-    done = run_bench("--help")
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["-m", "scripts.bench", "--help"], ["--only SECTION", "--quick"]),  # from the root
+        ([str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"], ["usage:"]),  # by path
+    ],
+    ids=["from-the-repository-root", "by-path"],
+)
+def test_help(args: list[str], shown: list[str]) -> None:
+    done = run_python(*args)
     assert done.returncode == 0, done.stderr
-    assert "--only SECTION" in done.stdout
-    assert "--quick" in done.stdout
-
-
-def test_help_by_path() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "usage:" in done.stdout
+    for text in shown:
+        assert text in done.stdout
 
 
 def test_quick_defaults_and_sections() -> None:
@@ -58,14 +54,8 @@ def test_quick_defaults_and_sections() -> None:
     assert full.import_rows == 1_000_000
     assert options.parse_args(["--quick"]).import_rows == 20_000
     assert options.parse_args(["--only", "import", "--import-rows", "500"]).import_rows == 500
-    assert options.parse_args(["--import-rows", "0"]).sections == [
-        "http",
-        "openapi",
-        "otel",
-        "bulk",
-        "imports",
-        "sandbox",
-    ]
+    no_import = options.parse_args(["--import-rows", "0"])
+    assert no_import.sections == ["http", "openapi", "otel", "bulk", "imports", "sandbox"]
     assert set(workers._WORKERS) == {"http", "bulk", "sandbox", "import"}
 
 
@@ -204,59 +194,41 @@ def test_summaries_take_medians_and_report_failures() -> None:
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_a_tiny_sandbox_run_end_to_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "timeout", "counts", "shown"),
+    [
+        (
+            "--only sandbox --sandbox-calls 3 --sandbox-seconds 0.5",
+            180,
+            {"| aiohttp |": 2, "| httpx |": 2},
+            ["## Sandbox per-call latency"],
+        ),
+        (
+            "--only openapi otel import --openapi-concurrency 1 --otel-concurrency 1"
+            " --calls 50 --seconds 0.5 --warmup-seconds 0.1 --import-rows 200",
+            240,
+            {"| facade, aiohttp backend | 1 |": 1},
+            [
+                "## OpenAPI call: `cflow.requests.list",
+                "## Hooks and OpenTelemetry",
+                "| OpenTelemetryHooks (in-memory exporter) | 1 |",
+                "| 200 | 200 | 200 |",
+            ],
+        ),
+    ],
+    ids=["sandbox", "openapi-otel-import"],
+)
+def test_a_tiny_run_end_to_end(
+    tmp_path: Path, args: str, timeout: float, counts: dict[str, int], shown: list[str]
+) -> None:
     out = tmp_path / "bench.md"
-    done = run_bench(
-        "--quick",
-        "--only",
-        "sandbox",
-        "--sandbox-calls",
-        "3",
-        "--sandbox-seconds",
-        "0.5",
-        "--output",
-        str(out),
-        timeout=180,
+    done = run_python(
+        "-m", "scripts.bench", "--quick", *args.split(), "--output", str(out), timeout=timeout
     )
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
-    assert "## Sandbox per-call latency" in text
-    assert text.count("| aiohttp |") == 2
-    assert text.count("| httpx |") == 2
-    assert "failed" not in text
-
-
-@pytest.mark.slow
-@pytest.mark.integration
-def test_a_tiny_run_of_the_new_sections_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "bench.md"
-    done = run_bench(
-        "--quick",
-        "--only",
-        "openapi",
-        "otel",
-        "import",
-        "--openapi-concurrency",
-        "1",
-        "--otel-concurrency",
-        "1",
-        "--calls",
-        "50",
-        "--seconds",
-        "0.5",
-        "--warmup-seconds",
-        "0.1",
-        "--import-rows",
-        "200",
-        "--output",
-        str(out),
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    text = out.read_text(encoding="utf-8")
-    assert "## OpenAPI call: `cflow.requests.list" in text
-    assert text.count("| facade, aiohttp backend | 1 |") == 1
-    assert "## Hooks and OpenTelemetry" in text
-    assert "| OpenTelemetryHooks (in-memory exporter) | 1 |" in text
-    assert "| 200 | 200 | 200 |" in text
+    for line, count in counts.items():
+        assert text.count(line) == count
+    for line in shown:
+        assert line in text
     assert "failed" not in text
