@@ -55,12 +55,6 @@ def assert_one_error_line(result: Result) -> None:
     assert result.err.count("\n") == 1, result.err
 
 
-def admin(proc: SandboxProcess, method: str, path: str, body: Any = None) -> Any:
-    response = httpx.request(method, proc.url + "/__sandbox__" + path, json=body, timeout=10)
-    response.raise_for_status()
-    return response.json()
-
-
 def subprocess_env(**extra: str) -> dict[str, str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CFLOW_")}
     environ.update(extra)
@@ -87,7 +81,7 @@ def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:
 
 class Cli:
     """``main`` run in-process with its output checked for leaks, plus the admin API of the
-    shared sandbox (reset for each test)."""
+    shared sandbox."""
 
     def __init__(self, sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> None:
         self.sandbox = sandbox
@@ -114,7 +108,10 @@ class Cli:
         return result
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
-        return admin(self.sandbox, method, path, body)
+        url = self.sandbox.url + "/__sandbox__" + path
+        response = httpx.request(method, url, json=body, timeout=10)
+        response.raise_for_status()
+        return response.json()
 
     def records(self) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self.admin("GET", "/records")["records"]

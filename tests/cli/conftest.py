@@ -9,7 +9,7 @@ import pytest
 from servers import Loopback, Reply, threaded
 
 from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import API_KEY, CREDENTIALS_ENV, USER_KEY, USERNAME, Cli, admin
+from cli.cli_support import API_KEY, CREDENTIALS_ENV, USER_KEY, USERNAME, Cli
 
 
 @pytest.fixture(scope="session")
@@ -19,24 +19,19 @@ def sandbox_process() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-def cli_sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
-    """The shared sandbox, back in its seed state with no faults."""
-    admin(sandbox_process, "POST", "/reset")
-    return sandbox_process
+def cli(sandbox_process: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs ``cflow`` in-process against the shared sandbox, back in its seed state with no
+    faults. The environment is the test's own (see ``env``)."""
+    cli = Cli(sandbox_process, capsys)
+    cli.admin("POST", "/reset")
+    return cli
 
 
 @pytest.fixture
-def env(cli_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+def env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials and server in the environment, as a user would set them."""
-    for name, value in {**CREDENTIALS_ENV, "CFLOW_BASE_URL": cli_sandbox.url}.items():
+    for name, value in {**CREDENTIALS_ENV, "CFLOW_BASE_URL": cli.sandbox.url}.items():
         monkeypatch.setenv(name, value)
-    return cli_sandbox
-
-
-@pytest.fixture
-def cli(cli_sandbox: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> Cli:
-    """Runs ``cflow`` in-process; the environment is the test's (see ``env``)."""
-    return Cli(cli_sandbox, capsys)
 
 
 @pytest.fixture

@@ -141,8 +141,8 @@ def test_values_file_missing_exits_2(cli: Cli, tmp_path: Path) -> None:
 
 def test_update(cli: Cli) -> None:
     cli.ok("submit", "SampleWorkflow", "City=trichy", "Name1=ashoka")
-    result = cli.ok("update", "SampleWorkflow", "27407", "44", "City=tiruchirappalli")
-    assert result.json() == {"record_id": "44"}
+    updated = cli.ok("update", "SampleWorkflow", "27407", "44", "City=tiruchirappalli")
+    assert updated.json() == {"record_id": "44"}
     record = cli.records()[0]
     assert record["values"] == {"City": "tiruchirappalli", "Name1": "ashoka"}
     assert record["group_id"] == "27407"
@@ -164,8 +164,7 @@ def test_requests_lifecycle(cli: Cli) -> None:
     got = cli.ok("requests", "get", "User Workflow", "1001").json()
     assert got["fields"] == {"City": "Chennai", "Name": "Asha"}
 
-    approved = cli.ok("requests", "approve", "User Workflow", "1001", "--comment", "looks good")
-    body = approved.json()
+    body = cli.ok("requests", "approve", "User Workflow", "1001", "--comment", "looks good").json()
     assert body["status"] == "approved"
     assert body["currentStage"] == "END"
     assert body["comments"][-1]["comment"] == "looks good"

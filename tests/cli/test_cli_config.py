@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
     API_KEY,
     SEED_WORKFLOWS,
@@ -33,8 +32,8 @@ def test_missing_credentials_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -
     assert cli.requests_seen() == 0
 
 
-def test_missing_credentials_in_subprocess_exit_3(cli_sandbox: SandboxProcess) -> None:
-    result = run_module("workflows", env=subprocess_env(CFLOW_BASE_URL=cli_sandbox.url))
+def test_missing_credentials_in_subprocess_exit_3(cli: Cli) -> None:
+    result = run_module("workflows", env=subprocess_env(CFLOW_BASE_URL=cli.sandbox.url))
     assert result.code == 3, result
     assert_one_error_line(result)
     assert "missing Cflow credentials" in result.err

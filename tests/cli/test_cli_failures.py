@@ -14,11 +14,9 @@ import pytest
 from conftest import free_port
 from servers import Loopback, Reply, Seen
 
-from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
     SEED_WORKFLOWS,
     Cli,
-    admin,
     assert_one_error_line,
     check_clean,
     run_module,
@@ -119,8 +117,8 @@ def test_write_with_unknown_outcome_exit_8(
     assert "Check before sending it again" in result.err
 
 
-def test_module_against_the_sandbox(cli_sandbox: SandboxProcess) -> None:
-    environ = sandbox_env(cli_sandbox)
+def test_module_against_the_sandbox(cli: Cli) -> None:
+    environ = sandbox_env(cli.sandbox)
     result = run_module("workflows", env=environ)
     assert result.code == 0, result
     assert [w["name"] for w in result.json()] == SEED_WORKFLOWS
@@ -129,7 +127,7 @@ def test_module_against_the_sandbox(cli_sandbox: SandboxProcess) -> None:
     assert result.code == 5, result
     assert_one_error_line(result)
 
-    result = run_module("workflows", env=sandbox_env(cli_sandbox, CFLOW_USER_KEY="wrong-user-key"))
+    result = run_module("workflows", env=sandbox_env(cli.sandbox, CFLOW_USER_KEY="wrong-user-key"))
     assert result.code == 4, result
     assert_one_error_line(result)
 
@@ -148,11 +146,11 @@ def test_sandbox_command_refuses_non_loopback(cli: Cli) -> None:
 @pytest.mark.parametrize(
     ("args", "write"), [(["workflows"], False), (["submit", "Test", "a=b"], True)]
 )
-def test_ctrl_c_exits_130(cli_sandbox: SandboxProcess, args: list[str], write: bool) -> None:
-    admin(cli_sandbox, "POST", "/faults/script", {"status": None, "latency": 30})
+def test_ctrl_c_exits_130(cli: Cli, args: list[str], write: bool) -> None:
+    cli.script({"status": None, "latency": 30})
     process = subprocess.Popen(
         [sys.executable, "-m", "cflow_async", *args],
-        env=sandbox_env(cli_sandbox),
+        env=sandbox_env(cli.sandbox),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -161,7 +159,7 @@ def test_ctrl_c_exits_130(cli_sandbox: SandboxProcess, args: list[str], write: b
     )
     try:
         deadline = time.monotonic() + 30
-        while admin(cli_sandbox, "GET", "/stats")["requests_seen"] == 0:
+        while cli.requests_seen() == 0:
             assert time.monotonic() < deadline, "the CLI never reached the sandbox"
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
