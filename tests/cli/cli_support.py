@@ -24,6 +24,9 @@ WRONG_API_KEY = "wrong-api-key-S3CRET-zzzz"
 LEAK_MARKERS = (API_KEY, USER_KEY, WRONG_API_KEY, "S3CRET")
 CREDENTIALS_ENV = {"CFLOW_API_KEY": API_KEY, "CFLOW_USER_KEY": USER_KEY, "CFLOW_USERNAME": USERNAME}
 
+#: What an interrupted write adds to its error line: it may have reached the server.
+UNKNOWN_NOTE = "; if the write reached the server its outcome is unknown: check before retrying"
+
 SEED_WORKFLOWS = ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
 WORKFLOW_FIELDS = ["Name", "Phone", "Email", "City", "GoogleSheetRowNumber"]
 

@@ -21,6 +21,7 @@ from cflow_async.cli.commands import COMMANDS, Command, arg
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE
 from cflow_async.cli.output import cell, table
 from cflow_async.cli.run import classify_error
+from cli.cli_support import UNKNOWN_NOTE
 
 PACKAGE_DIR = Path(cflow_async.__file__).resolve().parent
 
@@ -236,11 +237,7 @@ def test_cflow_debug_adds_a_scrubbed_traceback(
     assert "RuntimeError: key [redacted] leaked" in err
 
 
-# A write interrupted may have reached the server.
-_UNKNOWN = "; if the write reached the server its outcome is unknown: check before retrying"
-
-
-@pytest.mark.parametrize(("write", "note"), [(False, ""), (True, _UNKNOWN)])
+@pytest.mark.parametrize(("write", "note"), [(False, ""), (True, UNKNOWN_NOTE)])
 def test_ctrl_c_in_process_exits_130(run_raising: Raising, write: bool, note: str) -> None:
     err = f"cflow: error: interrupted{note}\n"
     assert run_raising(KeyboardInterrupt(), write=write) == (130, "", err)
