@@ -82,19 +82,9 @@ def test_canned_requests_match_the_openapi_request_model() -> None:
 
 
 def _cell(cpu: float) -> dict[str, object]:
-    return {
-        "cpu_us": cpu,
-        "cpu_min": cpu,
-        "cpu_max": cpu,
-        "calls_s": 1e6 / cpu,
-        "peak_rss_mb": 40.0,
-        "server_cpu_pct": 10.0,
-        "connections": 0,
-        "calls": 1500,
-        "errors": 0,
-        "first_error": None,
-        "failed_runs": 0,
-    }
+    timings = {"cpu_us": cpu, "cpu_min": cpu, "cpu_max": cpu, "calls_s": 1e6 / cpu}
+    load = {"peak_rss_mb": 40.0, "server_cpu_pct": 10.0, "connections": 0, "calls": 1500}
+    return {**timings, **load, "errors": 0, "first_error": None, "failed_runs": 0}
 
 
 def test_openapi_table_reports_the_goal_on_known_numbers() -> None:
@@ -165,15 +155,12 @@ def test_sandbox_table_formats_known_numbers() -> None:
     args = argparse.Namespace(sandbox_calls=300, sandbox_seconds=3.0, repeats=1)
     cell = {"p50_ms": 40.0, "p99_ms": 48.5, "calls_s": 25.0, "calls": 75}
     plain = {"p50_ms": 0.5, "p99_ms": 1.25, "calls_s": 1900.0, "calls": 300}
-    table = report.sandbox_table(
-        args,
-        {
-            ("run_sandbox", "httpx", "getworkflows"): cell,
-            ("uvicorn", "httpx", "getworkflows"): plain,
-            ("run_sandbox", "httpx", "submitrecord"): {"failed": "exit 1: boom"},
-        },
-    )
-    rows = [line for line in table if line.startswith("| httpx")]
+    cells = {
+        ("run_sandbox", "httpx", "getworkflows"): cell,
+        ("uvicorn", "httpx", "getworkflows"): plain,
+        ("run_sandbox", "httpx", "submitrecord"): {"failed": "exit 1: boom"},
+    }
+    rows = [line for line in report.sandbox_table(args, cells) if line.startswith("| httpx")]
     assert rows[0] == (
         "| httpx | GET getworkflows | 40.00 / 48.50 | 0.50 / 1.25 | 80.00x | 25 | 1,900"
         " | 0.01x | 75/300 |"
