@@ -18,10 +18,12 @@ if str(ROOT) not in sys.path:  # scripts/ is not installed: import it from the c
 from scripts.bench import canned_server, csv_import, options, otel, report, workers  # noqa: E402
 
 
-def run_python(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    *args: str, cwd: Path | None = ROOT, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -30,15 +32,15 @@ def run_python(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[s
 
 
 @pytest.mark.parametrize(
-    ("args", "shown"),
+    ("args", "cwd", "shown"),
     [
-        (["-m", "scripts.bench", "--help"], ["--only SECTION", "--quick"]),  # from the root
-        ([str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"], ["usage:"]),  # by path
+        (["-m", "scripts.bench", "--help"], ROOT, ["--only SECTION", "--quick"]),
+        ([str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"], None, ["usage:"]),
     ],
     ids=["from-the-repository-root", "by-path"],
 )
-def test_help(args: list[str], shown: list[str]) -> None:
-    done = run_python(*args)
+def test_help(args: list[str], cwd: Path | None, shown: list[str]) -> None:
+    done = run_python(*args, cwd=cwd)
     assert done.returncode == 0, done.stderr
     for text in shown:
         assert text in done.stdout
