@@ -3,21 +3,13 @@ before each test; the CLI run in-process with its output checked for leaks; a st
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from servers import Loopback, Reply, threaded
 
-from cflow_async.cli import main
 from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import (
-    API_KEY,
-    USER_KEY,
-    USERNAME,
-    Result,
-    admin,
-    check_clean,
-)
+from cli.cli_support import API_KEY, CREDENTIALS_ENV, USER_KEY, USERNAME, Cli
 
 
 @pytest.fixture(scope="session")
@@ -27,31 +19,19 @@ def sandbox_process() -> Iterator[SandboxProcess]:
 
 
 @pytest.fixture
-def cli_sandbox(sandbox_process: SandboxProcess) -> SandboxProcess:
-    """The shared sandbox, back in its seed state with no faults."""
-    admin(sandbox_process, "POST", "/reset")
-    return sandbox_process
+def cli(sandbox_process: SandboxProcess, capsys: pytest.CaptureFixture[str]) -> Cli:
+    """Runs ``cflow`` in-process against the shared sandbox, back in its seed state with no
+    faults. The environment is the test's own (see ``env``)."""
+    cli = Cli(sandbox_process, capsys)
+    cli.admin("POST", "/reset")
+    return cli
 
 
 @pytest.fixture
-def env(cli_sandbox: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+def env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """Credentials and server in the environment, as a user would set them."""
-    monkeypatch.setenv("CFLOW_API_KEY", API_KEY)
-    monkeypatch.setenv("CFLOW_USER_KEY", USER_KEY)
-    monkeypatch.setenv("CFLOW_USERNAME", USERNAME)
-    monkeypatch.setenv("CFLOW_BASE_URL", cli_sandbox.url)
-    return cli_sandbox
-
-
-@pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def run(*args: str) -> Result:
-        code = main(list(args))
-        captured = capsys.readouterr()
-        check_clean(captured.out, captured.err)
-        return Result(code, captured.out, captured.err)
-
-    return run
+    for name, value in {**CREDENTIALS_ENV, "CFLOW_BASE_URL": cli.sandbox.url}.items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture

@@ -5,78 +5,67 @@ from __future__ import annotations
 import io
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import (
-    PROCESS_FIELDS,
-    SEED_STAGES,
-    SEED_WORKFLOWS,
-    USERNAME,
-    WORKFLOW_FIELDS,
-    Result,
-    admin,
-    assert_one_error_line,
-)
+from cli.cli_support import SEED_WORKFLOWS, USERNAME, WORKFLOW_FIELDS, Cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
+
+SEED_STAGES = [
+    {"stage": "User Workflow", "display_name": "User Workflow", "process_id": "27405"},
+    {"stage": "Manager Review", "display_name": "Manager Review", "process_id": "27406"},
+    {"stage": "END", "display_name": "END", "process_id": "27407"},
+]
+PROCESS_FIELDS = [
+    "City",
+    "Email",
+    "R_Approved By2",
+    "R_Approved Date2",
+    "GoogleSheetRowNumber",
+    "R_Approved By1",
+    "R_Approved Date1",
+    "R_Comments1",
+    "R_Status1",
+    "Name",
+    "Phone",
+]
 
 
-def test_check(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("check")
-    assert result.code == 0, result
-    assert result.json() == {"ok": True, "base_url": env.url, "username": USERNAME}
+def test_check(cli: Cli) -> None:
+    result = cli.ok("check")
+    assert result.json() == {"ok": True, "base_url": cli.sandbox.url, "username": USERNAME}
     assert result.err == ""
 
 
-def test_workflows(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("workflows")
-    assert result.code == 0, result
-    data = result.json()
+def test_workflows(cli: Cli) -> None:
+    data = cli.ok("workflows").json()
     assert [w["name"] for w in data] == SEED_WORKFLOWS
     assert [w["display_name"] for w in data] == SEED_WORKFLOWS
 
 
-def test_process(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("process", "User Workflow")
-    assert result.code == 0, result
-    assert result.json() == SEED_STAGES
+def test_process(cli: Cli) -> None:
+    assert cli.ok("process", "User Workflow").json() == SEED_STAGES
 
 
-def test_status(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("status", "User Workflow", "27406")
-    assert result.code == 0, result
-    assert result.json() == [
+def test_status(cli: Cli) -> None:
+    assert cli.ok("status", "User Workflow", "27406").json() == [
         {"group_id": "27406", "status": status} for status in ("New", "Approved", "Rejected")
     ]
 
 
-def test_fields_of_the_workflow(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("fields", "User Workflow")
-    assert result.code == 0, result
-    data = result.json()
+def test_fields_of_the_workflow(cli: Cli) -> None:
+    data = cli.ok("fields", "User Workflow").json()
     assert [f["name"] for f in data] == WORKFLOW_FIELDS
-    assert data[0] == {
-        "name": "Name",
-        "type": "text",
-        "label": "Name",
-        "options": [],
-        "spec": None,
-        "help": "",
-        "default": None,
-        "required": False,
-        "multiple": False,
-        "multiline": False,
-    }
+    plain = {"type": "text", "options": [], "spec": None, "help": "", "default": None}
+    flags = {"required": False, "multiple": False, "multiline": False}
+    assert data[0] == {"name": "Name", "label": "Name", **plain, **flags}
 
 
-def test_fields_of_a_stage(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("fields", "User Workflow", "--group-id", "27406")
-    assert result.code == 0, result
-    data = result.json()
+def test_fields_of_a_stage(cli: Cli) -> None:
+    data = cli.ok("fields", "User Workflow", "--group-id", "27406").json()
     assert [f["name"] for f in data] == PROCESS_FIELDS
     by_name = {f["name"]: f for f in data}
     assert by_name["R_Status1"]["options"] == [
@@ -87,113 +76,83 @@ def test_fields_of_a_stage(env: SandboxProcess, cli: Callable[..., Result]) -> N
     assert by_name["R_Approved Date1"]["type"] == "date"
 
 
-def test_fields_for_map(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("fields", "User Workflow", "--group-id", "27406", "--for-map")
-    assert result.code == 0, result
-    data = result.json()
+def test_fields_for_map(cli: Cli) -> None:
+    data = cli.ok("fields", "User Workflow", "--group-id", "27406", "--for-map").json()
     assert [f["name"] for f in data] == [*PROCESS_FIELDS, "RecordId"]
     assert data[-1]["required"] is True
     assert data[-1]["label"] == "Record ID"
     assert data[-1]["help"] == "Record ID"
 
 
-def test_submit_with_pairs(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli(
-        "submit",
-        "SampleWorkflow",
-        "City=trichy",
-        "Name1=ashoka",
-        "Email=ashoka@cavintek.com",
-        "Build_Date=3/26/2022 6:30:00 PM",
-        'Work_Status:=["Stage"]',
-        'Completed_work:=["stage testing completed", "live testing completed"]',
-    )
-    assert result.code == 0, result
+@pytest.mark.parametrize(
+    ("args", "values"),
+    [
+        (
+            [
+                "SampleWorkflow",
+                "City=trichy",
+                "Name1=ashoka",
+                "Email=ashoka@cavintek.com",
+                "Build_Date=3/26/2022 6:30:00 PM",
+                'Work_Status:=["Stage"]',
+                'Completed_work:=["stage testing completed", "live testing completed"]',
+            ],
+            {
+                "City": "trichy",
+                "Name1": "ashoka",
+                "Email": "ashoka@cavintek.com",
+                "Build_Date": "3/26/2022 6:30:00 PM",
+                "Work_Status": ["Stage"],
+                "Completed_work": ["stage testing completed", "live testing completed"],
+            },
+        ),
+        # Pairs may come after options.
+        (
+            ["Test", "a=1", "--retries", "0", "b:=2", "--format", "json", "c=x"],
+            {"a": "1", "b": 2, "c": "x"},
+        ),
+        (["Test", "--values", '{"n": 3, "ok": true, "x": null}'], {"n": 3, "ok": True, "x": None}),
+    ],
+)
+def test_submit(cli: Cli, args: list[str], values: dict[str, Any]) -> None:
     # The legacy document's example answers Record_Id "44"; a fresh sandbox starts there.
-    assert result.json() == {"record_id": "44"}
-    record = admin(env, "GET", "/records")["records"][0]
-    assert record["WorkflowName"] == "SampleWorkflow"
-    assert record["values"] == {
-        "City": "trichy",
-        "Name1": "ashoka",
-        "Email": "ashoka@cavintek.com",
-        "Build_Date": "3/26/2022 6:30:00 PM",
-        "Work_Status": ["Stage"],
-        "Completed_work": ["stage testing completed", "live testing completed"],
-    }
+    assert cli.ok("submit", *args).json() == {"record_id": "44"}
+    record = cli.records()[0]
+    assert (record["WorkflowName"], record["values"]) == (args[0], values)
 
 
-def test_pairs_after_options(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("submit", "Test", "a=1", "--retries", "0", "b:=2", "--format", "json", "c=x")
-    assert result.code == 0, result
-    assert admin(env, "GET", "/records")["records"][0]["values"] == {"a": "1", "b": 2, "c": "x"}
-
-
-def test_submit_with_values_json(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("submit", "Test", "--values", '{"n": 3, "ok": true, "x": null}')
-    assert result.code == 0, result
-    assert result.json() == {"record_id": "44"}
-    assert admin(env, "GET", "/records")["records"][0]["values"] == {
-        "n": 3,
-        "ok": True,
-        "x": None,
-    }
-
-
-def test_submit_with_values_file(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_submit_with_values_file(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "values.json"
     path.write_text(json.dumps({"City": "Chennai", "Name": "Ünïcode"}), encoding="utf-8")
-    result = cli("submit", "User Workflow", "--values-file", str(path))
-    assert result.code == 0, result
-    assert admin(env, "GET", "/records")["records"][0]["values"] == {
-        "City": "Chennai",
-        "Name": "Ünïcode",
-    }
+    cli.ok("submit", "User Workflow", "--values-file", str(path))
+    assert cli.records()[0]["values"] == {"City": "Chennai", "Name": "Ünïcode"}
 
 
-def test_submit_with_values_from_stdin(
-    env: SandboxProcess, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_submit_with_values_from_stdin(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"City": "Madurai"}'))
-    result = cli("submit", "User Workflow", "--values-file", "-")
-    assert result.code == 0, result
-    assert admin(env, "GET", "/records")["records"][0]["values"] == {"City": "Madurai"}
+    cli.ok("submit", "User Workflow", "--values-file", "-")
+    assert cli.records()[0]["values"] == {"City": "Madurai"}
 
 
-def test_values_file_missing_exits_2(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
-    result = cli("submit", "Test", "--values-file", str(tmp_path / "nope.json"))
-    assert result.code == 2
-    assert_one_error_line(result)
+def test_values_file_missing_exits_2(cli: Cli, tmp_path: Path) -> None:
+    result = cli.fails(2, "submit", "Test", "--values-file", str(tmp_path / "nope.json"))
     assert "cannot read values file" in result.err
 
 
-def test_update(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    assert cli("submit", "SampleWorkflow", "City=trichy", "Name1=ashoka").code == 0
-    result = cli("update", "SampleWorkflow", "27407", "44", "City=tiruchirappalli")
-    assert result.code == 0, result
-    assert result.json() == {"record_id": "44"}
-    record = admin(env, "GET", "/records")["records"][0]
+def test_update(cli: Cli) -> None:
+    cli.ok("submit", "SampleWorkflow", "City=trichy", "Name1=ashoka")
+    updated = cli.ok("update", "SampleWorkflow", "27407", "44", "City=tiruchirappalli")
+    assert updated.json() == {"record_id": "44"}
+    record = cli.records()[0]
     assert record["values"] == {"City": "tiruchirappalli", "Name1": "ashoka"}
     assert record["group_id"] == "27407"
     assert record["updateCount"] == 1
 
 
-def test_update_unknown_record_exits_5(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("update", "SampleWorkflow", "27406", "999", "City=x")
-    assert result.code == 5, result
-    assert_one_error_line(result)
+def test_requests_lifecycle(cli: Cli) -> None:
+    assert cli.ok("requests", "list", "User Workflow").json() == []
 
-
-def test_requests_lifecycle(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    assert cli("requests", "list", "User Workflow").json() == []
-
-    created = cli("requests", "create", "User Workflow", "City=Chennai", "Name=Asha")
-    assert created.code == 0, created
-    request = created.json()
+    request = cli.ok("requests", "create", "User Workflow", "City=Chennai", "Name=Asha").json()
     assert request["id"] == "1001"
     assert request["workflowId"] == "User Workflow"
     assert request["status"] == "pending"
@@ -201,70 +160,38 @@ def test_requests_lifecycle(env: SandboxProcess, cli: Callable[..., Result]) -> 
     assert request["fields"] == {"City": "Chennai", "Name": "Asha"}
     assert request["submittedBy"] == USERNAME
 
-    listed = cli("requests", "list", "User Workflow")
-    assert listed.code == 0, listed
-    assert [r["id"] for r in listed.json()] == ["1001"]
+    assert [r["id"] for r in cli.ok("requests", "list", "User Workflow").json()] == ["1001"]
+    got = cli.ok("requests", "get", "User Workflow", "1001").json()
+    assert got["fields"] == {"City": "Chennai", "Name": "Asha"}
 
-    got = cli("requests", "get", "User Workflow", "1001")
-    assert got.code == 0, got
-    assert got.json()["fields"] == {"City": "Chennai", "Name": "Asha"}
-
-    approved = cli("requests", "approve", "User Workflow", "1001", "--comment", "looks good")
-    assert approved.code == 0, approved
-    body = approved.json()
+    body = cli.ok("requests", "approve", "User Workflow", "1001", "--comment", "looks good").json()
     assert body["status"] == "approved"
     assert body["currentStage"] == "END"
     assert body["comments"][-1]["comment"] == "looks good"
 
     # Rejecting a closed request is a 400: "other API error".
-    again = cli("requests", "reject", "User Workflow", "1001")
-    assert again.code == 6, again
-    assert_one_error_line(again)
-    assert "already approved" in again.err
+    assert "already approved" in cli.fails(6, "requests", "reject", "User Workflow", "1001").err
 
 
-def test_requests_draft_reassign_and_reject(
-    env: SandboxProcess, cli: Callable[..., Result]
-) -> None:
-    draft = cli("requests", "create", "User Workflow", "--draft", "--values", '{"City": "Ooty"}')
-    assert draft.code == 0, draft
-    assert draft.json()["status"] == "draft"
-    assert draft.json()["currentStage"] == "User Workflow"
-    request_id = draft.json()["id"]
+def test_requests_draft_reassign_and_reject(cli: Cli) -> None:
+    create = ("requests", "create", "User Workflow", "--draft", "--values", '{"City": "Ooty"}')
+    draft = cli.ok(*create).json()
+    assert (draft["status"], draft["currentStage"]) == ("draft", "User Workflow")
+    approve = ("requests", "approve", "User Workflow", draft["id"])
+    assert cli(*approve).json()["status"] == "pending"  # submitted
 
-    submitted = cli("requests", "approve", "User Workflow", request_id)
-    assert submitted.json()["status"] == "pending"
+    reassign = ("--reassign-to", "ashoka@cavintek.com", "--comment", "over to you")
+    reassigned = cli.ok(*approve, *reassign).json()
+    assert reassigned["assignedTo"] == "ashoka@cavintek.com"
+    assert reassigned["status"] == "pending"
 
-    reassigned = cli(
-        "requests",
-        "approve",
-        "User Workflow",
-        request_id,
-        "--reassign-to",
-        "ashoka@cavintek.com",
-        "--comment",
-        "over to you",
-    )
-    assert reassigned.code == 0, reassigned
-    assert reassigned.json()["assignedTo"] == "ashoka@cavintek.com"
-    assert reassigned.json()["status"] == "pending"
-
-    rejected = cli("requests", "reject", "User Workflow", request_id, "--comment", "no")
-    assert rejected.code == 0, rejected
-    assert rejected.json()["status"] == "rejected"
-    assert rejected.json()["comments"][-1]["comment"] == "no"
+    rejected = cli.ok("requests", "reject", "User Workflow", draft["id"], "--comment", "no").json()
+    assert rejected["status"] == "rejected"
+    assert rejected["comments"][-1]["comment"] == "no"
 
 
-def test_requests_get_unknown_exits_5(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("requests", "get", "User Workflow", "4242")
-    assert result.code == 5, result
-    assert_one_error_line(result)
-
-
-def test_users(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("users")
-    assert result.code == 0, result
-    users = result.json()
+def test_users(cli: Cli) -> None:
+    users = cli.ok("users").json()
     assert [u["username"] for u in users] == [
         USERNAME,
         "manager@sandbox.local",
@@ -275,10 +202,8 @@ def test_users(env: SandboxProcess, cli: Callable[..., Result]) -> None:
     assert users[-1]["status"] == "inactive"
 
 
-def test_roles(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("roles")
-    assert result.code == 0, result
-    roles = result.json()
+def test_roles(cli: Cli) -> None:
+    roles = cli.ok("roles").json()
     assert [r["name"] for r in roles] == ["Admin", "Manager", "User"]
     assert roles[0]["permissions"]["workflows"] == "full"
     assert roles[1]["permissions"]["workflows"] == "approve"

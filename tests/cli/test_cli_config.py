@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
     API_KEY,
     SEED_WORKFLOWS,
     USER_KEY,
     USERNAME,
     WRONG_API_KEY,
-    Result,
-    admin,
+    Cli,
     assert_one_error_line,
     run_module,
     subprocess_env,
@@ -25,103 +22,58 @@ from cli.cli_support import (
 pytestmark = pytest.mark.integration
 
 
-def test_missing_credentials_exit_3(
-    cli_sandbox: SandboxProcess, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CFLOW_BASE_URL", cli_sandbox.url)
+def test_missing_credentials_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CFLOW_BASE_URL", cli.sandbox.url)
     monkeypatch.setenv("CFLOW_API_KEY", API_KEY)
-    result = cli("workflows")
-    assert result.code == 3, result
-    assert_one_error_line(result)
+    result = cli.fails(3, "workflows")
     assert "CFLOW_USER_KEY" in result.err
     assert "CFLOW_USERNAME" in result.err
     assert "CFLOW_API_KEY" not in result.err
-    assert admin(cli_sandbox, "GET", "/stats")["requests_seen"] == 0
+    assert cli.requests_seen() == 0
 
 
-def test_missing_credentials_in_subprocess_exit_3(cli_sandbox: SandboxProcess) -> None:
-    result = run_module("workflows", env=subprocess_env(CFLOW_BASE_URL=cli_sandbox.url))
+def test_missing_credentials_in_subprocess_exit_3(cli: Cli) -> None:
+    result = run_module("workflows", env=subprocess_env(CFLOW_BASE_URL=cli.sandbox.url))
     assert result.code == 3, result
     assert_one_error_line(result)
     assert "missing Cflow credentials" in result.err
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("environ", "args", "code", "says"),
     [
-        (["--region", "mars"], "unknown Cflow region 'mars'"),
-        (["--base-url", "ftp://example.com"], "http(s) URL"),
+        ({}, ["--region", "mars", "workflows"], 3, "unknown Cflow region 'mars'"),
+        ({}, ["--base-url", "ftp://example.com", "workflows"], 3, "http(s) URL"),
         # Keys must not cross the network in cleartext.
-        (["--base-url", "http://cflow.example.com"], "refusing plain http://"),
+        ({}, ["--base-url", "http://cflow.example.com", "workflows"], 3, "refusing plain http://"),
+        ({"CFLOW_USERNAME": "a\r\nX-Injected: 1"}, ["workflows"], 3, "username contains"),
+        ({"CFLOW_API_KEY": WRONG_API_KEY}, ["workflows"], 4, "401"),
+        ({"CFLOW_USERNAME": "someone.else@example.com"}, ["check"], 4, "401"),
     ],
 )
-def test_bad_server_settings_exit_3(
-    env: SandboxProcess, cli: Callable[..., Result], args: list[str], message: str
+@pytest.mark.usefixtures("env")
+def test_bad_settings_exit_3_wrong_credentials_exit_4(
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    args: list[str],
+    code: int,
+    says: str,
 ) -> None:
-    result = cli(*args, "workflows")
-    assert result.code == 3, result
-    assert_one_error_line(result)
-    assert message in result.err
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    assert says in cli.fails(code, *args).err
 
 
-def test_header_unsafe_credentials_exit_3(
-    env: SandboxProcess, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CFLOW_USERNAME", "a\r\nX-Injected: 1")
-    result = cli("workflows")
-    assert result.code == 3, result
-    assert_one_error_line(result)
-
-
-def test_wrong_credentials_exit_4(
-    env: SandboxProcess, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CFLOW_API_KEY", WRONG_API_KEY)
-    result = cli("workflows")
-    assert result.code == 4, result
-    assert_one_error_line(result)
-    assert "401" in result.err
-
-
-def test_wrong_credentials_on_check_exit_4(
-    env: SandboxProcess, cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CFLOW_USERNAME", "someone.else@example.com")
-    result = cli("check")
-    assert result.code == 4, result
-    assert_one_error_line(result)
-
-
-def test_permission_denied_exit_4(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    admin(env, "POST", "/faults/script", {"status": 403})
-    result = cli("users")
-    assert result.code == 4, result
-    assert_one_error_line(result)
-
-
-def test_credentials_file_json(
-    cli_sandbox: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_credentials_file_json(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "creds.json"
-    path.write_text(
-        json.dumps(
-            {
-                "api_key": API_KEY,
-                "user_key": USER_KEY,
-                "username": USERNAME,
-                "base_url": cli_sandbox.url,
-            }
-        )
-    )
-    result = cli("--credentials-file", str(path), "check")
-    assert result.code == 0, result
-    assert result.json()["username"] == USERNAME
-    assert result.json()["base_url"] == cli_sandbox.url
+    creds = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
+    path.write_text(json.dumps({**creds, "base_url": cli.sandbox.url}))
+    result = cli.ok("--credentials-file", str(path), "check").json()
+    assert (result["username"], result["base_url"]) == (USERNAME, cli.sandbox.url)
 
 
-def test_credentials_file_dotenv(
-    cli_sandbox: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_credentials_file_dotenv(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / ".env"
     path.write_text(
         "# Cflow credentials\n"
@@ -130,43 +82,35 @@ def test_credentials_file_dotenv(
         f'CFLOW_USER_KEY="{USER_KEY}"\n'
         f"CFLOW_USERNAME={USERNAME}  # the account\n"
     )
-    result = cli("workflows", "--credentials-file", str(path), "--base-url", cli_sandbox.url)
-    assert result.code == 0, result
+    result = cli.ok("workflows", "--credentials-file", str(path), "--base-url", cli.sandbox.url)
     assert [w["name"] for w in result.json()] == SEED_WORKFLOWS
 
 
+@pytest.mark.usefixtures("env")
 def test_credentials_file_beats_environment(
-    env: SandboxProcess,
-    cli: Callable[..., Result],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CFLOW_API_KEY", WRONG_API_KEY)
     path = tmp_path / "creds.json"
     # username is missing from the file: it comes from the environment.
     path.write_text(json.dumps({"api_key": API_KEY, "user_key": USER_KEY}))
-    result = cli("--credentials-file", str(path), "check")
-    assert result.code == 0, result
-    assert result.json()["username"] == USERNAME
+    assert cli.ok("--credentials-file", str(path), "check").json()["username"] == USERNAME
 
 
+@pytest.mark.usefixtures("env")
 def test_empty_value_in_credentials_file_falls_back_to_environment(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
+    cli: Cli, tmp_path: Path
 ) -> None:
     path = tmp_path / ".env"
     path.write_text("CFLOW_API_KEY=\nCFLOW_USERNAME=''\n")
-    result = cli("--credentials-file", str(path), "check")
-    assert result.code == 0, result
+    cli.ok("--credentials-file", str(path), "check")
 
 
-def test_wrong_key_in_credentials_file_exit_4(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("env")
+def test_wrong_key_in_credentials_file_exit_4(cli: Cli, tmp_path: Path) -> None:
     path = tmp_path / "creds.json"
     path.write_text(json.dumps({"api_key": WRONG_API_KEY}))
-    result = cli("--credentials-file", str(path), "workflows")
-    assert result.code == 4, result
-    assert_one_error_line(result)
+    cli.fails(4, "--credentials-file", str(path), "workflows")
 
 
 @pytest.mark.parametrize(
@@ -177,28 +121,15 @@ def test_wrong_key_in_credentials_file_exit_4(
         ('["' + API_KEY + '"]', "must hold a JSON object"),
         ("CFLOW_API_KEY " + API_KEY + "\n", "line 1: expected KEY=VALUE"),
         ('{"api_key": ["' + API_KEY + '"]}', "must be a string"),
+        (None, "cannot read credentials file"),  # no file at all
     ],
 )
+@pytest.mark.usefixtures("env")
 def test_bad_credentials_file_exit_3(
-    env: SandboxProcess,
-    cli: Callable[..., Result],
-    tmp_path: Path,
-    content: str,
-    message: str,
+    cli: Cli, tmp_path: Path, content: str | None, message: str
 ) -> None:
     path = tmp_path / "creds"
-    path.write_text(content)
-    result = cli("--credentials-file", str(path), "workflows")
-    assert result.code == 3, result
-    assert_one_error_line(result)
-    assert message in result.err
-    assert admin(env, "GET", "/stats")["requests_seen"] == 0
-
-
-def test_missing_credentials_file_exit_3(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
-    result = cli("--credentials-file", str(tmp_path / "absent.json"), "workflows")
-    assert result.code == 3, result
-    assert_one_error_line(result)
-    assert "cannot read credentials file" in result.err
+    if content is not None:
+        path.write_text(content)
+    assert message in cli.fails(3, "--credentials-file", str(path), "workflows").err
+    assert cli.requests_seen() == 0

@@ -14,90 +14,87 @@ import pytest
 from conftest import free_port
 from servers import Loopback, Reply, Seen
 
-from cflow_async.sandbox import SandboxProcess
 from cli.cli_support import (
-    API_KEY,
     SEED_WORKFLOWS,
-    USER_KEY,
-    USERNAME,
-    Result,
-    admin,
+    UNKNOWN_NOTE,
+    Cli,
     assert_one_error_line,
     check_clean,
     run_module,
-    subprocess_env,
+    sandbox_env,
 )
 
-pytestmark = pytest.mark.integration
+# The environment matters to the in-process runs only: subprocesses get their own.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
+
+
+def _echo_the_key(seen: Seen) -> Reply:
+    return Reply(400, json.dumps({"message": f"bad key {seen.header('apikey')}"}).encode())
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("server", "args", "code", "says"),
     [
-        ["process", "Nope"],
-        ["status", "Nope", "27406"],
-        ["status", "User Workflow", "99999"],
-        ["fields", "Nope"],
-        ["fields", "Nope", "--group-id", "27406"],
-        ["fields", "Nope", "--group-id", "27406", "--for-map"],
-        ["submit", "Nope", "a=b"],
-        ["requests", "list", "Nope"],
-        ["requests", "create", "Nope", "a=b"],
+        # 404: an unknown workflow, stage, record or request.
+        (None, ["process", "Nope"], 5, "404"),
+        (None, ["status", "Nope", "27406"], 5, "404"),
+        (None, ["status", "User Workflow", "99999"], 5, "404"),
+        (None, ["fields", "Nope"], 5, "404"),
+        (None, ["fields", "Nope", "--group-id", "27406"], 5, "404"),
+        (None, ["fields", "Nope", "--group-id", "27406", "--for-map"], 5, "404"),
+        (None, ["submit", "Nope", "a=b"], 5, "404"),
+        (None, ["requests", "list", "Nope"], 5, "404"),
+        (None, ["requests", "create", "Nope", "a=b"], 5, "404"),
+        (None, ["update", "SampleWorkflow", "27406", "999", "City=x"], 5, "404"),
+        (None, ["requests", "get", "User Workflow", "4242"], 5, "404"),
+        # Faults the sandbox is scripted to give.
+        ({"status": 403}, ["users"], 4, "403"),
+        ({"status": 429, "retry_after": "120"}, ["workflows"], 6, "429"),
+        ({"status": 503}, ["--retries", "0", "workflows"], 7, "503"),
+        (
+            {"status": None, "latency": 3},
+            ["--timeout", "0.5", "--retries", "0", "workflows"],
+            7,
+            "timeout",
+        ),
+        # Answers the sandbox never gives, from a stub server.
+        (lambda seen: Reply(body=b"<html>maintenance</html>"), ["workflows"], 9, "maintenance"),
+        # An unreadable answer to a write. --no-validate: the stub answers the field
+        # definitions' GET with the same body.
+        (
+            lambda seen: Reply(body=b'{"unexpected": true}'),
+            ["submit", "Test", "a=b", "--no-validate"],
+            8,
+            "Check before sending it again",
+        ),
+        # Keys echoed by a server are redacted (cli() checks for leaks).
+        (_echo_the_key, ["workflows"], 6, "bad key [redacted]"),
     ],
 )
-def test_unknown_workflow_exit_5(
-    env: SandboxProcess, cli: Callable[..., Result], args: list[str]
+def test_api_failure_exit_codes(
+    cli: Cli,
+    stub: Loopback,
+    server: dict[str, Any] | Callable[[Seen], Reply] | None,
+    args: list[str],
+    code: int,
+    says: str,
 ) -> None:
-    result = cli(*args)
-    assert result.code == 5, result
-    assert_one_error_line(result)
-    assert "404" in result.err
+    if callable(server):
+        stub.handler = server
+        args = ["--base-url", stub.url, *args]
+    elif server:
+        cli.script(server)
+    assert says in cli.fails(code, *args).err
 
 
-def test_rejected_values_exit_6(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    # --no-validate: the server's 400, not the client's own check (exit 2), is tested here.
-    result = cli("submit", "SampleWorkflow", "Bogus=1", "--no-validate")
-    assert result.code == 6, result
-    assert_one_error_line(result)
-    assert "Bogus" in result.err
-    assert admin(env, "GET", "/records")["count"] == 0
+def test_read_is_retried_by_default(cli: Cli) -> None:
+    cli.script({"status": 503})
+    cli.ok("workflows")
+    assert cli.requests_seen() == 2
 
 
-def test_rate_limited_exit_6(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    admin(env, "POST", "/faults/script", {"status": 429, "retry_after": "120"})
-    result = cli("workflows")
-    assert result.code == 6, result
-    assert_one_error_line(result)
-    assert "429" in result.err
-
-
-def test_server_error_exit_7(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    admin(env, "POST", "/faults/script", {"status": 503})
-    result = cli("--retries", "0", "workflows")
-    assert result.code == 7, result
-    assert_one_error_line(result)
-    assert "503" in result.err
-
-
-def test_read_is_retried_by_default(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    admin(env, "POST", "/faults/script", {"status": 503})
-    result = cli("workflows")
-    assert result.code == 0, result
-    assert admin(env, "GET", "/stats")["requests_seen"] == 2
-
-
-def test_connection_refused_exit_7(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("--base-url", f"http://127.0.0.1:{free_port()}", "--retries", "0", "workflows")
-    assert result.code == 7, result
-    assert_one_error_line(result)
-
-
-def test_timeout_exit_7(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    admin(env, "POST", "/faults/script", {"status": None, "latency": 3})
-    result = cli("--timeout", "0.5", "--retries", "0", "workflows")
-    assert result.code == 7, result
-    assert_one_error_line(result)
-    assert "timeout" in result.err.lower()
+def test_connection_refused_exit_7(cli: Cli) -> None:
+    cli.fails(7, "--base-url", f"http://127.0.0.1:{free_port()}", "--retries", "0", "workflows")
 
 
 @pytest.mark.parametrize(
@@ -109,60 +106,18 @@ def test_timeout_exit_7(env: SandboxProcess, cli: Callable[..., Result]) -> None
         ({"status": 500, "method": "POST"}, ["requests", "approve", "Test", "1001"]),
     ],
 )
-def test_write_with_unknown_outcome_exit_8(
-    env: SandboxProcess, cli: Callable[..., Result], fault: dict[str, Any], args: list[str]
-) -> None:
+def test_write_outcome_unknown_exit_8(cli: Cli, fault: dict[str, Any], args: list[str]) -> None:
     # A record and a request to update or approve.
-    assert cli("submit", "Test", "a=b").code == 0
-    assert cli("requests", "create", "Test", "a=b").code == 0
-    admin(env, "POST", "/faults/script", fault)
-    result = cli(*args)
-    assert result.code == 8, result
-    assert_one_error_line(result)
+    cli.ok("submit", "Test", "a=b")
+    cli.ok("requests", "create", "Test", "a=b")
+    cli.script(fault)
+    result = cli.fails(8, *args)
     assert "outcome unknown" in result.err
     assert "Check before sending it again" in result.err
 
 
-def test_unreadable_answer_exit_9(
-    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
-) -> None:
-    stub.handler = lambda seen: Reply(body=b"<html>maintenance</html>")
-    result = cli("--base-url", stub.url, "workflows")
-    assert result.code == 9, result
-    assert_one_error_line(result)
-    assert "maintenance" in result.err
-
-
-def test_unreadable_answer_to_a_write_exit_8(
-    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
-) -> None:
-    stub.handler = lambda seen: Reply(body=b'{"unexpected": true}')
-    # --no-validate: the stub answers the field definitions' GET with the same body.
-    result = cli("--base-url", stub.url, "submit", "Test", "a=b", "--no-validate")
-    assert result.code == 8, result
-    assert_one_error_line(result)
-    assert "check before sending it again" in result.err.lower()
-
-
-def test_keys_echoed_by_a_server_are_redacted(
-    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
-) -> None:
-    def echo(seen: Seen) -> Reply:
-        return Reply(400, json.dumps({"message": f"bad key {seen.header('apikey')}"}).encode())
-
-    stub.handler = echo
-    result = cli("--base-url", stub.url, "workflows")  # cli() checks for leaks
-    assert result.code == 6, result
-    assert "bad key [redacted]" in result.err
-
-
-def test_module_against_the_sandbox(cli_sandbox: SandboxProcess) -> None:
-    environ = subprocess_env(
-        CFLOW_API_KEY=API_KEY,
-        CFLOW_USER_KEY=USER_KEY,
-        CFLOW_USERNAME=USERNAME,
-        CFLOW_BASE_URL=cli_sandbox.url,
-    )
+def test_module_against_the_sandbox(cli: Cli) -> None:
+    environ = sandbox_env(cli.sandbox)
     result = run_module("workflows", env=environ)
     assert result.code == 0, result
     assert [w["name"] for w in result.json()] == SEED_WORKFLOWS
@@ -171,39 +126,30 @@ def test_module_against_the_sandbox(cli_sandbox: SandboxProcess) -> None:
     assert result.code == 5, result
     assert_one_error_line(result)
 
-    result = run_module("workflows", env={**environ, "CFLOW_USER_KEY": "wrong-user-key"})
+    result = run_module("workflows", env=sandbox_env(cli.sandbox, CFLOW_USER_KEY="wrong-user-key"))
     assert result.code == 4, result
     assert_one_error_line(result)
 
 
-def test_sandbox_command_delegates(cli: Callable[..., Result]) -> None:
-    result = cli("sandbox", "--help")
-    assert result.code == 0
+def test_sandbox_command_delegates(cli: Cli) -> None:
+    result = cli.ok("sandbox", "--help")
     assert "--port" in result.out
     assert "--fault-rate" in result.out
 
 
-def test_sandbox_command_refuses_non_loopback(cli: Callable[..., Result]) -> None:
-    result = cli("sandbox", "--host", "192.0.2.1", "--port", "0")
-    assert result.code == 2
-    assert "loopback" in result.err
+def test_sandbox_command_refuses_non_loopback(cli: Cli) -> None:
+    assert "loopback" in cli.exits(2, "sandbox", "--host", "192.0.2.1", "--port", "0").err
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize(
-    ("args", "write"), [(["workflows"], False), (["submit", "Test", "a=b"], True)]
+    ("args", "note"), [(["workflows"], ""), (["submit", "Test", "a=b"], UNKNOWN_NOTE)]
 )
-def test_ctrl_c_exits_130(cli_sandbox: SandboxProcess, args: list[str], write: bool) -> None:
-    admin(cli_sandbox, "POST", "/faults/script", {"status": None, "latency": 30})
-    environ = subprocess_env(
-        CFLOW_API_KEY=API_KEY,
-        CFLOW_USER_KEY=USER_KEY,
-        CFLOW_USERNAME=USERNAME,
-        CFLOW_BASE_URL=cli_sandbox.url,
-    )
+def test_ctrl_c_exits_130(cli: Cli, args: list[str], note: str) -> None:
+    cli.script({"status": None, "latency": 30})
     process = subprocess.Popen(
         [sys.executable, "-m", "cflow_async", *args],
-        env=environ,
+        env=sandbox_env(cli.sandbox),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -212,7 +158,7 @@ def test_ctrl_c_exits_130(cli_sandbox: SandboxProcess, args: list[str], write: b
     )
     try:
         deadline = time.monotonic() + 30
-        while admin(cli_sandbox, "GET", "/stats")["requests_seen"] == 0:
+        while cli.requests_seen() == 0:
             assert time.monotonic() < deadline, "the CLI never reached the sandbox"
             assert process.poll() is None, process.communicate()
             time.sleep(0.05)
@@ -223,8 +169,5 @@ def test_ctrl_c_exits_130(cli_sandbox: SandboxProcess, args: list[str], write: b
             process.kill()
             process.communicate()
     check_clean(out, err)
-    assert process.returncode == 130, (out, err)
-    assert out == ""
-    assert err.startswith("cflow: error: interrupted")
-    assert err.count("\n") == 1
-    assert ("outcome is unknown" in err) is write
+    assert (process.returncode, out) == (130, ""), err
+    assert err == f"cflow: error: interrupted{note}\n"

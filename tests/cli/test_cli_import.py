@@ -6,14 +6,16 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
-from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import Result, admin
+import pytest
+
+from cli.cli_support import Cli
 
 WORKFLOW = "User Workflow"
 KEY = "GoogleSheetRowNumber"
+
+pytestmark = pytest.mark.usefixtures("env")
 
 
 def sheet(path: Path, count: int, *, typo_rows: tuple[int, ...] = ()) -> str:
@@ -26,90 +28,69 @@ def sheet(path: Path, count: int, *, typo_rows: tuple[int, ...] = ()) -> str:
     return str(path)
 
 
-def stored(proc: SandboxProcess) -> Counter[str]:
-    records = admin(proc, "GET", "/records")["records"]
-    return Counter(str(r["values"][KEY]) for r in records)
+def stored(cli: Cli) -> Counter[str]:
+    return Counter(str(r["values"][KEY]) for r in cli.records())
 
 
-def test_import_then_again_skips_what_is_done(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_import_then_again_skips_what_is_done(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 25)
-    first = cli("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    assert first.code == 0, first
+    first = cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY)
     assert first.json()["submitted"] == 25
     assert "submitted (created in Cflow by this run)" in first.err  # the table, on stderr
-    second = cli("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    assert second.code == 0, second
-    assert (second.json()["submitted"], second.json()["skipped"]) == (0, 25)
-    assert stored(env) == Counter({str(n): 1 for n in range(2, 27)})
+    second = cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY).json()
+    assert (second["submitted"], second["skipped"]) == (0, 25)
+    assert stored(cli) == Counter({str(n): 1 for n in range(2, 27)})
 
 
-def test_rows_the_field_definitions_refuse_go_to_the_rejects_file(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_rows_the_field_definitions_refuse_go_to_the_rejects_file(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 6, typo_rows=(3, 5))
-    result = cli("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    assert result.code == 2, result  # bad input
+    result = cli.exits(2, "import", path, "--workflow", WORKFLOW, "--key", KEY)  # bad input
     assert "2 rejected" in result.err
     with open(path + ".rejects.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert [(r["row"], r["reason"]) for r in rows] == [("3", "invalid"), ("5", "invalid")]
     assert "Ctiy" in rows[0]["problems"]
     assert "City" in rows[0]["problems"]  # the suggestion
-    assert sorted(stored(env)) == ["2", "4", "6", "7"]
+    assert sorted(stored(cli)) == ["2", "4", "6", "7"]
 
 
-def test_an_unknown_outcome_exits_8_and_reconcile_settles_it(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_an_unknown_outcome_exits_8_and_reconcile_settles_it(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 10)
+    command = ("import", path, "--workflow", WORKFLOW, "--key", KEY)
     # One submission answered 503 after the sandbox stored it, one dropped unstored.
-    script = [
-        {"status": 503, "act": True, "method": "POST", "path_contains": "submitrecord"},
-        {"status": None, "method": "POST", "path_contains": "submitrecord"},
-        {"drop": True, "method": "POST", "path_contains": "submitrecord"},
-    ]
-    admin(env, "POST", "/faults/script", script)
-    first = cli("import", path, "--workflow", WORKFLOW, "--key", KEY, "--concurrency", "1")
-    assert first.code == 8, first
-    assert "2 of unknown outcome (run again with --reconcile)" in first.err
-    again = cli("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    assert again.code == 8, again  # never resent by itself
-    settled = cli(
-        "import", path, "--workflow", WORKFLOW, "--key", KEY, "--reconcile", "--settle", "0"
+    cli.script(
+        [
+            {"status": 503, "act": True, "method": "POST", "path_contains": "submitrecord"},
+            {"status": None, "method": "POST", "path_contains": "submitrecord"},
+            {"drop": True, "method": "POST", "path_contains": "submitrecord"},
+        ]
     )
-    assert settled.code == 0, settled
-    summary = settled.json()
+    first = cli.exits(8, *command, "--concurrency", "1")
+    assert "2 of unknown outcome (run again with --reconcile)" in first.err
+    cli.exits(8, *command)  # never resent by itself
+    summary = cli.ok(*command, "--reconcile", "--settle", "0").json()
     assert (summary["reconciled"], summary["submitted"]) == (1, 1)
-    assert stored(env) == Counter({str(n): 1 for n in range(2, 12)})
+    assert stored(cli) == Counter({str(n): 1 for n in range(2, 12)})
 
 
-def test_reconcile_without_a_key_lists_the_rows_and_stops(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_reconcile_without_a_key_lists_the_rows_and_stops(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 4)
-    admin(env, "POST", "/faults/script", [{"status": 500, "method": "POST"}])
-    assert cli("import", path, "--workflow", WORKFLOW, "--concurrency", "1").code == 8
-    result = cli("import", path, "--workflow", WORKFLOW, "--reconcile")
-    assert result.code == 8, result
+    cli.script([{"status": 500, "method": "POST"}])
+    cli.exits(8, "import", path, "--workflow", WORKFLOW, "--concurrency", "1")
+    result = cli.exits(8, "import", path, "--workflow", WORKFLOW, "--reconcile")
     assert result.out.split() == ["#2"]  # the row, by number: nothing else to look it up by
     assert "--resubmit-unknown" in result.err
 
 
-def test_a_journal_of_another_workflow_is_refused(
-    env: SandboxProcess, cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_a_journal_of_another_workflow_is_refused(cli: Cli, tmp_path: Path) -> None:
     path = sheet(tmp_path / "rows.csv", 2)
-    assert cli("import", path, "--workflow", WORKFLOW, "--key", KEY).code == 0
-    other = cli("import", path, "--workflow", "Test", "--key", KEY)
-    assert other.code == 2, other
+    cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY)
+    other = cli.exits(2, "import", path, "--workflow", "Test", "--key", KEY)
     assert "belongs to an import into workflow 'User Workflow', not 'Test'" in other.err
 
 
-def test_import_help_names_the_options(cli: Callable[..., Result]) -> None:
-    result = cli("import", "--help")
-    assert result.code == 0
+def test_import_help_names_the_options(cli: Cli) -> None:
+    result = cli.ok("import", "--help")
     for option in ("--journal", "--key", "--map", "--reconcile", "--resubmit-unknown", "--rate"):
         assert option in result.out
     json.dumps(result.out)

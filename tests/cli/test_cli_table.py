@@ -3,55 +3,39 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 from servers import Loopback, Reply
 
-from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import (
-    SEED_WORKFLOWS,
-    USERNAME,
-    Result,
-)
+from cli.cli_support import SEED_WORKFLOWS, USERNAME, WORKFLOW_FIELDS, Cli
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
-def test_table_of_a_list(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("workflows", "--format", "table")
-    assert result.code == 0, result
-    lines = result.out.splitlines()
+def test_table_of_a_list(cli: Cli) -> None:
+    lines = cli.ok("workflows", "--format", "table").out.splitlines()
     # The legacy endpoint has no id or status: columns empty in every row are hidden.
     assert lines[0].split() == ["name", "display_name"]
     assert set(lines[1]) <= {"-", " "}
     assert [line.split("  ")[0] for line in lines[2:]] == SEED_WORKFLOWS
-    as_json = cli("workflows")
-    assert {"id", "status"} <= set(as_json.json()[0]), "JSON output keeps every key"
+    assert {"id", "status"} <= set(cli("workflows").json()[0]), "JSON output keeps every key"
 
 
-def test_table_option_before_the_command(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("--format", "table", "process", "User Workflow")
-    assert result.code == 0, result
-    lines = result.out.splitlines()
+def test_table_option_before_the_command(cli: Cli) -> None:
+    lines = cli.ok("--format", "table", "process", "User Workflow").out.splitlines()
     assert lines[0].split() == ["stage", "display_name", "process_id"]
     assert lines[3].split() == ["Manager", "Review", "Manager", "Review", "27406"]
 
 
-def test_table_of_an_object(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("check", "--format", "table")
-    assert result.code == 0, result
-    rows = [line.split() for line in result.out.splitlines()]
+def test_table_of_an_object(cli: Cli) -> None:
+    rows = [line.split() for line in cli.ok("check", "--format", "table").out.splitlines()]
     assert rows[0] == ["field", "value"]
     assert ["username", USERNAME] in rows
     assert ["ok", "yes"] in rows
 
 
-def test_table_summarises_nested_values_too_long_for_a_cell(
-    env: SandboxProcess, cli: Callable[..., Result]
-) -> None:
-    result = cli("fields", "User Workflow", "--group-id", "27406", "--format", "table")
-    assert result.code == 0, result
+def test_table_summarises_nested_values_too_long_for_a_cell(cli: Cli) -> None:
+    result = cli.ok("fields", "User Workflow", "--group-id", "27406", "--format", "table")
     lines = result.out.splitlines()
     # Scalar columns first; options (a list) last.
     assert lines[0].split()[0] == "name"
@@ -62,18 +46,14 @@ def test_table_summarises_nested_values_too_long_for_a_cell(
     assert '[{"label"' not in result.out
 
 
-def test_requests_table_leads_with_scalar_columns(
-    env: SandboxProcess, cli: Callable[..., Result]
-) -> None:
-    names = ["Name", "Phone", "Email", "City", "GoogleSheetRowNumber"]
-    values = json.dumps({name: f"a longer value for {name}" for name in names})
-    assert cli("requests", "create", "User Workflow", "--values", values).code == 0
-    assert cli("requests", "create", "User Workflow", "City=Ooty").code == 0
+def test_requests_table_leads_with_scalar_columns(cli: Cli) -> None:
+    values = json.dumps({name: f"a longer value for {name}" for name in WORKFLOW_FIELDS})
+    cli.ok("requests", "create", "User Workflow", "--values", values)
+    cli.ok("requests", "create", "User Workflow", "City=Ooty")
     full = cli("requests", "list", "User Workflow").json()
     nested = {key for key, value in full[0].items() if isinstance(value, dict | list)}
     assert "fields" in nested
-    result = cli("requests", "list", "User Workflow", "--format", "table")
-    assert result.code == 0, result
+    result = cli.ok("requests", "list", "User Workflow", "--format", "table")
     lines = result.out.splitlines()
     header = lines[0].split()
     assert header[0] == "id"
@@ -86,34 +66,31 @@ def test_requests_table_leads_with_scalar_columns(
     assert "..." not in result.out.replace("{5 fields}", "")
 
 
-def test_table_of_nothing(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("requests", "list", "Test", "--format", "table")
-    assert result.code == 0, result
-    assert result.out == "(no results)\n"
+def test_table_of_nothing(cli: Cli) -> None:
+    assert cli.ok("requests", "list", "Test", "--format", "table").out == "(no results)\n"
     # Options are accepted at every level of the command.
     assert cli("requests", "--format", "table", "list", "Test").out == "(no results)\n"
 
 
-def test_table_escapes_control_characters(
-    env: SandboxProcess, cli: Callable[..., Result], stub: Loopback
-) -> None:
+def test_table_escapes_control_characters(cli: Cli, stub: Loopback) -> None:
+    def serve(name: str) -> None:
+        body = {"Workflows": [{"WorkflowName": name, "WorkflowDisplayName": "d"}]}
+        stub.handler = lambda seen: Reply(body=json.dumps(body).encode())
+
     # Server data must not drive the terminal (ESC sequences, CR, ...).
-    body = {"Workflows": [{"WorkflowName": "a\u001b[31mred\rx", "WorkflowDisplayName": "d"}]}
-    stub.handler = lambda seen: Reply(body=json.dumps(body).encode())
-    result = cli("--base-url", stub.url, "workflows", "--format", "table")
-    assert result.code == 0, result
+    serve("a\u001b[31mred\rx")
+    result = cli.ok("--base-url", stub.url, "workflows", "--format", "table")
     assert "\x1b" not in result.out
     assert "\r" not in result.out
     assert "a\\x1b[31mred\\rx" in result.out
     # JSON output escapes them all, C1 controls (CSI is U+009B) included.
-    body = {"Workflows": [{"WorkflowName": "a\u009b31m\u001b[0m", "WorkflowDisplayName": "d"}]}
-    stub.handler = lambda seen: Reply(body=json.dumps(body).encode())
+    serve("a\u009b31m\u001b[0m")
     as_json = cli("--base-url", stub.url, "workflows")
     assert "\x9b" not in as_json.out
     assert "\x1b" not in as_json.out
     assert as_json.json()[0]["name"] == "a\u009b31m\u001b[0m"
     # Nested values short enough to show are JSON, which escapes them too.
-    assert cli("requests", "create", "Test", "--values", '{"x": "\\u001b[2J"}').code == 0
+    cli.ok("requests", "create", "Test", "--values", '{"x": "\\u001b[2J"}')
     nested = cli("requests", "list", "Test", "--format", "table")
     assert "\x1b" not in nested.out
     assert "\\u001b[2J" in nested.out

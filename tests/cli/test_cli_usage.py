@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 
 from cflow_async.cli import EXIT_CODES
-from cflow_async.sandbox import SandboxProcess
-from cli.cli_support import (
-    API_KEY,
-    Result,
-    admin,
-    assert_one_error_line,
-    run_module,
-    subprocess_env,
-)
+from cli.cli_support import API_KEY, Cli, run_module, subprocess_env
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
-def test_help_documents_exit_codes(env: SandboxProcess, cli: Callable[..., Result]) -> None:
-    result = cli("--help")
-    assert result.code == 0
+def test_help_documents_exit_codes(cli: Cli) -> None:
+    result = cli.ok("--help")
     assert "exit codes:" in result.out
     for code, meaning in EXIT_CODES.items():
         assert f"{code:>3}  {meaning}" in result.out
@@ -32,24 +21,17 @@ def test_help_documents_exit_codes(env: SandboxProcess, cli: Callable[..., Resul
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "start"),
     [
-        ["submit", "--help"],
-        ["requests", "--help"],
-        ["requests", "approve", "--help"],
-        ["fields", "--help"],
+        (["submit", "--help"], "usage: cflow "),
+        (["requests", "--help"], "usage: cflow "),
+        (["requests", "approve", "--help"], "usage: cflow "),
+        (["fields", "--help"], "usage: cflow "),
+        (["--version"], "cflow "),
     ],
 )
-def test_subcommand_help(env: SandboxProcess, cli: Callable[..., Result], args: list[str]) -> None:
-    result = cli(*args)
-    assert result.code == 0
-    assert result.out.startswith("usage: cflow ")
-
-
-def test_version(cli: Callable[..., Result]) -> None:
-    result = cli("--version")
-    assert result.code == 0
-    assert result.out.startswith("cflow ")
+def test_subcommand_help_and_version(cli: Cli, args: list[str], start: str) -> None:
+    assert cli.ok(*args).out.startswith(start)
 
 
 def test_module_help_in_subprocess() -> None:
@@ -81,21 +63,13 @@ def test_module_help_in_subprocess() -> None:
         (["requests", "create", "Test"], "exactly one of"),
     ],
 )
-def test_usage_errors_exit_2(
-    env: SandboxProcess, cli: Callable[..., Result], args: list[str], message: str
-) -> None:
-    result = cli(*args)
-    assert result.code == 2, result
+def test_usage_errors_exit_2(cli: Cli, args: list[str], message: str) -> None:
+    result = cli.exits(2, *args)
     assert result.out == ""
     assert message in result.err
-    # Nothing was sent.
-    assert admin(env, "GET", "/stats")["requests_seen"] == 0
+    assert cli.requests_seen() == 0  # nothing was sent
 
 
-def test_bad_input_caught_by_the_client_exits_2(
-    env: SandboxProcess, cli: Callable[..., Result]
-) -> None:
-    result = cli("requests", "get", "User Workflow", "..")
-    assert result.code == 2, result
-    assert_one_error_line(result)
-    assert admin(env, "GET", "/stats")["requests_seen"] == 0
+def test_bad_input_caught_by_the_client_exits_2(cli: Cli) -> None:
+    cli.fails(2, "requests", "get", "User Workflow", "..")
+    assert cli.requests_seen() == 0

@@ -15,30 +15,25 @@ audit = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(audit)
 
 
+HTTPX = {"name": "httpx", "version": "0.28.1", "vulns": []}
+
+
 def _run(deps: list[dict[str, object]], returncode: int = 0) -> tuple[int, list[str]]:
     status, lines = audit.report(returncode, json.dumps({"dependencies": deps}), "")
     return status, lines
 
 
 def test_a_vulnerability_fails_the_audit() -> None:
-    status, lines = _run(
-        [
-            {"name": "httpx", "version": "0.28.1", "vulns": []},
-            {
-                "name": "badlib",
-                "version": "1.0",
-                "vulns": [{"id": "PYSEC-1", "aliases": ["CVE-1"], "fix_versions": ["1.1"]}],
-            },
-        ],
-        returncode=1,
-    )
+    vuln = {"id": "PYSEC-1", "aliases": ["CVE-1"], "fix_versions": ["1.1"]}
+    badlib = {"name": "badlib", "version": "1.0", "vulns": [vuln]}
+    status, lines = _run([HTTPX, badlib], returncode=1)
     assert status == 1
     assert "1 known vulnerability" in lines[0]
     assert "badlib 1.0: PYSEC-1 (CVE-1); fixed in: 1.1" in lines[1]
 
 
 def test_a_clean_audit_passes() -> None:
-    status, lines = _run([{"name": "httpx", "version": "0.28.1", "vulns": []}])
+    status, lines = _run([HTTPX])
     assert status == 0
     assert lines == ["audit: no known vulnerabilities in 1 packages"]
 

@@ -18,10 +18,12 @@ if str(ROOT) not in sys.path:  # scripts/ is not installed: import it from the c
 from scripts.bench import canned_server, csv_import, options, otel, report, workers  # noqa: E402
 
 
-def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_python(
+    *args: str, cwd: Path | None = ROOT, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "scripts.bench", *args],
-        cwd=ROOT,
+        [sys.executable, *args],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -29,23 +31,19 @@ def run_bench(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[st
     )
 
 
-def test_help_from_the_repository_root() -> None:
-    done = run_bench("--help")
+@pytest.mark.parametrize(
+    ("args", "cwd", "shown"),
+    [
+        (["-m", "scripts.bench", "--help"], ROOT, ["--only SECTION", "--quick"]),
+        ([str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"], None, ["usage:"]),
+    ],
+    ids=["from-the-repository-root", "by-path"],
+)
+def test_help(args: list[str], cwd: Path | None, shown: list[str]) -> None:
+    done = run_python(*args, cwd=cwd)
     assert done.returncode == 0, done.stderr
-    assert "--only SECTION" in done.stdout
-    assert "--quick" in done.stdout
-
-
-def test_help_by_path() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "usage:" in done.stdout
+    for text in shown:
+        assert text in done.stdout
 
 
 def test_quick_defaults_and_sections() -> None:
@@ -58,14 +56,8 @@ def test_quick_defaults_and_sections() -> None:
     assert full.import_rows == 1_000_000
     assert options.parse_args(["--quick"]).import_rows == 20_000
     assert options.parse_args(["--only", "import", "--import-rows", "500"]).import_rows == 500
-    assert options.parse_args(["--import-rows", "0"]).sections == [
-        "http",
-        "openapi",
-        "otel",
-        "bulk",
-        "imports",
-        "sandbox",
-    ]
+    no_import = options.parse_args(["--import-rows", "0"])
+    assert no_import.sections == ["http", "openapi", "otel", "bulk", "imports", "sandbox"]
     assert set(workers._WORKERS) == {"http", "bulk", "sandbox", "import"}
 
 
@@ -92,19 +84,9 @@ def test_canned_requests_match_the_openapi_request_model() -> None:
 
 
 def _cell(cpu: float) -> dict[str, object]:
-    return {
-        "cpu_us": cpu,
-        "cpu_min": cpu,
-        "cpu_max": cpu,
-        "calls_s": 1e6 / cpu,
-        "peak_rss_mb": 40.0,
-        "server_cpu_pct": 10.0,
-        "connections": 0,
-        "calls": 1500,
-        "errors": 0,
-        "first_error": None,
-        "failed_runs": 0,
-    }
+    timings = {"cpu_us": cpu, "cpu_min": cpu, "cpu_max": cpu, "calls_s": 1e6 / cpu}
+    load = {"peak_rss_mb": 40.0, "server_cpu_pct": 10.0, "connections": 0, "calls": 1500}
+    return {**timings, **load, "errors": 0, "first_error": None, "failed_runs": 0}
 
 
 def test_openapi_table_reports_the_goal_on_known_numbers() -> None:
@@ -175,15 +157,12 @@ def test_sandbox_table_formats_known_numbers() -> None:
     args = argparse.Namespace(sandbox_calls=300, sandbox_seconds=3.0, repeats=1)
     cell = {"p50_ms": 40.0, "p99_ms": 48.5, "calls_s": 25.0, "calls": 75}
     plain = {"p50_ms": 0.5, "p99_ms": 1.25, "calls_s": 1900.0, "calls": 300}
-    table = report.sandbox_table(
-        args,
-        {
-            ("run_sandbox", "httpx", "getworkflows"): cell,
-            ("uvicorn", "httpx", "getworkflows"): plain,
-            ("run_sandbox", "httpx", "submitrecord"): {"failed": "exit 1: boom"},
-        },
-    )
-    rows = [line for line in table if line.startswith("| httpx")]
+    cells = {
+        ("run_sandbox", "httpx", "getworkflows"): cell,
+        ("uvicorn", "httpx", "getworkflows"): plain,
+        ("run_sandbox", "httpx", "submitrecord"): {"failed": "exit 1: boom"},
+    }
+    rows = [line for line in report.sandbox_table(args, cells) if line.startswith("| httpx")]
     assert rows[0] == (
         "| httpx | GET getworkflows | 40.00 / 48.50 | 0.50 / 1.25 | 80.00x | 25 | 1,900"
         " | 0.01x | 75/300 |"
@@ -204,59 +183,41 @@ def test_summaries_take_medians_and_report_failures() -> None:
 
 @pytest.mark.slow
 @pytest.mark.integration
-def test_a_tiny_sandbox_run_end_to_end(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("args", "timeout", "counts", "shown"),
+    [
+        (
+            "--only sandbox --sandbox-calls 3 --sandbox-seconds 0.5",
+            180,
+            {"| aiohttp |": 2, "| httpx |": 2},
+            ["## Sandbox per-call latency"],
+        ),
+        (
+            "--only openapi otel import --openapi-concurrency 1 --otel-concurrency 1"
+            " --calls 50 --seconds 0.5 --warmup-seconds 0.1 --import-rows 200",
+            240,
+            {"| facade, aiohttp backend | 1 |": 1},
+            [
+                "## OpenAPI call: `cflow.requests.list",
+                "## Hooks and OpenTelemetry",
+                "| OpenTelemetryHooks (in-memory exporter) | 1 |",
+                "| 200 | 200 | 200 |",
+            ],
+        ),
+    ],
+    ids=["sandbox", "openapi-otel-import"],
+)
+def test_a_tiny_run_end_to_end(
+    tmp_path: Path, args: str, timeout: float, counts: dict[str, int], shown: list[str]
+) -> None:
     out = tmp_path / "bench.md"
-    done = run_bench(
-        "--quick",
-        "--only",
-        "sandbox",
-        "--sandbox-calls",
-        "3",
-        "--sandbox-seconds",
-        "0.5",
-        "--output",
-        str(out),
-        timeout=180,
+    done = run_python(
+        "-m", "scripts.bench", "--quick", *args.split(), "--output", str(out), timeout=timeout
     )
     assert done.returncode == 0, done.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
-    assert "## Sandbox per-call latency" in text
-    assert text.count("| aiohttp |") == 2
-    assert text.count("| httpx |") == 2
-    assert "failed" not in text
-
-
-@pytest.mark.slow
-@pytest.mark.integration
-def test_a_tiny_run_of_the_new_sections_end_to_end(tmp_path: Path) -> None:
-    out = tmp_path / "bench.md"
-    done = run_bench(
-        "--quick",
-        "--only",
-        "openapi",
-        "otel",
-        "import",
-        "--openapi-concurrency",
-        "1",
-        "--otel-concurrency",
-        "1",
-        "--calls",
-        "50",
-        "--seconds",
-        "0.5",
-        "--warmup-seconds",
-        "0.1",
-        "--import-rows",
-        "200",
-        "--output",
-        str(out),
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    text = out.read_text(encoding="utf-8")
-    assert "## OpenAPI call: `cflow.requests.list" in text
-    assert text.count("| facade, aiohttp backend | 1 |") == 1
-    assert "## Hooks and OpenTelemetry" in text
-    assert "| OpenTelemetryHooks (in-memory exporter) | 1 |" in text
-    assert "| 200 | 200 | 200 |" in text
+    for line, count in counts.items():
+        assert text.count(line) == count
+    for line in shown:
+        assert line in text
     assert "failed" not in text
