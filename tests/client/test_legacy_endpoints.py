@@ -1,4 +1,8 @@
-"""The legacy endpoints: method, path, query, headers, bodies, and the seed's responses."""
+"""The legacy endpoints: what each reads from the seed's responses and the shapes and quirks
+seen in the wild, and the record values each write puts on the wire.
+
+Method, path and auth headers of every call: tests/client/test_endpoint_catalog.py. Here
+each call's query is checked against the arguments it was given."""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import httpx
 import pytest
-from conftest import API_KEY, BASE, USER_KEY, USERNAME
+from conftest import USERNAME
+from endpoints import endpoint
 from pytest_httpx import HTTPXMock
 
 from cflow_async import (
@@ -30,17 +36,19 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def assert_auth_headers(request: httpx.Request) -> None:
-    assert request.headers["apikey"] == API_KEY
-    assert request.headers["userkey"] == USER_KEY
-    assert request.headers["username"] == USERNAME
+def numeric_ids(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The seed's items with their ``key`` ids sent as JSON numbers."""
+    return [{**item, key: int(item[key])} for item in items]
 
 
-def query(request: httpx.Request) -> dict[str, str]:
-    params = request.url.params
-    # Every parameter exactly once.
-    assert sorted(params.keys()) == sorted(set(params.keys()))
-    return dict(params)
+def typed(value: Any) -> Any:
+    """``value`` with the exact type of every part beside it: a numeric id read back as
+    ``44`` (or as a ``str`` subclass) does not pass for ``"44"``."""
+    if attrs.has(type(value)):
+        return type(value), [typed(v) for v in attrs.astuple(value, recurse=False)]
+    if isinstance(value, list | tuple):
+        return type(value), [typed(v) for v in value]
+    return type(value), value
 
 
 def body(request: httpx.Request) -> Any:
@@ -48,26 +56,129 @@ def body(request: httpx.Request) -> Any:
     return json.loads(request.content)
 
 
-# -- check_connection -----------------------------------------------------------------
+async def call(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, args: tuple[Any, ...], reply: Any
+) -> tuple[Any, httpx.Request]:
+    """``client.<name>(*args)`` answered with ``reply`` (JSON, or text if a str): the result
+    and the one request, whose query must carry exactly the arguments given."""
+    ep = endpoint(name)
+    httpx_mock.add_response(**({"text": reply} if isinstance(reply, str) else {"json": reply}))
+    result = await ep.bound(client)(*args)
+    [request] = httpx_mock.get_requests()
+    params = request.url.params
+    assert sorted(params.keys()) == sorted(set(params.keys()))  # every parameter once
+    assert dict(params) == ep.expected_query(USERNAME, **dict(zip(ep.params, args, strict=True)))
+    return result, request
 
 
-async def test_check_connection_ok(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="GET", url=f"{BASE}/connection/GetConnection", text="OK")
-    assert await client.check_connection() is None
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/connection/GetConnection"
-    assert_auth_headers(request)
+SEED_WORKFLOWS = [Workflow(n, n) for n in ("Test", "User Workflow", "SampleWorkflow", "TrWorkflow")]
+SEED_WORKFLOW_FIELDS = ("Name", "Phone", "Email", "City", "GoogleSheetRowNumber")
+SEED_STAGES = [
+    ProcessStage(stage="User Workflow", display_name="User Workflow", process_id="27405"),
+    ProcessStage(stage="Manager Review", display_name="Manager Review", process_id="27406"),
+    ProcessStage(stage="END", display_name="END", process_id="27407"),
+]
+SEED_STATUSES = [StageStatus(group_id="27406", status=s) for s in ("New", "Approved", "Rejected")]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "reply", "result"),
+    [
+        pytest.param("check_connection", (), "OK", None, id="connection-ok"),
+        pytest.param("get_workflows", (), fixture("getworkflows"), SEED_WORKFLOWS, id="workflows"),
+        pytest.param(
+            "get_workflows",
+            (),
+            {"Workflows": [{"WorkflowDisplayName": "Expense Claims", "WorkflowName": "exp_1"}]},
+            [Workflow(name="exp_1", display_name="Expense Claims")],
+            id="workflows-display-name-differs",
+        ),
+        pytest.param(
+            "get_workflows",
+            (),
+            [
+                {
+                    "id": "wf-1",
+                    "name": "Expense Claims",
+                    "description": "Claims",
+                    "status": "active",
+                    "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
+                    "createdAt": "2024-01-02T03:04:05Z",
+                },
+                {"id": 77, "name": "Leave", "status": "draft", "stages": []},
+            ],
+            [
+                Workflow("Expense Claims", "Expense Claims", id="wf-1", status="active"),
+                Workflow("Leave", "Leave", id="77", status="draft"),
+            ],
+            id="workflows-openapi-shape",
+        ),
+        pytest.param(
+            "get_process", ("User Workflow",), fixture("getprocess"), SEED_STAGES, id="process"
+        ),
+        pytest.param(
+            "get_process",
+            ("User Workflow",),
+            numeric_ids(fixture("getprocess"), "ProcessID"),
+            SEED_STAGES,
+            id="process-numeric-ids",
+        ),
+        pytest.param(
+            # Reserved characters stay in the WorkflowName value.
+            "get_process",
+            ("R&D = a/b?x#1",),
+            [],
+            [],
+            id="process-reserved-characters",
+        ),
+        pytest.param(
+            "get_status",
+            ("User Workflow", "27406"),
+            fixture("getstatus"),
+            SEED_STATUSES,
+            id="status",
+        ),
+        pytest.param(
+            "get_status",
+            ("User Workflow", 27406),
+            {"Status": numeric_ids(fixture("getstatus")["Status"], "Group_ID")},
+            SEED_STATUSES,
+            id="status-int-group-id-and-numeric-ids",
+        ),
+        pytest.param(
+            "get_workflow_fieldsets",
+            ("SampleWorkflow",),
+            fixture("workflowfieldsets"),
+            [FieldDefinition(n, "text", n) for n in SEED_WORKFLOW_FIELDS],
+            id="workflow-fieldsets",
+        ),
+        pytest.param(
+            # The wire key is "default:", with a colon.
+            "get_workflow_fieldsets",
+            ("W",),
+            [
+                {"name": "A", "type": "text", "label": "A", "options": None, "default:": "x"},
+                {"name": "B", "type": "text", "label": "B", "options": None, "default:": None},
+            ],
+            [FieldDefinition("A", "text", "A", default="x"), FieldDefinition("B", "text", "B")],
+            id="field-default-key",
+        ),
+    ],
+)
+async def test_reads(
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    name: str,
+    args: tuple[Any, ...],
+    reply: Any,
+    result: Any,
+) -> None:
+    got, _ = await call(client, httpx_mock, name, args, reply)
+    assert typed(got) == typed(result)
 
 
 async def test_check_connection_401(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url=f"{BASE}/connection/GetConnection",
-        status_code=401,
-        json={"message": "No valid API key provided."},
-    )
+    httpx_mock.add_response(status_code=401, json={"message": "No valid API key provided."})
     with pytest.raises(AuthenticationError) as info:
         await client.check_connection()
     assert info.value.status_code == 401
@@ -75,327 +186,144 @@ async def test_check_connection_401(client: CflowClient, httpx_mock: HTTPXMock) 
     assert len(httpx_mock.get_requests()) == 1
 
 
-# -- get_workflows ----------------------------------------------------------------------
+# -- submit_record and update_record --------------------------------------------------
+
+# The seed requests' values, with the date they send as a datetime.
+BUILD_DATE = {"Build_Date": dt.datetime(2022, 3, 26, 18, 30)}
+SEED_SUBMIT_VALUES = fixture("submitrecord_request")["dynamicobj"] | BUILD_DATE
+SEED_UPDATE_VALUES = fixture("updaterecord_request")["Values"] | BUILD_DATE
 
 
-async def test_get_workflows_legacy_shape(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("getworkflows"))
-    workflows = await client.get_workflows()
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getworkflows"
-    assert query(request) == {"username": USERNAME}
-    assert_auth_headers(request)
-    assert all(isinstance(w, Workflow) for w in workflows)
-    assert [(w.name, w.display_name) for w in workflows] == [
-        ("Test", "Test"),
-        ("User Workflow", "User Workflow"),
-        ("SampleWorkflow", "SampleWorkflow"),
-        ("TrWorkflow", "TrWorkflow"),
-    ]
-
-
-async def test_get_workflows_display_name_differs(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(
-        json={"Workflows": [{"WorkflowDisplayName": "Expense Claims", "WorkflowName": "exp_1"}]}
-    )
-    [workflow] = await client.get_workflows()
-    assert workflow.name == "exp_1"
-    assert workflow.display_name == "Expense Claims"
-
-
-async def test_get_workflows_openapi_shape(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        json=[
+@pytest.mark.parametrize(
+    ("name", "args", "reply", "sent", "record_id"),
+    [
+        pytest.param(
+            "submit_record",
+            ("SampleWorkflow", SEED_SUBMIT_VALUES),
+            fixture("submitrecord_response"),
+            fixture("submitrecord_request"),
+            "44",
+            id="submit-seed",
+        ),
+        pytest.param(
+            "submit_record",
+            ("Leave Request", {"Days": 3}),
+            {"Record_Id": "45"},
+            {"main": {"WorkflowName": "Leave Request"}, "dynamicobj": {"Days": 3}},
+            "45",
+            id="submit-body-shape",
+        ),
+        pytest.param(
+            "submit_record",
+            ("SampleWorkflow", {"City": "trichy"}),
+            {"Record_Id": 44},
+            {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"City": "trichy"}},
+            "44",
+            id="submit-numeric-record-id",
+        ),
+        pytest.param(
+            "submit_record",
+            ("Überweisung", {"Stadt": "Tiruchirāppalli", "Note": "日本"}),
+            {"Record_Id": "1"},
             {
-                "id": "wf-1",
-                "name": "Expense Claims",
-                "description": "Claims",
-                "status": "active",
-                "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
-                "createdAt": "2024-01-02T03:04:05Z",
+                "main": {"WorkflowName": "Überweisung"},
+                "dynamicobj": {"Stadt": "Tiruchirāppalli", "Note": "日本"},
             },
-            {"id": 77, "name": "Leave", "status": "draft", "stages": []},
-        ]
-    )
-    workflows = await client.get_workflows()
-    assert [(w.name, w.display_name, w.id, w.status) for w in workflows] == [
-        ("Expense Claims", "Expense Claims", "wf-1", "active"),
-        ("Leave", "Leave", "77", "draft"),
-    ]
-
-
-# -- get_process ------------------------------------------------------------------------
-
-
-async def test_get_process(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("getprocess"))
-    stages = await client.get_process("User Workflow")
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getprocess"
-    assert query(request) == {"username": USERNAME, "WorkflowName": "User Workflow"}
-    assert_auth_headers(request)
-    assert stages == [
-        ProcessStage(stage="User Workflow", display_name="User Workflow", process_id="27405"),
-        ProcessStage(stage="Manager Review", display_name="Manager Review", process_id="27406"),
-        ProcessStage(stage="END", display_name="END", process_id="27407"),
-    ]
-
-
-async def test_get_process_numeric_ids(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    data = fixture("getprocess")
-    for item in data:
-        item["ProcessID"] = int(item["ProcessID"])
-    httpx_mock.add_response(json=data)
-    stages = await client.get_process("User Workflow")
-    assert [s.process_id for s in stages] == ["27405", "27406", "27407"]
-    assert all(type(s.process_id) is str for s in stages)
-
-
-async def test_workflow_name_with_reserved_characters_stays_in_its_value(
-    client: CflowClient, httpx_mock: HTTPXMock
+            "1",
+            id="submit-non-ascii",
+        ),
+        *(
+            pytest.param(
+                "update_record",
+                ("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES),
+                fixture("updaterecord_response"),
+                fixture("updaterecord_request"),
+                "32",
+                id=f"update-seed-{type(group_id).__name__}-ids",
+            )
+            for group_id, record_id in [("27408", "32"), (27408, 32)]
+        ),
+        pytest.param(
+            "update_record",
+            ("SampleWorkflow", 27408, 32, {"City": "x"}),
+            {"Record_Id": 32},
+            {
+                "main": {"WorkflowName": "SampleWorkflow", "group_id": "27408", "RecordId": "32"},
+                "Values": {"City": "x"},
+            },
+            "32",
+            id="update-numeric-record-id",
+        ),
+    ],
+)
+async def test_writes(
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    name: str,
+    args: tuple[Any, ...],
+    reply: Any,
+    sent: Any,
+    record_id: str,
 ) -> None:
-    httpx_mock.add_response(json=[])
-    await client.get_process("R&D = a/b?x#1")
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert query(request) == {"username": USERNAME, "WorkflowName": "R&D = a/b?x#1"}
-
-
-# -- get_status ------------------------------------------------------------------------
-
-
-async def test_get_status(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("getstatus"))
-    statuses = await client.get_status("User Workflow", "27406")
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getstatus"
-    # Documented parameters: group_id and WorkflowName.
-    assert query(request) == {"WorkflowName": "User Workflow", "group_id": "27406"}
-    assert_auth_headers(request)
-    assert statuses == [
-        StageStatus(group_id="27406", status="New"),
-        StageStatus(group_id="27406", status="Approved"),
-        StageStatus(group_id="27406", status="Rejected"),
-    ]
-
-
-async def test_get_status_int_group_id_and_numeric_ids(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    data = fixture("getstatus")
-    for item in data["Status"]:
-        item["Group_ID"] = int(item["Group_ID"])
-    httpx_mock.add_response(json=data)
-    statuses = await client.get_status("User Workflow", 27406)
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.url.params["group_id"] == "27406"
-    assert [(s.group_id, s.status) for s in statuses] == [
-        ("27406", "New"),
-        ("27406", "Approved"),
-        ("27406", "Rejected"),
-    ]
-
-
-# -- submit_record ----------------------------------------------------------------------
-
-SEED_SUBMIT_VALUES: dict[str, Any] = {
-    "City": "trichy",
-    "Name1": "ashoka",
-    "Email": "ashoka@cavintek.com",
-    "Build_Date": dt.datetime(2022, 3, 26, 18, 30),
-    "Work_Status": ["Stage"],
-    "Completed_work": ["stage testing completed", "live testing completed"],
-}
-
-
-async def test_submit_record_matches_the_seed_request(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(method="POST", json=fixture("submitrecord_response"))
-    record_id = await client.submit_record("SampleWorkflow", SEED_SUBMIT_VALUES)
-    assert record_id == "44"
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "POST"
-    assert request.url.path == "/integromat/api/cflow/submitrecord"
-    assert query(request) == {"username": USERNAME, "WorkflowName": "SampleWorkflow"}
-    assert_auth_headers(request)
-    assert body(request) == fixture("submitrecord_request")
-
-
-async def test_submit_record_body_shape(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="POST", json={"Record_Id": "45"})
-    await client.submit_record("Leave Request", {"Days": 3})
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert body(request) == {"main": {"WorkflowName": "Leave Request"}, "dynamicobj": {"Days": 3}}
-
-
-async def test_submit_record_numeric_record_id(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="POST", json={"Record_Id": 44})
-    record_id = await client.submit_record("SampleWorkflow", {"City": "trichy"})
-    assert record_id == "44"
-    assert type(record_id) is str
-
-
-# -- update_record ----------------------------------------------------------------------
-
-SEED_UPDATE_VALUES: dict[str, Any] = {
-    "City": "tiruchirappalli",
-    "Name1": "ashoka",
-    "Email": "ashoka@cavintek.com",
-    "Build_Date": dt.datetime(2022, 3, 26, 18, 30),
-}
-
-
-@pytest.mark.parametrize(("group_id", "record_id"), [("27408", "32"), (27408, 32)])
-async def test_update_record_matches_the_seed_request(
-    client: CflowClient, httpx_mock: HTTPXMock, group_id: str | int, record_id: str | int
-) -> None:
-    httpx_mock.add_response(method="POST", json=fixture("updaterecord_response"))
-    result = await client.update_record("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES)
-    assert result == "32"
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "POST"
-    assert request.url.path == "/integromat/api/cflow/updaterecord"
-    assert query(request) == {
-        "username": USERNAME,
-        "WorkflowName": "SampleWorkflow",
-        "group_id": "27408",
-        "RecordId": "32",
-    }
-    assert_auth_headers(request)
-    assert body(request) == fixture("updaterecord_request")
-
-
-async def test_update_record_numeric_record_id(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="POST", json={"Record_Id": 32})
-    assert await client.update_record("SampleWorkflow", 27408, 32, {"City": "x"}) == "32"
+    got, request = await call(client, httpx_mock, name, args, reply)
+    assert typed(got) == typed(record_id)
+    assert body(request) == sent
 
 
 # -- field definitions ------------------------------------------------------------------
 
 
-def _by_name(fields: list[FieldDefinition]) -> dict[str, FieldDefinition]:
-    return {f.name: f for f in fields}
-
-
 def _check_seed_process_fields(fields: list[FieldDefinition], expected_count: int) -> None:
     assert all(isinstance(f, FieldDefinition) for f in fields)
     assert len(fields) == expected_count
-    named = _by_name(fields)
+    named = {f.name: f for f in fields}
     # The "default:" key (with a colon): R_Comments1 has "" and every other field null.
-    assert named["R_Comments1"].default == ""
-    assert [f.name for f in fields if f.default is not None] == ["R_Comments1"]
-    assert all(f.default is None for f in fields if f.name != "R_Comments1")
-    # options: items with label/value, empty when null.
-    status = named["R_Status1"]
-    assert status.type == "select"
-    assert status.label == "Manager Review Status"
-    assert [(o.label, o.value) for o in status.options] == [
-        ("New", "New"),
-        ("Approved", "Approved"),
-        ("Rejected", "Rejected"),
-    ]
-    assert all(isinstance(o, FieldOption) for o in status.options)
-    city = named["City"]
-    assert isinstance(city.options, tuple | list)
-    assert len(city.options) == 0
-    assert city.type == "text"
-    assert city.label == "City"
-    assert city.help == ""
-    assert city.spec is None
-    assert (city.required, city.multiple, city.multiline) == (False, False, False)
-    assert named["R_Approved Date2"].type == "date"
-    assert named["R_Approved Date2"].label == "END Approved Date"
+    assert {f.name: f.default for f in fields if f.default is not None} == {"R_Comments1": ""}
+    # options: items with label/value, empty (a tuple) when null.
+    options = tuple(FieldOption(label=s, value=s) for s in ("New", "Approved", "Rejected"))
+    assert named["R_Status1"] == FieldDefinition(
+        "R_Status1", "select", "Manager Review Status", options=options
+    )
+    assert named["City"] == FieldDefinition("City", "text", "City")
+    assert named["R_Approved Date2"] == FieldDefinition(
+        "R_Approved Date2", "date", "END Approved Date"
+    )
 
 
-async def test_get_process_fields_for_map(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("fieldsformap"))
-    fields = await client.get_process_fields_for_map("SampleWorkflow", "27406")
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getworkflowprocessfieldsformap"
-    assert query(request) == {
-        "username": USERNAME,
-        "WorkflowName": "SampleWorkflow",
-        "group_id": "27406",
-    }
-    assert_auth_headers(request)
-    _check_seed_process_fields(fields, 12)
-    record = _by_name(fields)["RecordId"]
-    assert record.required is True
-    assert record.help == "Record ID"
-    assert record.label == "Record ID"
-    assert [f.name for f in fields][-1] == "RecordId"
-
-
-async def test_get_process_fields_for_map_int_group_id(
-    client: CflowClient, httpx_mock: HTTPXMock
+@pytest.mark.parametrize("group_id", ["27406", 27406])
+async def test_get_process_fields_for_map(
+    client: CflowClient, httpx_mock: HTTPXMock, group_id: str | int
 ) -> None:
-    httpx_mock.add_response(json=fixture("fieldsformap"))
-    await client.get_process_fields_for_map("SampleWorkflow", 27406)
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.url.params["group_id"] == "27406"
-
-
-async def test_get_workflow_fieldsets(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("workflowfieldsets"))
-    fields = await client.get_workflow_fieldsets("SampleWorkflow")
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getworkflowfieldsets"
-    assert query(request) == {"username": USERNAME, "WorkflowName": "SampleWorkflow"}
-    assert_auth_headers(request)
-    assert [f.name for f in fields] == ["Name", "Phone", "Email", "City", "GoogleSheetRowNumber"]
-    assert all(f.default is None and len(f.options) == 0 for f in fields)
-    assert all(f.type == "text" and f.required is False for f in fields)
+    args = ("SampleWorkflow", group_id)
+    reply = fixture("fieldsformap")
+    fields, _ = await call(client, httpx_mock, "get_process_fields_for_map", args, reply)
+    _check_seed_process_fields(fields, 12)
+    assert fields[-1] == FieldDefinition(
+        "RecordId", "text", "Record ID", help="Record ID", required=True
+    )
 
 
 async def test_get_process_fieldsets(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=fixture("processfieldsets"))
-    fields = await client.get_process_fieldsets("SampleWorkflow", 27406)
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert request.method == "GET"
-    assert request.url.path == "/integromat/api/cflow/getworkflowprocessfieldsets"
-    assert query(request) == {
-        "username": USERNAME,
-        "WorkflowName": "SampleWorkflow",
-        "group_id": "27406",
-    }
-    assert_auth_headers(request)
+    args = ("SampleWorkflow", 27406)
+    reply = fixture("processfieldsets")
+    fields, _ = await call(client, httpx_mock, "get_process_fieldsets", args, reply)
     _check_seed_process_fields(fields, 11)
-    assert "RecordId" not in _by_name(fields)
-
-
-async def test_field_default_key_without_colon_is_not_confused(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(
-        json=[
-            {"name": "A", "type": "text", "label": "A", "options": None, "default:": "x"},
-            {"name": "B", "type": "text", "label": "B", "options": None, "default:": None},
-        ]
-    )
-    fields = await client.get_workflow_fieldsets("W")
-    assert [f.default for f in fields] == ["x", None]
+    assert "RecordId" not in {f.name for f in fields}
 
 
 # -- record values ---------------------------------------------------------------------
+
+
+async def sent_values(
+    client: CflowClient, httpx_mock: HTTPXMock, values: dict[str, Any]
+) -> list[Any]:
+    """Submit, then update, a record with ``values``: the values each put on the wire."""
+    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
+    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
+    await client.submit_record("W", values)
+    await client.update_record("W", "1", "2", values)
+    submitted, updated = httpx_mock.get_requests()
+    return [body(submitted)["dynamicobj"], body(updated)["Values"]]
 
 
 @pytest.mark.parametrize(
@@ -416,55 +344,18 @@ async def test_date_values_on_the_wire(
     client: CflowClient, httpx_mock: HTTPXMock, value: dt.date, wire: str
 ) -> None:
     assert format_cflow_datetime(value) == wire
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    await client.submit_record("W", {"When": value})
-    await client.update_record("W", "1", "2", {"When": value})
-    submitted, updated = httpx_mock.get_requests()
-    assert body(submitted)["dynamicobj"] == {"When": wire}
-    assert body(updated)["Values"] == {"When": wire}
+    assert await sent_values(client, httpx_mock, {"When": value}) == [{"When": wire}] * 2
 
 
 @pytest.mark.parametrize(
-    "value",
-    [
-        "plain text",
-        "",
-        0,
-        42,
-        -7,
-        1.5,
-        True,
-        False,
-        None,
-        ["Stage"],
-        ["a", "b", "c"],
-        [],
-    ],
+    "value", ["plain text", "", 0, 42, -7, 1.5, True, False, None, ["Stage"], ["a", "b", "c"], []]
 )
 async def test_other_values_are_sent_as_given(
     client: CflowClient, httpx_mock: HTTPXMock, value: Any
 ) -> None:
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    await client.submit_record("W", {"F": value})
-    await client.update_record("W", "1", "2", {"F": value})
-    submitted, updated = httpx_mock.get_requests()
-    assert body(submitted)["dynamicobj"] == {"F": value}
-    assert body(updated)["Values"] == {"F": value}
-    assert type(body(submitted)["dynamicobj"]["F"]) is type(value)
-
-
-async def test_non_ascii_values_round_trip(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    await client.submit_record("Überweisung", {"Stadt": "Tiruchirāppalli", "Note": "日本"})
-    request = httpx_mock.get_request()
-    assert request is not None
-    assert body(request) == {
-        "main": {"WorkflowName": "Überweisung"},
-        "dynamicobj": {"Stadt": "Tiruchirāppalli", "Note": "日本"},
-    }
-    assert request.url.params["WorkflowName"] == "Überweisung"
+    sent = await sent_values(client, httpx_mock, {"F": value})
+    assert sent == [{"F": value}] * 2
+    assert [type(values["F"]) for values in sent] == [type(value)] * 2
 
 
 class _Opaque:
