@@ -81,97 +81,74 @@ SEED_STAGES = [
 SEED_STATUSES = [StageStatus(group_id="27406", status=s) for s in ("New", "Approved", "Rejected")]
 
 
-@pytest.mark.parametrize(
-    ("name", "args", "reply", "result"),
-    [
-        pytest.param("check_connection", (), "OK", None, id="connection-ok"),
-        pytest.param("get_workflows", (), fixture("getworkflows"), SEED_WORKFLOWS, id="workflows"),
-        pytest.param(
-            "get_workflows",
-            (),
-            {"Workflows": [{"WorkflowDisplayName": "Expense Claims", "WorkflowName": "exp_1"}]},
-            [Workflow(name="exp_1", display_name="Expense Claims")],
-            id="workflows-display-name-differs",
-        ),
-        pytest.param(
-            "get_workflows",
-            (),
-            [
-                {
-                    "id": "wf-1",
-                    "name": "Expense Claims",
-                    "description": "Claims",
-                    "status": "active",
-                    "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
-                    "createdAt": "2024-01-02T03:04:05Z",
-                },
-                {"id": 77, "name": "Leave", "status": "draft", "stages": []},
-            ],
-            [
-                Workflow("Expense Claims", "Expense Claims", id="wf-1", status="active"),
-                Workflow("Leave", "Leave", id="77", status="draft"),
-            ],
-            id="workflows-openapi-shape",
-        ),
-        pytest.param(
-            "get_process", ("User Workflow",), fixture("getprocess"), SEED_STAGES, id="process"
-        ),
-        pytest.param(
-            "get_process",
-            ("User Workflow",),
-            numeric_ids(fixture("getprocess"), "ProcessID"),
-            SEED_STAGES,
-            id="process-numeric-ids",
-        ),
-        pytest.param(
-            # Reserved characters stay in the WorkflowName value.
-            "get_process",
-            ("R&D = a/b?x#1",),
-            [],
-            [],
-            id="process-reserved-characters",
-        ),
-        pytest.param(
-            "get_status",
-            ("User Workflow", "27406"),
-            fixture("getstatus"),
-            SEED_STATUSES,
-            id="status",
-        ),
-        pytest.param(
-            "get_status",
-            ("User Workflow", 27406),
-            {"Status": numeric_ids(fixture("getstatus")["Status"], "Group_ID")},
-            SEED_STATUSES,
-            id="status-int-group-id-and-numeric-ids",
-        ),
-        pytest.param(
-            "get_workflow_fieldsets",
-            ("SampleWorkflow",),
-            fixture("workflowfieldsets"),
-            [FieldDefinition(n, "text", n) for n in SEED_WORKFLOW_FIELDS],
-            id="workflow-fieldsets",
-        ),
-        pytest.param(
-            # The wire key is "default:", with a colon.
-            "get_workflow_fieldsets",
-            ("W",),
-            [
-                {"name": "A", "type": "text", "label": "A", "options": None, "default:": "x"},
-                {"name": "B", "type": "text", "label": "B", "options": None, "default:": None},
-            ],
-            [FieldDefinition("A", "text", "A", default="x"), FieldDefinition("B", "text", "B")],
-            id="field-default-key",
-        ),
-    ],
-)
+#: id -> (call, args, reply, result): each reader on the seed's answer and on the shapes and
+#: quirks seen in the wild.
+READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
+    "connection-ok": ("check_connection", (), "OK", None),
+    "workflows": ("get_workflows", (), fixture("getworkflows"), SEED_WORKFLOWS),
+    "workflows-display-name-differs": (
+        "get_workflows",
+        (),
+        {"Workflows": [{"WorkflowDisplayName": "Expense Claims", "WorkflowName": "exp_1"}]},
+        [Workflow(name="exp_1", display_name="Expense Claims")],
+    ),
+    "workflows-openapi-shape": (
+        "get_workflows",
+        (),
+        [
+            {
+                "id": "wf-1",
+                "name": "Expense Claims",
+                "description": "Claims",
+                "status": "active",
+                "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
+                "createdAt": "2024-01-02T03:04:05Z",
+            },
+            {"id": 77, "name": "Leave", "status": "draft", "stages": []},
+        ],
+        [
+            Workflow("Expense Claims", "Expense Claims", id="wf-1", status="active"),
+            Workflow("Leave", "Leave", id="77", status="draft"),
+        ],
+    ),
+    "process": ("get_process", ("User Workflow",), fixture("getprocess"), SEED_STAGES),
+    "process-numeric-ids": (
+        "get_process",
+        ("User Workflow",),
+        numeric_ids(fixture("getprocess"), "ProcessID"),
+        SEED_STAGES,
+    ),
+    # Reserved characters stay in the WorkflowName value.
+    "process-reserved-characters": ("get_process", ("R&D = a/b?x#1",), [], []),
+    "status": ("get_status", ("User Workflow", "27406"), fixture("getstatus"), SEED_STATUSES),
+    "status-int-group-id-and-numeric-ids": (
+        "get_status",
+        ("User Workflow", 27406),
+        {"Status": numeric_ids(fixture("getstatus")["Status"], "Group_ID")},
+        SEED_STATUSES,
+    ),
+    "workflow-fieldsets": (
+        "get_workflow_fieldsets",
+        ("SampleWorkflow",),
+        fixture("workflowfieldsets"),
+        [FieldDefinition(n, "text", n) for n in SEED_WORKFLOW_FIELDS],
+    ),
+    # The wire key is "default:", with a colon.
+    "field-default-key": (
+        "get_workflow_fieldsets",
+        ("W",),
+        [
+            {"name": "A", "type": "text", "label": "A", "options": None, "default:": "x"},
+            {"name": "B", "type": "text", "label": "B", "options": None, "default:": None},
+        ],
+        [FieldDefinition("A", "text", "A", default="x"), FieldDefinition("B", "text", "B")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("name", "args", "reply", "result"), READS.values(), ids=READS)
 async def test_reads(
-    client: CflowClient,
-    httpx_mock: HTTPXMock,
-    name: str,
-    args: tuple[Any, ...],
-    reply: Any,
-    result: Any,
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, args: Any, reply: Any, result: Any
 ) -> None:
     got, _ = await call(client, httpx_mock, name, args, reply)
     assert typed(got) == typed(result)
@@ -194,73 +171,70 @@ SEED_SUBMIT_VALUES = fixture("submitrecord_request")["dynamicobj"] | BUILD_DATE
 SEED_UPDATE_VALUES = fixture("updaterecord_request")["Values"] | BUILD_DATE
 
 
-@pytest.mark.parametrize(
-    ("name", "args", "reply", "sent", "record_id"),
-    [
-        pytest.param(
-            "submit_record",
-            ("SampleWorkflow", SEED_SUBMIT_VALUES),
-            fixture("submitrecord_response"),
-            fixture("submitrecord_request"),
-            "44",
-            id="submit-seed",
-        ),
-        pytest.param(
-            "submit_record",
-            ("Leave Request", {"Days": 3}),
-            {"Record_Id": "45"},
-            {"main": {"WorkflowName": "Leave Request"}, "dynamicobj": {"Days": 3}},
-            "45",
-            id="submit-body-shape",
-        ),
-        pytest.param(
-            "submit_record",
-            ("SampleWorkflow", {"City": "trichy"}),
-            {"Record_Id": 44},
-            {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"City": "trichy"}},
-            "44",
-            id="submit-numeric-record-id",
-        ),
-        pytest.param(
-            "submit_record",
-            ("Überweisung", {"Stadt": "Tiruchirāppalli", "Note": "日本"}),
-            {"Record_Id": "1"},
-            {
-                "main": {"WorkflowName": "Überweisung"},
-                "dynamicobj": {"Stadt": "Tiruchirāppalli", "Note": "日本"},
-            },
-            "1",
-            id="submit-non-ascii",
-        ),
-        *(
-            pytest.param(
-                "update_record",
-                ("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES),
-                fixture("updaterecord_response"),
-                fixture("updaterecord_request"),
-                "32",
-                id=f"update-seed-{type(group_id).__name__}-ids",
-            )
-            for group_id, record_id in [("27408", "32"), (27408, 32)]
-        ),
-        pytest.param(
+#: id -> (call, args, reply, body sent, record id read).
+WRITES: dict[str, tuple[str, tuple[Any, ...], Any, Any, str]] = {
+    "submit-seed": (
+        "submit_record",
+        ("SampleWorkflow", SEED_SUBMIT_VALUES),
+        fixture("submitrecord_response"),
+        fixture("submitrecord_request"),
+        "44",
+    ),
+    "submit-body-shape": (
+        "submit_record",
+        ("Leave Request", {"Days": 3}),
+        {"Record_Id": "45"},
+        {"main": {"WorkflowName": "Leave Request"}, "dynamicobj": {"Days": 3}},
+        "45",
+    ),
+    "submit-numeric-record-id": (
+        "submit_record",
+        ("SampleWorkflow", {"City": "trichy"}),
+        {"Record_Id": 44},
+        {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"City": "trichy"}},
+        "44",
+    ),
+    "submit-non-ascii": (
+        "submit_record",
+        ("Überweisung", {"Stadt": "Tiruchirāppalli", "Note": "日本"}),
+        {"Record_Id": "1"},
+        {
+            "main": {"WorkflowName": "Überweisung"},
+            "dynamicobj": {"Stadt": "Tiruchirāppalli", "Note": "日本"},
+        },
+        "1",
+    ),
+    **{
+        f"update-seed-{type(group_id).__name__}-ids": (
             "update_record",
-            ("SampleWorkflow", 27408, 32, {"City": "x"}),
-            {"Record_Id": 32},
-            {
-                "main": {"WorkflowName": "SampleWorkflow", "group_id": "27408", "RecordId": "32"},
-                "Values": {"City": "x"},
-            },
+            ("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES),
+            fixture("updaterecord_response"),
+            fixture("updaterecord_request"),
             "32",
-            id="update-numeric-record-id",
-        ),
-    ],
+        )
+        for group_id, record_id in [("27408", "32"), (27408, 32)]
+    },
+    "update-numeric-record-id": (
+        "update_record",
+        ("SampleWorkflow", 27408, 32, {"City": "x"}),
+        {"Record_Id": 32},
+        {
+            "main": {"WorkflowName": "SampleWorkflow", "group_id": "27408", "RecordId": "32"},
+            "Values": {"City": "x"},
+        },
+        "32",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "reply", "sent", "record_id"), WRITES.values(), ids=WRITES
 )
 async def test_writes(
     client: CflowClient,
     httpx_mock: HTTPXMock,
     name: str,
-    args: tuple[Any, ...],
+    args: Any,
     reply: Any,
     sent: Any,
     record_id: str,
@@ -273,9 +247,27 @@ async def test_writes(
 # -- field definitions ------------------------------------------------------------------
 
 
-def _check_seed_process_fields(fields: list[FieldDefinition], expected_count: int) -> None:
+RECORD_ID = FieldDefinition("RecordId", "text", "Record ID", help="Record ID", required=True)
+
+
+@pytest.mark.parametrize(
+    ("name", "group_id", "reply", "extra"),
+    [
+        ("get_process_fields_for_map", "27406", "fieldsformap", [RECORD_ID]),
+        ("get_process_fields_for_map", 27406, "fieldsformap", [RECORD_ID]),
+        ("get_process_fieldsets", 27406, "processfieldsets", []),
+    ],
+)
+async def test_seed_process_fields(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, group_id: Any, reply: str, extra: Any
+) -> None:
+    args = ("SampleWorkflow", group_id)
+    fields, _ = await call(client, httpx_mock, name, args, fixture(reply))
+    # The process's 11 fields; the fields for map add the record id, last.
     assert all(isinstance(f, FieldDefinition) for f in fields)
-    assert len(fields) == expected_count
+    assert len(fields) == 11 + len(extra)
+    assert fields[11:] == extra
+    assert "RecordId" not in {f.name for f in fields[:11]}
     named = {f.name: f for f in fields}
     # The "default:" key (with a colon): R_Comments1 has "" and every other field null.
     assert {f.name: f.default for f in fields if f.default is not None} == {"R_Comments1": ""}
@@ -290,72 +282,39 @@ def _check_seed_process_fields(fields: list[FieldDefinition], expected_count: in
     )
 
 
-@pytest.mark.parametrize("group_id", ["27406", 27406])
-async def test_get_process_fields_for_map(
-    client: CflowClient, httpx_mock: HTTPXMock, group_id: str | int
-) -> None:
-    args = ("SampleWorkflow", group_id)
-    reply = fixture("fieldsformap")
-    fields, _ = await call(client, httpx_mock, "get_process_fields_for_map", args, reply)
-    _check_seed_process_fields(fields, 12)
-    assert fields[-1] == FieldDefinition(
-        "RecordId", "text", "Record ID", help="Record ID", required=True
-    )
-
-
-async def test_get_process_fieldsets(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    args = ("SampleWorkflow", 27406)
-    reply = fixture("processfieldsets")
-    fields, _ = await call(client, httpx_mock, "get_process_fieldsets", args, reply)
-    _check_seed_process_fields(fields, 11)
-    assert "RecordId" not in {f.name for f in fields}
-
-
 # -- record values ---------------------------------------------------------------------
 
 
-async def sent_values(
-    client: CflowClient, httpx_mock: HTTPXMock, values: dict[str, Any]
-) -> list[Any]:
-    """Submit, then update, a record with ``values``: the values each put on the wire."""
+DATES = [
+    (dt.datetime(2022, 3, 26, 18, 30), "3/26/2022 6:30:00 PM"),
+    (dt.date(2022, 3, 26), "3/26/2022 12:00:00 AM"),
+    (dt.datetime(2022, 3, 26, 0, 0, 0), "3/26/2022 12:00:00 AM"),
+    (dt.datetime(2022, 3, 26, 12, 0, 0), "3/26/2022 12:00:00 PM"),
+    (dt.datetime(2022, 3, 26, 12, 5, 9), "3/26/2022 12:05:09 PM"),
+    (dt.datetime(2022, 1, 2, 0, 0, 1), "1/2/2022 12:00:01 AM"),
+    (dt.datetime(2022, 12, 31, 23, 59, 59), "12/31/2022 11:59:59 PM"),
+    (dt.datetime(2022, 3, 26, 11, 59, 59), "3/26/2022 11:59:59 AM"),
+    (dt.datetime(2022, 3, 26, 13, 1, 2), "3/26/2022 1:01:02 PM"),
+]
+OTHERS = ["plain text", "", 0, 42, -7, 1.5, True, False, None, ["Stage"], ["a", "b", "c"], []]
+
+
+@pytest.mark.parametrize(("value", "wire"), [*DATES, *[(value, value) for value in OTHERS]])
+async def test_record_values_on_the_wire(
+    client: CflowClient, httpx_mock: HTTPXMock, value: Any, wire: Any
+) -> None:
+    """Dates go in the seed's format, every other value as given (same type), in the
+    values of submit_record and update_record alike."""
+    if isinstance(value, dt.date):
+        assert format_cflow_datetime(value) == wire
     httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
     httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    await client.submit_record("W", values)
-    await client.update_record("W", "1", "2", values)
+    await client.submit_record("W", {"F": value})
+    await client.update_record("W", "1", "2", {"F": value})
     submitted, updated = httpx_mock.get_requests()
-    return [body(submitted)["dynamicobj"], body(updated)["Values"]]
-
-
-@pytest.mark.parametrize(
-    ("value", "wire"),
-    [
-        (dt.datetime(2022, 3, 26, 18, 30), "3/26/2022 6:30:00 PM"),
-        (dt.date(2022, 3, 26), "3/26/2022 12:00:00 AM"),
-        (dt.datetime(2022, 3, 26, 0, 0, 0), "3/26/2022 12:00:00 AM"),
-        (dt.datetime(2022, 3, 26, 12, 0, 0), "3/26/2022 12:00:00 PM"),
-        (dt.datetime(2022, 3, 26, 12, 5, 9), "3/26/2022 12:05:09 PM"),
-        (dt.datetime(2022, 1, 2, 0, 0, 1), "1/2/2022 12:00:01 AM"),
-        (dt.datetime(2022, 12, 31, 23, 59, 59), "12/31/2022 11:59:59 PM"),
-        (dt.datetime(2022, 3, 26, 11, 59, 59), "3/26/2022 11:59:59 AM"),
-        (dt.datetime(2022, 3, 26, 13, 1, 2), "3/26/2022 1:01:02 PM"),
-    ],
-)
-async def test_date_values_on_the_wire(
-    client: CflowClient, httpx_mock: HTTPXMock, value: dt.date, wire: str
-) -> None:
-    assert format_cflow_datetime(value) == wire
-    assert await sent_values(client, httpx_mock, {"When": value}) == [{"When": wire}] * 2
-
-
-@pytest.mark.parametrize(
-    "value", ["plain text", "", 0, 42, -7, 1.5, True, False, None, ["Stage"], ["a", "b", "c"], []]
-)
-async def test_other_values_are_sent_as_given(
-    client: CflowClient, httpx_mock: HTTPXMock, value: Any
-) -> None:
-    sent = await sent_values(client, httpx_mock, {"F": value})
-    assert sent == [{"F": value}] * 2
-    assert [type(values["F"]) for values in sent] == [type(value)] * 2
+    sent = [body(submitted)["dynamicobj"], body(updated)["Values"]]
+    assert sent == [{"F": wire}] * 2
+    assert [type(values["F"]) for values in sent] == [type(wire)] * 2
 
 
 class _Opaque:

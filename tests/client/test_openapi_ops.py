@@ -1,4 +1,7 @@
-"""The OpenAPI operations: cflow.workflows / requests / users / roles."""
+"""The OpenAPI operations: cflow.workflows / requests / users / roles.
+
+Method, path and auth headers of every call: tests/client/test_endpoint_catalog.py. A mocked
+response given a ``method`` and ``url`` also pins them: pytest-httpx answers nothing else."""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import datetime as dt
 import json
 from typing import Any
 
-import httpx
 import pytest
 from cflow_openapi.models import (
     Request,
@@ -20,8 +22,8 @@ from cflow_openapi.models import (
     WorkflowStatus,
 )
 from cflow_openapi.types import Unset
-from conftest import API_KEY, BASE, USER_KEY, USERNAME
-from endpoints import Endpoint, endpoint, select
+from conftest import BASE
+from endpoints import USER_JSON, Endpoint, endpoint, select
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, InvalidArgumentError
@@ -53,28 +55,12 @@ WORKFLOW_JSON: dict[str, Any] = {
 }
 
 
-def assert_auth_headers(request: httpx.Request) -> None:
-    assert request.headers["apikey"] == API_KEY
-    assert request.headers["userkey"] == USER_KEY
-    assert request.headers["username"] == USERNAME
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1
-    assert_auth_headers(requests[0])
-    return requests[0]
-
-
 def check_request_model(req: Any) -> None:
     assert isinstance(req, Request)
-    assert req.id == "req-1"
-    assert req.workflow_id == "wf-1"
-    assert req.status == RequestStatus.PENDING
-    assert req.current_stage == "Manager Review"
+    assert (req.id, req.workflow_id, req.status) == ("req-1", "wf-1", RequestStatus.PENDING)
+    assert (req.current_stage, req.submitted_by) == ("Manager Review", "alice")
     assert not isinstance(req.fields, Unset)
     assert req.fields.additional_properties == {"City": "trichy", "Amount": 12.5}
-    assert req.submitted_by == "alice"
     assert req.created_at == dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
 
 
@@ -84,11 +70,8 @@ def check_request_model(req: Any) -> None:
 async def test_workflows_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(method="GET", url=f"{WF}/wf-1", json=WORKFLOW_JSON)
     workflow = await client.workflows.get("wf-1")
-    request = only_request(httpx_mock)
-    assert request.method == "GET"
     assert isinstance(workflow, Workflow)
-    assert workflow.id == "wf-1"
-    assert workflow.name == "Expense Claims"
+    assert (workflow.id, workflow.name) == ("wf-1", "Expense Claims")
     assert workflow.status == WorkflowStatus.ACTIVE
     assert not isinstance(workflow.stages, Unset)
     assert all(isinstance(s, Stage) for s in workflow.stages)
@@ -105,11 +88,23 @@ async def test_workflows_get_int_id(client: CflowClient, httpx_mock: HTTPXMock) 
     assert workflow.id == "42"
 
 
-async def test_workflow_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json={**WORKFLOW_JSON, "status": "archived"})
-    workflow = await client.workflows.get("wf-1")
-    assert not isinstance(workflow.status, Unset)
-    assert workflow.status.value == "archived"
+@pytest.mark.parametrize(
+    ("name", "reply", "enum", "status"),
+    [
+        ("workflows.get", {**WORKFLOW_JSON, "status": "archived"}, WorkflowStatus, "archived"),
+        ("requests.list", [{**REQUEST_JSON, "status": "on_hold"}], RequestStatus, "on_hold"),
+        ("requests.get", {**REQUEST_JSON, "status": "on_hold"}, RequestStatus, "on_hold"),
+        ("users.list", [{**USER_JSON, "status": "suspended"}], UserStatus, "suspended"),
+    ],
+)
+async def test_unknown_status_is_kept(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, reply: Any, enum: type, status: str
+) -> None:
+    httpx_mock.add_response(json=reply)
+    got = await endpoint(name).call(client)
+    [item] = got if isinstance(got, list) else [got]
+    assert isinstance(item.status, enum)
+    assert item.status.value == status
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -119,14 +114,11 @@ async def test_requests_list(client: CflowClient, httpx_mock: HTTPXMock) -> None
     second = {"id": "req-2", "status": "approved"}
     httpx_mock.add_response(method="GET", url=f"{WF}/wf-1/requests", json=[REQUEST_JSON, second])
     requests = await client.requests.list("wf-1")
-    request = only_request(httpx_mock)
-    assert request.method == "GET"
     assert isinstance(requests, list)
-    assert len(requests) == 2
-    check_request_model(requests[0])
-    assert requests[1].id == "req-2"
-    assert requests[1].status == RequestStatus.APPROVED
-    assert isinstance(requests[1].fields, Unset)
+    first, second_request = requests
+    check_request_model(first)
+    assert (second_request.id, second_request.status) == ("req-2", RequestStatus.APPROVED)
+    assert isinstance(second_request.fields, Unset)
 
 
 async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -> None:
@@ -135,12 +127,13 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
 
 
 # Method, path, headers and body for canonical arguments: tests/client/test_endpoint_catalog.py.
-# Here: the fields sent as given, and the documented answers (and a 200 where 201 is
-# documented) read into a Request.
+# Here: the fields sent as given (empty too), and the documented answers (and a 200 where 201
+# is documented) read into a Request.
 @pytest.mark.parametrize(
     ("name", "status_code", "fields", "state"),
     [
         ("requests.create", 201, {"City": "trichy", "Amount": 12.5}, "pending"),
+        ("requests.create", 201, {}, "pending"),
         ("requests.create", 200, {"City": "trichy", "Amount": 12.5}, "pending"),
         ("requests.create_draft", 201, {"City": "trichy"}, "draft"),
         ("requests.create_draft", 200, {"City": "trichy"}, "draft"),
@@ -163,20 +156,12 @@ async def test_request_operations_send_fields_and_read_a_request(
     reply = {**REQUEST_JSON, "status": state}
     httpx_mock.add_response(method=ep.method, url=url, status_code=status_code, json=reply)
     got = await ep.call(client, **ids, **({} if fields is None else {"fields": fields}))
-    request = only_request(httpx_mock)
+    [request] = httpx_mock.get_requests()
     sent = None if fields is None else {"fields": fields}
     assert (json.loads(request.content) if request.content else None) == sent
     if state == "pending":
         check_request_model(got)
     assert got.status == RequestStatus(state)
-
-
-async def test_requests_create_with_empty_fields(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(method="POST", status_code=201, json=REQUEST_JSON)
-    await client.requests.create("wf-1", {})
-    assert json.loads(only_request(httpx_mock).content) == {"fields": {}}
 
 
 async def test_requests_create_unsupported_value_raises_value_error_before_sending(
@@ -266,22 +251,10 @@ async def test_requests_approve_and_reject(
     )
     method = getattr(client.requests, action)
     result = await method("wf-1", "req-1", **kwargs)
-    request = only_request(httpx_mock)
-    assert request.method == "POST"
+    [request] = httpx_mock.get_requests()
     assert json.loads(request.content) == expected
     assert isinstance(result, Request)
     assert result.status == RequestStatus(status)
-
-
-async def test_request_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=[{**REQUEST_JSON, "status": "on_hold"}])
-    httpx_mock.add_response(json={**REQUEST_JSON, "status": "on_hold"})
-    [listed] = await client.requests.list("wf-1")
-    got = await client.requests.get("wf-1", "req-1")
-    for req in (listed, got):
-        assert not isinstance(req.status, Unset)
-        assert req.status.value == "on_hold"
-        assert isinstance(req.status, RequestStatus)
 
 
 # -- users and roles ----------------------------------------------------------------------
@@ -291,33 +264,15 @@ async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         method="GET",
         url=f"{BASE}/cflow/users",
-        json=[
-            {
-                "id": "u1",
-                "username": "alice",
-                "email": "alice@example.com",
-                "role": "Admin",
-                "status": "active",
-            },
-            {"id": "u2", "username": "bob", "status": "inactive"},
-        ],
+        json=[USER_JSON, {"id": "u2", "username": "bob", "status": "inactive"}],
     )
     users = await client.users.list()
-    assert only_request(httpx_mock).method == "GET"
     assert all(isinstance(u, User) for u in users)
     assert [(u.id, u.username, u.status) for u in users] == [
         ("u1", "alice", UserStatus.ACTIVE),
         ("u2", "bob", UserStatus.INACTIVE),
     ]
-    assert users[0].email == "alice@example.com"
-    assert users[0].role == "Admin"
-
-
-async def test_user_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=[{"id": "u1", "username": "alice", "status": "suspended"}])
-    [user] = await client.users.list()
-    assert not isinstance(user.status, Unset)
-    assert user.status.value == "suspended"
+    assert (users[0].email, users[0].role) == ("alice@example.com", "Admin")
 
 
 async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
@@ -337,14 +292,11 @@ async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
             }
         ],
     )
-    roles = await client.roles.list()
-    assert only_request(httpx_mock).method == "GET"
-    [role] = roles
+    [role] = await client.roles.list()
     assert isinstance(role, Role)
     assert (role.id, role.name) == ("r1", "Approver")
     assert not isinstance(role.permissions, Unset)
-    assert role.permissions.workflows == "edit"
-    assert role.permissions.reports == "none"
+    assert (role.permissions.workflows, role.permissions.reports) == ("edit", "none")
 
 
 # -- path parameters --------------------------------------------------------------------
@@ -374,7 +326,7 @@ async def test_path_parameters_stay_in_their_segment(
     httpx_mock.add_response(**ep.ok_response())
     ids = {"workflow_id": workflow_id, "request_id": request_id}
     await ep.call(client, **{k: v for k, v in ids.items() if k in ep.path_args})
-    request = only_request(httpx_mock)
+    [request] = httpx_mock.get_requests()
     assert request.method == ep.method
     expected = ep.path.replace("{workflowId}", enc_w).replace("{requestId}", enc_r)
     assert request.url.raw_path == expected.encode("ascii")
