@@ -128,7 +128,8 @@ def test_region_values() -> None:
     assert Region("AP") is Region.AP
 
 
-ENV_URL = "https://env.example"
+ENV_URL, INTERNAL = "https://env.example", "https://cflow.internal.example"
+PROXY, EXPLICIT = "https://proxy.example.com", "https://explicit.example"
 ENV_US = {"CFLOW_BASE_URL": ENV_URL, "CFLOW_REGION": "us"}
 GATEWAY = "https://gw.example.com/cflow"
 
@@ -140,22 +141,10 @@ GATEWAY = "https://gw.example.com/cflow"
         *[({"region": region}, {}, US) for region in ("us", "US", "Us", Region.US)],
         *[({"region": region}, {}, AP) for region in ("ap", "AP", "aP", Region.AP)],
         ({}, {"CFLOW_REGION": "ap"}, AP),
-        (
-            {},
-            {"CFLOW_BASE_URL": "https://cflow.internal.example"},
-            "https://cflow.internal.example",
-        ),
-        (
-            {"region": "ap", "base_url": "https://proxy.example.com"},
-            {},
-            "https://proxy.example.com",
-        ),
+        ({}, {"CFLOW_BASE_URL": INTERNAL}, INTERNAL),
+        ({"region": "ap", "base_url": PROXY}, {}, PROXY),
         # precedence: explicit base_url, explicit region, CFLOW_BASE_URL, CFLOW_REGION, US
-        (
-            {"base_url": "https://explicit.example", "region": "ap"},
-            ENV_US,
-            "https://explicit.example",
-        ),
+        ({"base_url": EXPLICIT, "region": "ap"}, ENV_US, EXPLICIT),
         ({"region": "ap"}, ENV_US, AP),
         ({}, {"CFLOW_BASE_URL": ENV_URL, "CFLOW_REGION": "ap"}, ENV_URL),
         ({}, {"CFLOW_REGION": "AP"}, AP),

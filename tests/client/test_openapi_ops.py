@@ -126,27 +126,49 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
     assert await client.requests.list("wf-1") == []
 
 
-# Method, path, headers and body for canonical arguments: tests/client/test_endpoint_catalog.py.
-# Here: the fields sent as given (empty too), and the documented answers (and a 200 where 201
-# is documented) read into a Request.
+CLAIM = {"fields": {"City": "trichy", "Amount": 12.5}}
+DRAFT = {"fields": {"City": "trichy"}}
+UPDATE = {"fields": {"City": "tiruchirappalli"}}
+#: approve and reject: keyword arguments -> the body sent.
+DECISIONS = [
+    ({}, {}),
+    ({"comment": "looks good"}, {"comment": "looks good"}),
+    ({"reassign_to": "bob"}, {"reassignTo": "bob"}),
+    (
+        {"comment": "over to you", "reassign_to": "bob"},
+        {"comment": "over to you", "reassignTo": "bob"},
+    ),
+    ({"comment": ""}, {"comment": ""}),
+    ({"comment": None, "reassign_to": None}, {}),
+]
+
+
+# The arguments sent as given (the fields are the body), and the documented answers (and a
+# 200 where 201 is documented) read into a Request.
 @pytest.mark.parametrize(
-    ("name", "status_code", "fields", "state"),
+    ("name", "status_code", "kwargs", "sent", "state"),
     [
-        ("requests.create", 201, {"City": "trichy", "Amount": 12.5}, "pending"),
-        ("requests.create", 201, {}, "pending"),
-        ("requests.create", 200, {"City": "trichy", "Amount": 12.5}, "pending"),
-        ("requests.create_draft", 201, {"City": "trichy"}, "draft"),
-        ("requests.create_draft", 200, {"City": "trichy"}, "draft"),
-        ("requests.update", 200, {"City": "tiruchirappalli"}, "pending"),
-        ("requests.get", 200, None, "pending"),
+        ("requests.create", 201, CLAIM, CLAIM, "pending"),
+        ("requests.create", 201, {"fields": {}}, {"fields": {}}, "pending"),
+        ("requests.create", 200, CLAIM, CLAIM, "pending"),
+        ("requests.create_draft", 201, DRAFT, DRAFT, "draft"),
+        ("requests.create_draft", 200, DRAFT, DRAFT, "draft"),
+        ("requests.update", 200, UPDATE, UPDATE, "pending"),
+        ("requests.get", 200, {}, None, "pending"),
+        *[
+            (f"requests.{action}", 200, kwargs, sent, state)
+            for action, state in [("approve", "approved"), ("reject", "rejected")]
+            for kwargs, sent in DECISIONS
+        ],
     ],
 )
-async def test_request_operations_send_fields_and_read_a_request(
+async def test_request_operations_send_arguments_and_read_a_request(
     client: CflowClient,
     httpx_mock: HTTPXMock,
     name: str,
     status_code: int,
-    fields: dict[str, Any] | None,
+    kwargs: dict[str, Any],
+    sent: dict[str, Any] | None,
     state: str,
 ) -> None:
     ep = endpoint(name)
@@ -155,10 +177,10 @@ async def test_request_operations_send_fields_and_read_a_request(
     url = f"https://us.cflowapps.com{ep.raw_path(**ids)}"
     reply = {**REQUEST_JSON, "status": state}
     httpx_mock.add_response(method=ep.method, url=url, status_code=status_code, json=reply)
-    got = await ep.call(client, **ids, **({} if fields is None else {"fields": fields}))
+    got = await ep.bound(client)(**{**ep.args(**ids), **kwargs})
     [request] = httpx_mock.get_requests()
-    sent = None if fields is None else {"fields": fields}
     assert (json.loads(request.content) if request.content else None) == sent
+    assert isinstance(got, Request)
     if state == "pending":
         check_request_model(got)
     assert got.status == RequestStatus(state)
@@ -221,42 +243,6 @@ def test_body_values_are_sent_as_json() -> None:
     assert rt.json_value({"any": ["thing"]}) == {"any": ["thing"]}
 
 
-@pytest.mark.parametrize("action", ["approve", "reject"])
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        ({}, {}),
-        ({"comment": "looks good"}, {"comment": "looks good"}),
-        ({"reassign_to": "bob"}, {"reassignTo": "bob"}),
-        (
-            {"comment": "over to you", "reassign_to": "bob"},
-            {"comment": "over to you", "reassignTo": "bob"},
-        ),
-        ({"comment": ""}, {"comment": ""}),
-        ({"comment": None, "reassign_to": None}, {}),
-    ],
-)
-async def test_requests_approve_and_reject(
-    client: CflowClient,
-    httpx_mock: HTTPXMock,
-    action: str,
-    kwargs: dict[str, Any],
-    expected: dict[str, Any],
-) -> None:
-    status = "approved" if action == "approve" else "rejected"
-    httpx_mock.add_response(
-        method="POST",
-        url=f"{WF}/wf-1/requests/req-1/{action}",
-        json={**REQUEST_JSON, "status": status},
-    )
-    method = getattr(client.requests, action)
-    result = await method("wf-1", "req-1", **kwargs)
-    [request] = httpx_mock.get_requests()
-    assert json.loads(request.content) == expected
-    assert isinstance(result, Request)
-    assert result.status == RequestStatus(status)
-
-
 # -- users and roles ----------------------------------------------------------------------
 
 
@@ -275,22 +261,14 @@ async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     assert (users[0].email, users[0].role) == ("alice@example.com", "Admin")
 
 
+PERMISSIONS = {"workflows": "edit", "lookups": "view", "reports": "none", "support": "view"}
+
+
 async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(
         method="GET",
         url=f"{BASE}/cflow/roles",
-        json=[
-            {
-                "id": "r1",
-                "name": "Approver",
-                "permissions": {
-                    "workflows": "edit",
-                    "lookups": "view",
-                    "reports": "none",
-                    "support": "view",
-                },
-            }
-        ],
+        json=[{"id": "r1", "name": "Approver", "permissions": PERMISSIONS}],
     )
     [role] = await client.roles.list()
     assert isinstance(role, Role)
