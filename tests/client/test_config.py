@@ -92,16 +92,20 @@ async def test_credentials(
 
 
 @pytest.mark.parametrize(
-    "missing",
+    ("missing", "env"),
     [
-        ("api_key",),
-        ("user_key",),
-        ("username",),
-        ("api_key", "username"),
-        ("api_key", "user_key", "username"),
+        (("api_key",), {}),
+        (("user_key",), {}),
+        (("username",), {}),
+        (("api_key", "username"), {}),
+        (("api_key", "user_key", "username"), {}),
+        (("api_key",), {"CFLOW_API_KEY": ""}),  # empty is missing
     ],
 )
-def test_missing_credentials_raise_value_error_naming_them(missing: tuple[str, ...]) -> None:
+def test_missing_credentials_raise_value_error_naming_them(
+    monkeypatch: pytest.MonkeyPatch, missing: tuple[str, ...], env: dict[str, str]
+) -> None:
+    setenv(monkeypatch, env)
     kwargs = {k: v for k, v in CREDS.items() if k not in missing}
     with pytest.raises(ValueError, match="missing") as info:
         CflowClient(**kwargs, http_backend="httpx")
@@ -110,12 +114,6 @@ def test_missing_credentials_raise_value_error_naming_them(missing: tuple[str, .
         assert name in message
     for name in set(CREDS) - set(missing):
         assert not re.search(rf"\b{name}\b", message), message
-
-
-def test_empty_credential_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CFLOW_API_KEY", "")
-    with pytest.raises(ValueError, match="api_key"):
-        CflowClient(user_key=USER_KEY, username=USERNAME, http_backend="httpx")
 
 
 # -- regions and base URL ---------------------------------------------------------------

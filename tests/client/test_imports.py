@@ -22,13 +22,8 @@ FORBIDDEN = ("aiohttp", "starlette", "uvicorn", "cflow_async.sandbox", "cflow_as
 
 
 def run_python(code: str, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [sys.executable, "-c", textwrap.dedent(code), *args]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1]
 

@@ -18,16 +18,8 @@ from conftest import USERNAME
 from endpoints import endpoint
 from pytest_httpx import HTTPXMock
 
-from cflow_async import (
-    AuthenticationError,
-    CflowClient,
-    FieldDefinition,
-    FieldOption,
-    ProcessStage,
-    StageStatus,
-    Workflow,
-    format_cflow_datetime,
-)
+from cflow_async import AuthenticationError, CflowClient, format_cflow_datetime
+from cflow_async.models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 

@@ -10,17 +10,8 @@ import json
 from typing import Any
 
 import pytest
-from cflow_openapi.models import (
-    Request,
-    RequestCreateFields,
-    RequestStatus,
-    Role,
-    Stage,
-    User,
-    UserStatus,
-    Workflow,
-    WorkflowStatus,
-)
+from cflow_openapi import models as api
+from cflow_openapi.models import RequestStatus
 from cflow_openapi.types import Unset
 from conftest import BASE
 from endpoints import USER_JSON, Endpoint, endpoint, select
@@ -56,7 +47,7 @@ WORKFLOW_JSON: dict[str, Any] = {
 
 
 def check_request_model(req: Any) -> None:
-    assert isinstance(req, Request)
+    assert isinstance(req, api.Request)
     assert (req.id, req.workflow_id, req.status) == ("req-1", "wf-1", RequestStatus.PENDING)
     assert (req.current_stage, req.submitted_by) == ("Manager Review", "alice")
     assert not isinstance(req.fields, Unset)
@@ -70,11 +61,11 @@ def check_request_model(req: Any) -> None:
 async def test_workflows_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(method="GET", url=f"{WF}/wf-1", json=WORKFLOW_JSON)
     workflow = await client.workflows.get("wf-1")
-    assert isinstance(workflow, Workflow)
+    assert isinstance(workflow, api.Workflow)
     assert (workflow.id, workflow.name) == ("wf-1", "Expense Claims")
-    assert workflow.status == WorkflowStatus.ACTIVE
+    assert workflow.status == api.WorkflowStatus.ACTIVE
     assert not isinstance(workflow.stages, Unset)
-    assert all(isinstance(s, Stage) for s in workflow.stages)
+    assert all(isinstance(s, api.Stage) for s in workflow.stages)
     assert [(s.name, s.order, s.reviewers) for s in workflow.stages] == [
         ("Submit", 1, []),
         ("Manager Review", 2, ["bob", "carol"]),
@@ -91,10 +82,10 @@ async def test_workflows_get_int_id(client: CflowClient, httpx_mock: HTTPXMock) 
 @pytest.mark.parametrize(
     ("name", "reply", "enum", "status"),
     [
-        ("workflows.get", {**WORKFLOW_JSON, "status": "archived"}, WorkflowStatus, "archived"),
+        ("workflows.get", {**WORKFLOW_JSON, "status": "archived"}, api.WorkflowStatus, "archived"),
         ("requests.list", [{**REQUEST_JSON, "status": "on_hold"}], RequestStatus, "on_hold"),
         ("requests.get", {**REQUEST_JSON, "status": "on_hold"}, RequestStatus, "on_hold"),
-        ("users.list", [{**USER_JSON, "status": "suspended"}], UserStatus, "suspended"),
+        ("users.list", [{**USER_JSON, "status": "suspended"}], api.UserStatus, "suspended"),
     ],
 )
 async def test_unknown_status_is_kept(
@@ -180,35 +171,33 @@ async def test_request_operations_send_arguments_and_read_a_request(
     got = await ep.bound(client)(**{**ep.args(**ids), **kwargs})
     [request] = httpx_mock.get_requests()
     assert (json.loads(request.content) if request.content else None) == sent
-    assert isinstance(got, Request)
+    assert isinstance(got, api.Request)
     if state == "pending":
         check_request_model(got)
     assert got.status == RequestStatus(state)
 
 
-async def test_requests_create_unsupported_value_raises_value_error_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    # Not a raw TypeError from the JSON encoder: a ValueError, and nothing sent.
-    with pytest.raises(ValueError, match="Bad"):
-        await client.requests.create("wf-1", {"Bad": object()})
-    assert httpx_mock.get_requests() == []
-
-
 @pytest.mark.parametrize(
-    ("name", "arguments", "named"),
+    ("name", "arguments", "error", "named"),
     [
-        ("requests.create", {"fields": [("a", 1)]}, "fields"),
-        ("requests.update", {"fields": "a=1"}, "fields"),
-        ("requests.approve", {"comment": 5}, "comment"),
-        ("requests.reject", {"reassign_to": ["bob"]}, "reassign_to"),
+        ("requests.create", {"fields": [("a", 1)]}, InvalidArgumentError, "fields"),
+        ("requests.update", {"fields": "a=1"}, InvalidArgumentError, "fields"),
+        ("requests.approve", {"comment": 5}, InvalidArgumentError, "comment"),
+        ("requests.reject", {"reassign_to": ["bob"]}, InvalidArgumentError, "reassign_to"),
+        # Not a raw TypeError from the JSON encoder: a ValueError.
+        ("requests.create", {"fields": {"Bad": object()}}, ValueError, "Bad"),
     ],
 )
 async def test_arguments_of_the_wrong_type_are_refused_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock, name: str, arguments: dict[str, Any], named: str
+    client: CflowClient,
+    httpx_mock: HTTPXMock,
+    name: str,
+    arguments: dict[str, Any],
+    error: type[Exception],
+    named: str,
 ) -> None:
     ep = endpoint(name)
-    with pytest.raises(InvalidArgumentError, match=named):
+    with pytest.raises(error, match=named):
         await ep.bound(client)(**{**ep.args(), **arguments})
     assert httpx_mock.get_requests() == []
 
@@ -225,7 +214,7 @@ def test_query_values_are_sent_as_text(value: Any, text: str) -> None:
 
 
 def test_body_values_are_sent_as_json() -> None:
-    model = RequestCreateFields.from_dict({"City": "trichy"})
+    model = api.RequestCreateFields.from_dict({"City": "trichy"})
     when = dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
     value = [model, RequestStatus.DRAFT, when, dt.date(2024, 3, 26), None, 1, "x", {"a": 1}]
     assert rt.body_value(value, "b") == [
@@ -253,10 +242,10 @@ async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
         json=[USER_JSON, {"id": "u2", "username": "bob", "status": "inactive"}],
     )
     users = await client.users.list()
-    assert all(isinstance(u, User) for u in users)
+    assert all(isinstance(u, api.User) for u in users)
     assert [(u.id, u.username, u.status) for u in users] == [
-        ("u1", "alice", UserStatus.ACTIVE),
-        ("u2", "bob", UserStatus.INACTIVE),
+        ("u1", "alice", api.UserStatus.ACTIVE),
+        ("u2", "bob", api.UserStatus.INACTIVE),
     ]
     assert (users[0].email, users[0].role) == ("alice@example.com", "Admin")
 
@@ -271,7 +260,7 @@ async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
         json=[{"id": "r1", "name": "Approver", "permissions": PERMISSIONS}],
     )
     [role] = await client.roles.list()
-    assert isinstance(role, Role)
+    assert isinstance(role, api.Role)
     assert (role.id, role.name) == ("r1", "Approver")
     assert not isinstance(role.permissions, Unset)
     assert (role.permissions.workflows, role.permissions.reports) == ("edit", "none")
