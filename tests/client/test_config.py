@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import cflow_openapi
+import cflow_openapi.api.users.list_users as list_users  # the package path, as in the README
 import httpx
 import pytest
-from cflow_openapi.api.users import list_users
 from cflow_openapi.models import User
 from conftest import API_KEY, CREDS, USER_KEY, USERNAME
 from endpoints import by_name
@@ -214,33 +214,24 @@ async def test_timeout(
 # -- the generated client, lifecycle ----------------------------------------------------
 
 
-async def test_openapi_client_goes_through_the_same_transport(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url="https://us.cflowapps.com/integromat/api/cflow/users",
-        json=[{"id": "u1", "username": "alice", "email": "a@example.com", "status": "active"}],
-    )
-    async with make() as cflow:
+ALICE = {"id": "u1", "username": "alice", "email": "a@example.com", "status": "active"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "users", "root"), [({}, [ALICE], US), ({"region": "ap"}, [], AP)]
+)
+async def test_openapi_client_goes_through_the_same_transport(
+    httpx_mock: HTTPXMock, kwargs: dict[str, str], users: list[dict[str, str]], root: str
+) -> None:
+    httpx_mock.add_response(method="GET", url=f"{root}/integromat/api/cflow/users", json=users)
+    async with make(**kwargs) as cflow:
         assert isinstance(cflow.openapi, cflow_openapi.Client)
         response = await list_users.asyncio_detailed(client=cflow.openapi)
     assert response.status_code == 200
     assert isinstance(response.parsed, list)
-    [user] = response.parsed
-    assert isinstance(user, User)
-    assert user.username == "alice"
+    assert all(isinstance(user, User) for user in response.parsed)
+    assert [user.username for user in response.parsed] == [user["username"] for user in users]
     assert auth_headers(httpx_mock.get_request()) == (API_KEY, USER_KEY, USERNAME)
-
-
-async def test_openapi_client_via_package_path(httpx_mock: HTTPXMock) -> None:
-    import cflow_openapi.api.users.list_users as lu
-
-    httpx_mock.add_response(json=[])
-    async with make(region="ap") as cflow:
-        response = await lu.asyncio_detailed(client=cflow.openapi)
-    assert response.parsed == []
-    request = httpx_mock.get_request()
-    assert str(request.url) == "https://ap.cflowapps.com/integromat/api/cflow/users"
-    assert request.headers["apikey"] == API_KEY
 
 
 async def test_aclose_closes_the_http_client() -> None:

@@ -1,8 +1,6 @@
-"""The legacy endpoints: what each reads from the seed's responses and the shapes and quirks
-seen in the wild, and the record values each write puts on the wire.
-
-Method, path and auth headers of every call: tests/client/test_endpoint_catalog.py. Here
-each call's query is checked against the arguments it was given."""
+"""The legacy endpoints: what each reads from the seed's answers and the quirks seen in the
+wild, and what writes send. (Method, path and auth headers of every call: test_endpoint_catalog.py;
+here each call's query is checked against the arguments it was given.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""The OpenAPI operations: cflow.workflows / requests / users / roles.
-
-Method, path and auth headers of every call: tests/client/test_endpoint_catalog.py. A mocked
-response given a ``method`` and ``url`` also pins them: pytest-httpx answers nothing else."""
+"""The OpenAPI operations: cflow.workflows / requests / users / roles. (Method, path and auth
+headers of every call: test_endpoint_catalog.py; a mocked response given a ``method`` and
+``url`` pins them too, as pytest-httpx answers nothing else.)"""
 
 from __future__ import annotations
 
