@@ -72,8 +72,7 @@ sys.path.insert(0, tests_dir)
 
 
 async def main():
-    from cflow_async import CflowClient
-    from servers import Loopback  # answers every request with one workflow
+    from servers import Loopback, make_client  # Loopback answers with one workflow
 
     imported, failed = [], []
     recording = False
@@ -93,13 +92,7 @@ async def main():
                 failed.append(f"{name}: {type(exc).__name__}: {exc}")
             raise
 
-    async with Loopback(keep_alive=True) as server, CflowClient(
-        api_key="k",
-        user_key="u",
-        username="me@example.com",
-        base_url=server.url,
-        http_backend=backend,
-    ) as cflow:
+    async with Loopback(keep_alive=True) as server, make_client(backend, server.url) as cflow:
         await cflow.get_workflows()  # the first call may import what it first needs
         builtins.__import__ = watching_import
         recording = True

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from typing import Any
 
+import endpoints
 import pytest
 from cflow_openapi import models as api
 from cflow_openapi.models import RequestStatus
@@ -21,22 +22,15 @@ from cflow_async import _openapi_runtime as rt
 
 WF = f"{BASE}/cflow/workflows"
 
-REQUEST_JSON: dict[str, Any] = {
+#: The catalog's canonical Request and Workflow, with ids, fields and stages of this file's own.
+REQUEST_JSON = {
+    **endpoints.REQUEST_JSON,
     "id": "req-1",
-    "workflowId": "wf-1",
-    "status": "pending",
-    "currentStage": "Manager Review",
     "fields": {"City": "trichy", "Amount": 12.5},
-    "submittedBy": "alice",
-    "createdAt": "2024-03-26T18:30:00+00:00",
-    "updatedAt": "2024-03-27T09:00:00+00:00",
 }
-
-WORKFLOW_JSON: dict[str, Any] = {
-    "id": "wf-1",
-    "name": "Expense Claims",
+WORKFLOW_JSON = {
+    **endpoints.WORKFLOW_JSON,
     "description": "Employee expense claims",
-    "status": "active",
     "stages": [
         {"id": "s1", "name": "Submit", "order": 1, "reviewers": []},
         {"id": "s2", "name": "Manager Review", "order": 2, "reviewers": ["bob", "carol"]},
@@ -213,19 +207,14 @@ def test_query_values_are_sent_as_text(value: Any, text: str) -> None:
 
 
 def test_body_values_are_sent_as_json() -> None:
-    model = api.RequestCreateFields.from_dict({"City": "trichy"})
-    when = dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
-    value = [model, RequestStatus.DRAFT, when, dt.date(2024, 3, 26), None, 1, "x", {"a": 1}]
-    assert rt.body_value(value, "b") == [
-        {"City": "trichy"},
-        "draft",
-        "2024-03-26T18:30:00+00:00",
-        "2024-03-26",
-        None,
-        1,
-        "x",
-        {"a": 1},
+    pairs = [
+        (api.RequestCreateFields.from_dict({"City": "trichy"}), {"City": "trichy"}),
+        (RequestStatus.DRAFT, "draft"),
+        (dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC), "2024-03-26T18:30:00+00:00"),
+        (dt.date(2024, 3, 26), "2024-03-26"),
+        *[(value, value) for value in (None, 1, "x", {"a": 1})],
     ]
+    assert rt.body_value([value for value, _ in pairs], "b") == [sent for _, sent in pairs]
     with pytest.raises(InvalidArgumentError, match="b has type object"):
         rt.body_value(object(), "b")
     assert rt.json_value({"any": ["thing"]}) == {"any": ["thing"]}
@@ -235,11 +224,8 @@ def test_body_values_are_sent_as_json() -> None:
 
 
 async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url=f"{BASE}/cflow/users",
-        json=[USER_JSON, {"id": "u2", "username": "bob", "status": "inactive"}],
-    )
+    bob = {"id": "u2", "username": "bob", "status": "inactive"}
+    httpx_mock.add_response(method="GET", url=f"{BASE}/cflow/users", json=[USER_JSON, bob])
     users = await client.users.list()
     assert all(isinstance(u, api.User) for u in users)
     assert [(u.id, u.username, u.status) for u in users] == [
@@ -249,20 +235,15 @@ async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     assert (users[0].email, users[0].role) == ("alice@example.com", "Admin")
 
 
-PERMISSIONS = {"workflows": "edit", "lookups": "view", "reports": "none", "support": "view"}
-
-
 async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url=f"{BASE}/cflow/roles",
-        json=[{"id": "r1", "name": "Approver", "permissions": PERMISSIONS}],
-    )
-    [role] = await client.roles.list()
-    assert isinstance(role, api.Role)
-    assert (role.id, role.name) == ("r1", "Approver")
-    assert not isinstance(role.permissions, Unset)
-    assert (role.permissions.workflows, role.permissions.reports) == ("edit", "none")
+    permissions = {"workflows": "edit", "lookups": "view", "reports": "none", "support": "view"}
+    role = {"id": "r1", "name": "Approver", "permissions": permissions}
+    httpx_mock.add_response(method="GET", url=f"{BASE}/cflow/roles", json=[role])
+    [got] = await client.roles.list()
+    assert isinstance(got, api.Role)
+    assert (got.id, got.name) == ("r1", "Approver")
+    assert not isinstance(got.permissions, Unset)
+    assert (got.permissions.workflows, got.permissions.reports) == ("edit", "none")
 
 
 # -- path parameters --------------------------------------------------------------------
