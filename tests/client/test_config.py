@@ -20,9 +20,7 @@ AP = "https://ap.cflowapps.com"
 
 
 def make(**kwargs: object) -> CflowClient:
-    options: dict[str, object] = {**CREDS, "http_backend": "httpx"}
-    options.update(kwargs)
-    return CflowClient(**options)  # type: ignore[arg-type]
+    return CflowClient(**{**CREDS, "http_backend": "httpx", **kwargs})  # type: ignore[arg-type]
 
 
 def setenv(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:

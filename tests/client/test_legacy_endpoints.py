@@ -19,11 +19,11 @@ from pytest_httpx import HTTPXMock
 from cflow_async import AuthenticationError, CflowClient, format_cflow_datetime
 from cflow_async.models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+#: The seed's requests and answers (tests/fixtures/legacy), by file name.
+SEED = {
+    p.stem: json.loads(p.read_text("utf-8"))
+    for p in (Path(__file__).parents[1] / "fixtures" / "legacy").glob("*.json")
+}
 
 
 def numeric_ids(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -75,7 +75,7 @@ SEED_STATUSES = [StageStatus(group_id="27406", status=s) for s in ("New", "Appro
 #: quirks seen in the wild.
 READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
     "connection-ok": ("check_connection", (), "OK", None),
-    "workflows": ("get_workflows", (), fixture("getworkflows"), SEED_WORKFLOWS),
+    "workflows": ("get_workflows", (), SEED["getworkflows"], SEED_WORKFLOWS),
     "workflows-display-name-differs": (
         "get_workflows",
         (),
@@ -101,26 +101,26 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
             Workflow("Leave", "Leave", id="77", status="draft"),
         ],
     ),
-    "process": ("get_process", ("User Workflow",), fixture("getprocess"), SEED_STAGES),
+    "process": ("get_process", ("User Workflow",), SEED["getprocess"], SEED_STAGES),
     "process-numeric-ids": (
         "get_process",
         ("User Workflow",),
-        numeric_ids(fixture("getprocess"), "ProcessID"),
+        numeric_ids(SEED["getprocess"], "ProcessID"),
         SEED_STAGES,
     ),
     # Reserved characters stay in the WorkflowName value.
     "process-reserved-characters": ("get_process", ("R&D = a/b?x#1",), [], []),
-    "status": ("get_status", ("User Workflow", "27406"), fixture("getstatus"), SEED_STATUSES),
+    "status": ("get_status", ("User Workflow", "27406"), SEED["getstatus"], SEED_STATUSES),
     "status-int-group-id-and-numeric-ids": (
         "get_status",
         ("User Workflow", 27406),
-        {"Status": numeric_ids(fixture("getstatus")["Status"], "Group_ID")},
+        {"Status": numeric_ids(SEED["getstatus"]["Status"], "Group_ID")},
         SEED_STATUSES,
     ),
     "workflow-fieldsets": (
         "get_workflow_fieldsets",
         ("SampleWorkflow",),
-        fixture("workflowfieldsets"),
+        SEED["workflowfieldsets"],
         [FieldDefinition(n, "text", n) for n in SEED_WORKFLOW_FIELDS],
     ),
     # The wire key is "default:", with a colon.
@@ -157,8 +157,8 @@ async def test_check_connection_401(client: CflowClient, httpx_mock: HTTPXMock) 
 
 # The seed requests' values, with the date they send as a datetime.
 BUILD_DATE = {"Build_Date": dt.datetime(2022, 3, 26, 18, 30)}
-SEED_SUBMIT_VALUES = fixture("submitrecord_request")["dynamicobj"] | BUILD_DATE
-SEED_UPDATE_VALUES = fixture("updaterecord_request")["Values"] | BUILD_DATE
+SEED_SUBMIT_VALUES = SEED["submitrecord_request"]["dynamicobj"] | BUILD_DATE
+SEED_UPDATE_VALUES = SEED["updaterecord_request"]["Values"] | BUILD_DATE
 
 
 #: id -> (call, args, reply, body sent, record id read).
@@ -166,8 +166,8 @@ WRITES: dict[str, tuple[str, tuple[Any, ...], Any, Any, str]] = {
     "submit-seed": (
         "submit_record",
         ("SampleWorkflow", SEED_SUBMIT_VALUES),
-        fixture("submitrecord_response"),
-        fixture("submitrecord_request"),
+        SEED["submitrecord_response"],
+        SEED["submitrecord_request"],
         "44",
     ),
     "submit-body-shape": (
@@ -198,8 +198,8 @@ WRITES: dict[str, tuple[str, tuple[Any, ...], Any, Any, str]] = {
         f"update-seed-{type(group_id).__name__}-ids": (
             "update_record",
             ("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES),
-            fixture("updaterecord_response"),
-            fixture("updaterecord_request"),
+            SEED["updaterecord_response"],
+            SEED["updaterecord_request"],
             "32",
         )
         for group_id, record_id in [("27408", "32"), (27408, 32)]
@@ -252,7 +252,7 @@ async def test_seed_process_fields(
     client: CflowClient, httpx_mock: HTTPXMock, name: str, group_id: Any, reply: str, extra: Any
 ) -> None:
     args = ("SampleWorkflow", group_id)
-    fields, _ = await call(client, httpx_mock, name, args, fixture(reply))
+    fields, _ = await call(client, httpx_mock, name, args, SEED[reply])
     # The process's 11 fields; the fields for map add the record id, last.
     assert all(isinstance(f, FieldDefinition) for f in fields)
     assert len(fields) == 11 + len(extra)
