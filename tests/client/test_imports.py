@@ -1,11 +1,8 @@
-"""What importing and calling cost in import machinery: `import cflow_async` must not pull
-in the optional or heavy parts (aiohttp, the sandbox's starlette/uvicorn, the CLI), and a
-request after the first must not import anything — httpcore runs ``import sniffio`` on
-every request, which is a failed, uncached import (a path scan) each time unless sniffio
-is installed.
-
-Each check runs in a fresh interpreter so that nothing this test session imported hides
-an import.
+"""What importing and calling cost in import machinery, each checked in a fresh interpreter
+so that nothing this test session imported hides an import: `import cflow_async` must not
+pull in the optional or heavy parts (aiohttp, the sandbox's starlette/uvicorn, the CLI), and a
+request after the first must not import anything — httpcore runs ``import sniffio`` on every
+request, which is a failed, uncached import (a path scan) each time unless sniffio is installed.
 """
 
 from __future__ import annotations

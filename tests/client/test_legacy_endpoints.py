@@ -26,11 +26,6 @@ SEED = {
 }
 
 
-def numeric_ids(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """The seed's items with their ``key`` ids sent as JSON numbers."""
-    return [{**item, key: int(item[key])} for item in items]
-
-
 def typed(value: Any) -> Any:
     """``value`` with the exact type of every part beside it: a numeric id read back as
     ``44`` (or as a ``str`` subclass) does not pass for ``"44"``."""
@@ -105,7 +100,7 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
     "process-numeric-ids": (
         "get_process",
         ("User Workflow",),
-        numeric_ids(SEED["getprocess"], "ProcessID"),
+        [{**item, "ProcessID": int(item["ProcessID"])} for item in SEED["getprocess"]],
         SEED_STAGES,
     ),
     # Reserved characters stay in the WorkflowName value.
@@ -114,7 +109,7 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
     "status-int-group-id-and-numeric-ids": (
         "get_status",
         ("User Workflow", 27406),
-        {"Status": numeric_ids(SEED["getstatus"]["Status"], "Group_ID")},
+        {"Status": [{**i, "Group_ID": int(i["Group_ID"])} for i in SEED["getstatus"]["Status"]]},
         SEED_STATUSES,
     ),
     "workflow-fieldsets": (
