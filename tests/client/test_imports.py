@@ -127,5 +127,4 @@ def test_the_import_check_catches_a_missing_sniffio() -> None:
 
 def test_sniffio_is_installed() -> None:
     # httpcore imports it on every request; cflow-async depends on it for that reason.
-    out = run_python("import sniffio; print(sniffio.__name__)")
-    assert out == "sniffio"
+    assert run_python("import sniffio; print(sniffio.__name__)") == "sniffio"

@@ -27,8 +27,7 @@ SEED = {
 
 
 def typed(value: Any) -> Any:
-    """``value`` with the exact type of every part beside it: a numeric id read back as
-    ``44`` (or as a ``str`` subclass) does not pass for ``"44"``."""
+    """``value`` with the exact type of every part beside it: ``44`` does not pass for ``"44"``."""
     if attrs.has(type(value)):
         return type(value), [typed(v) for v in attrs.astuple(value, recurse=False)]
     if isinstance(value, list | tuple):
@@ -246,8 +245,7 @@ RECORD_ID = FieldDefinition("RecordId", "text", "Record ID", help="Record ID", r
 async def test_seed_process_fields(
     client: CflowClient, httpx_mock: HTTPXMock, name: str, group_id: Any, reply: str, extra: Any
 ) -> None:
-    args = ("SampleWorkflow", group_id)
-    fields, _ = await call(client, httpx_mock, name, args, SEED[reply])
+    fields, _ = await call(client, httpx_mock, name, ("SampleWorkflow", group_id), SEED[reply])
     # The process's 11 fields; the fields for map add the record id, last.
     assert all(isinstance(f, FieldDefinition) for f in fields)
     assert len(fields) == 11 + len(extra)
@@ -258,13 +256,12 @@ async def test_seed_process_fields(
     assert {f.name: f.default for f in fields if f.default is not None} == {"R_Comments1": ""}
     # options: items with label/value, empty (a tuple) when null.
     options = tuple(FieldOption(label=s, value=s) for s in ("New", "Approved", "Rejected"))
-    assert named["R_Status1"] == FieldDefinition(
-        "R_Status1", "select", "Manager Review Status", options=options
-    )
-    assert named["City"] == FieldDefinition("City", "text", "City")
-    assert named["R_Approved Date2"] == FieldDefinition(
-        "R_Approved Date2", "date", "END Approved Date"
-    )
+    expected = [
+        FieldDefinition("R_Status1", "select", "Manager Review Status", options=options),
+        FieldDefinition("City", "text", "City"),
+        FieldDefinition("R_Approved Date2", "date", "END Approved Date"),
+    ]
+    assert [named[f.name] for f in expected] == expected
 
 
 # -- record values ---------------------------------------------------------------------

@@ -22,14 +22,10 @@ from cflow_async import _openapi_runtime as rt
 
 WF = f"{BASE}/cflow/workflows"
 
+CLAIM_FIELDS = {"City": "trichy", "Amount": 12.5}
 #: The catalog's canonical Request and Workflow, with ids, fields and stages of this file's own.
-REQUEST_JSON = {
-    **endpoints.REQUEST_JSON,
-    "id": "req-1",
-    "fields": {"City": "trichy", "Amount": 12.5},
-}
-WORKFLOW_JSON = {
-    **endpoints.WORKFLOW_JSON,
+REQUEST_JSON = endpoints.REQUEST_JSON | {"id": "req-1", "fields": CLAIM_FIELDS}
+WORKFLOW_JSON = endpoints.WORKFLOW_JSON | {
     "description": "Employee expense claims",
     "stages": [
         {"id": "s1", "name": "Submit", "order": 1, "reviewers": []},
@@ -108,7 +104,7 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
     assert await client.requests.list("wf-1") == []
 
 
-CLAIM = {"fields": {"City": "trichy", "Amount": 12.5}}
+CLAIM = {"fields": CLAIM_FIELDS}
 DRAFT = {"fields": {"City": "trichy"}}
 UPDATE = {"fields": {"City": "tiruchirappalli"}}
 #: approve and reject: keyword arguments -> the body sent.
