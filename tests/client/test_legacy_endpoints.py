@@ -1,6 +1,6 @@
 """The legacy endpoints: what each reads from the seed's answers and the quirks seen in the
-wild, and what writes send. (Method, path and auth headers of every call: test_endpoint_catalog.py;
-here each call's query is checked against the arguments it was given.)"""
+wild, and what the writes send. Method, path and auth headers of every call are pinned by
+test_endpoint_catalog.py; here each call's query is checked against its arguments."""
 
 from __future__ import annotations
 

@@ -62,8 +62,7 @@ async def test_workflows_get(client: CflowClient, httpx_mock: HTTPXMock) -> None
 
 async def test_workflows_get_int_id(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(method="GET", url=f"{WF}/42", json={"id": "42", "name": "N"})
-    workflow = await client.workflows.get(42)
-    assert workflow.id == "42"
+    assert (await client.workflows.get(42)).id == "42"
 
 
 @pytest.mark.parametrize(
