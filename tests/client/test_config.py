@@ -152,6 +152,7 @@ GATEWAY = "https://gw.example.com/cflow"
         ({"base_url": "https://us.cflowapps.com/integromat/api/"}, {}, US),
         *[({"base_url": GATEWAY + end}, {}, GATEWAY) for end in ("", "/integromat/api")],
     ],
+    ids=str,
 )
 async def test_requests_go_to_the_base_url(
     monkeypatch: pytest.MonkeyPatch,

@@ -45,11 +45,11 @@ def test_import_does_not_pull_in_optional_or_heavy_modules(touch: str) -> None:
     assert json.loads(run_python(_LOADED, touch, *FORBIDDEN)) == []
 
 
-# Runs in a subprocess: tests/servers.py's loopback server (real sockets, so httpcore's real
-# connection pool is exercised, which MockTransport would bypass; the connection is kept
-# alive), one warm-up call, then a second call while an audit hook records every import the
-# interpreter actually performs (event "import": only for modules not already in
-# sys.modules) and a wrapped __import__ records every import statement that fails.
+# Runs in a subprocess: tests/servers.py's keep-alive loopback server (real sockets, so
+# httpcore's real connection pool is exercised, which MockTransport would bypass), one warm-up
+# call, then a second call while an audit hook records every import the interpreter actually
+# performs (event "import": only for modules not already in sys.modules) and a wrapped
+# __import__ records every import statement that fails.
 _SECOND_CALL = """
 import asyncio, builtins, importlib.abc, json, sys
 

@@ -1,6 +1,5 @@
-"""The OpenAPI operations: cflow.workflows / requests / users / roles. (Method, path and auth
-headers of every call: test_endpoint_catalog.py; a mocked response given a ``method`` and
-``url`` pins them too, as pytest-httpx answers nothing else.)"""
+"""The OpenAPI operations: cflow.workflows / requests / users / roles. Method, path and auth
+headers of every call: test_endpoint_catalog.py (a mocked ``method`` and ``url`` pin them too)."""
 
 from __future__ import annotations
 
