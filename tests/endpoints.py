@@ -145,9 +145,8 @@ class Endpoint:
     name: str  #: facade name: "get_workflows", "requests.create"
     kind: Kind
     method: str  #: HTTP method, upper case
-    path: (
-        str  #: path template from the server root ("/integromat/api/cflow/workflows/{workflowId}")
-    )
+    #: path template from the server root ("/integromat/api/cflow/workflows/{workflowId}")
+    path: str
     params: tuple[str, ...]  #: required parameters of the facade method, in order
     path_args: tuple[str, ...]  #: parameters that fill path segments, in path order
     query: Mapping[str, str | None]  #: query name -> parameter (None: the username)

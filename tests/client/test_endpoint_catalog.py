@@ -28,10 +28,8 @@ def test_every_public_facade_call_is_in_the_catalog() -> None:
 def test_the_catalog_reflects_the_library() -> None:
     """Spot checks that the derived fields mean what they say."""
     by = {ep.name: ep for ep in CATALOG}
-    assert (by["get_status"].method, by["get_status"].params) == (
-        "GET",
-        ("workflow_name", "group_id"),
-    )
+    assert by["get_status"].method == "GET"
+    assert by["get_status"].params == ("workflow_name", "group_id")
     assert by["requests.update"].method == "PUT"
     assert not by["requests.update"].writes
     assert by["requests.approve"].writes
@@ -40,12 +38,8 @@ def test_the_catalog_reflects_the_library() -> None:
     assert by["requests.delete"].ok_status == 204
     assert by["requests.delete"].ok_body is None
     assert by["requests.get"].path_args == ("workflow_id", "request_id")
-    assert by["requests.update"].segments(request_id="a/b") == [
-        "workflows",
-        "wf-1",
-        "requests",
-        "a/b",
-    ]
+    segments = by["requests.update"].segments(request_id="a/b")
+    assert segments == ["workflows", "wf-1", "requests", "a/b"]
     assert by["requests.update"].raw_path(request_id="a/b").endswith("/requests/a%2Fb")
 
 
@@ -76,9 +70,8 @@ async def test_canonical_call_puts_its_contract_on_the_wire(
     assert request.url.raw_path.partition(b"?")[0] == ep.raw_path().encode("ascii")
     query = parse_qsl(request.url.query.decode("ascii"), keep_blank_values=True)
     assert sorted(query) == sorted(ep.expected_query(USERNAME).items())
-    assert request.headers["apikey"] == API_KEY
-    assert request.headers["userkey"] == USER_KEY
-    assert request.headers["username"] == USERNAME
+    auth = (request.headers["apikey"], request.headers["userkey"], request.headers["username"])
+    assert auth == (API_KEY, USER_KEY, USERNAME)
     if ep.has_body:
         assert request.headers["content-type"] == "application/json"
         assert json.loads(request.content) == SENT[ep.name]

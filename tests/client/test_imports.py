@@ -1,11 +1,8 @@
-"""What importing and calling cost in import machinery: `import cflow_async` must not pull
-in the optional or heavy parts (aiohttp, the sandbox's starlette/uvicorn, the CLI), and a
-request after the first must not import anything — httpcore runs ``import sniffio`` on
-every request, which is a failed, uncached import (a path scan) each time unless sniffio
-is installed.
-
-Each check runs in a fresh interpreter so that nothing this test session imported hides
-an import.
+"""What importing and calling cost in import machinery, each checked in a fresh interpreter
+so that nothing this test session imported hides an import: `import cflow_async` must not
+pull in the optional or heavy parts (aiohttp, the sandbox's starlette/uvicorn, the CLI), and a
+request after the first must not import anything — httpcore runs ``import sniffio`` on every
+request, which is a failed, uncached import (a path scan) each time unless sniffio is installed.
 """
 
 from __future__ import annotations
@@ -14,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -21,59 +19,41 @@ FORBIDDEN = ("aiohttp", "starlette", "uvicorn", "cflow_async.sandbox", "cflow_as
 
 
 def run_python(code: str, *args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [sys.executable, "-c", textwrap.dedent(code), *args]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip().splitlines()[-1]
 
 
-def test_import_does_not_pull_in_optional_or_heavy_modules() -> None:
-    out = run_python(
-        """
-        import json, sys
-        import cflow_async
-        forbidden = sys.argv[1:]
-        print(json.dumps(sorted(
-            name for name in sys.modules
-            if any(name == f or name.startswith(f + ".") for f in forbidden)
-        )))
-        """,
-        *FORBIDDEN,
-    )
-    assert json.loads(out) == []
+_LOADED = """
+import json, sys
+import cflow_async
+if sys.argv[1] == "touch-all":
+    for name in cflow_async.__all__:
+        getattr(cflow_async, name)
+forbidden = sys.argv[2:]
+print(json.dumps(sorted(
+    name for name in sys.modules
+    if any(name == f or name.startswith(f + ".") for f in forbidden)
+)))
+"""
 
 
-def test_public_names_need_no_optional_module() -> None:
-    # Touching everything the package exports must not import the optional parts either.
-    out = run_python(
-        """
-        import json, sys
-        import cflow_async
-        for name in cflow_async.__all__:
-            getattr(cflow_async, name)
-        print(json.dumps(sorted(
-            name for name in sys.modules
-            if name.split(".")[0] in ("aiohttp", "starlette", "uvicorn")
-        )))
-        """
-    )
-    assert json.loads(out) == []
+# Touching everything the package exports must not import the optional parts either.
+@pytest.mark.parametrize("touch", ["import-only", "touch-all"])
+def test_import_does_not_pull_in_optional_or_heavy_modules(touch: str) -> None:
+    assert json.loads(run_python(_LOADED, touch, *FORBIDDEN)) == []
 
 
-# Runs in a subprocess: a loopback server (asyncio.start_server, so httpcore's real
-# connection pool is exercised, which MockTransport would bypass), one warm-up call, then
-# a second call while an audit hook records every import the interpreter actually
+# Runs in a subprocess: tests/servers.py's keep-alive loopback server (real sockets, so
+# httpcore's real connection pool is exercised, which MockTransport would bypass), one warm-up
+# call, then a second call while an audit hook records every import the interpreter actually
 # performs (event "import": only for modules not already in sys.modules) and a wrapped
 # __import__ records every import statement that fails.
 _SECOND_CALL = """
 import asyncio, builtins, importlib.abc, json, sys
 
-backend, hide_sniffio = sys.argv[1], sys.argv[2] == "hide-sniffio"
+tests_dir, backend, hide_sniffio = sys.argv[1], sys.argv[2], sys.argv[3] == "hide-sniffio"
 
 if hide_sniffio:
     # What an environment without sniffio looks like to httpcore.
@@ -85,32 +65,12 @@ if hide_sniffio:
 
     sys.modules.pop("sniffio", None)
     sys.meta_path.insert(0, _NoSniffio())
-
-BODY = json.dumps(
-    {"Workflows": [{"WorkflowName": "W1", "WorkflowDisplayName": "Workflow 1"}]}
-).encode()
-
-
-async def handle(reader, writer):
-    try:
-        while True:
-            await reader.readuntil(b"\\r\\n\\r\\n")
-            writer.write(
-                b"HTTP/1.1 200 OK\\r\\ncontent-type: application/json\\r\\n"
-                b"content-length: %d\\r\\n\\r\\n%s" % (len(BODY), BODY)
-            )
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
+sys.path.insert(0, tests_dir)
 
 
 async def main():
-    from cflow_async import CflowClient
+    from servers import Loopback, make_client  # Loopback answers with one workflow
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     imported, failed = [], []
     recording = False
 
@@ -129,13 +89,7 @@ async def main():
                 failed.append(f"{name}: {type(exc).__name__}: {exc}")
             raise
 
-    async with CflowClient(
-        api_key="k",
-        user_key="u",
-        username="me@example.com",
-        base_url=f"http://127.0.0.1:{port}",
-        http_backend=backend,
-    ) as cflow:
+    async with Loopback(keep_alive=True) as server, make_client(backend, server.url) as cflow:
         await cflow.get_workflows()  # the first call may import what it first needs
         builtins.__import__ = watching_import
         recording = True
@@ -144,19 +98,18 @@ async def main():
         finally:
             recording = False
             builtins.__import__ = real_import
-    server.close()
-    await server.wait_closed()
     print(json.dumps({"imported": imported, "failed": failed, "workflows": len(workflows)}))
 
 
 asyncio.run(main())
 """
+TESTS = str(Path(__file__).parents[1])
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("backend", ["httpx", "aiohttp"])
 def test_second_request_imports_nothing(backend: str) -> None:
-    result = json.loads(run_python(_SECOND_CALL, backend, "normal"))
+    result = json.loads(run_python(_SECOND_CALL, TESTS, backend, "normal"))
     assert result["workflows"] == 1
     assert result["failed"] == []  # e.g. no ModuleNotFoundError for sniffio
     assert result["imported"] == []
@@ -166,7 +119,7 @@ def test_second_request_imports_nothing(backend: str) -> None:
 def test_the_import_check_catches_a_missing_sniffio() -> None:
     # The check above is only worth something if it sees the per-request failed import
     # that a missing sniffio causes in httpcore.
-    result = json.loads(run_python(_SECOND_CALL, "httpx", "hide-sniffio"))
+    result = json.loads(run_python(_SECOND_CALL, TESTS, "httpx", "hide-sniffio"))
     assert result["workflows"] == 1
     assert any(f.startswith("sniffio:") for f in result["failed"]), result
     assert "sniffio" in result["imported"]
@@ -174,5 +127,4 @@ def test_the_import_check_catches_a_missing_sniffio() -> None:
 
 def test_sniffio_is_installed() -> None:
     # httpcore imports it on every request; cflow-async depends on it for that reason.
-    out = run_python("import sniffio; print(sniffio.__name__)")
-    assert out == "sniffio"
+    assert run_python("import sniffio; print(sniffio.__name__)") == "sniffio"

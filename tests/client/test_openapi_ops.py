@@ -1,4 +1,5 @@
-"""The OpenAPI operations: cflow.workflows / requests / users / roles."""
+"""The OpenAPI operations: cflow.workflows / requests / users / roles. Method, path and auth
+headers of every call: test_endpoint_catalog.py (a mocked ``method`` and ``url`` pin them too)."""
 
 from __future__ import annotations
 
@@ -6,22 +7,13 @@ import datetime as dt
 import json
 from typing import Any
 
-import httpx
+import endpoints
 import pytest
-from cflow_openapi.models import (
-    Request,
-    RequestCreateFields,
-    RequestStatus,
-    Role,
-    Stage,
-    User,
-    UserStatus,
-    Workflow,
-    WorkflowStatus,
-)
+from cflow_openapi import models as api
+from cflow_openapi.models import RequestStatus
 from cflow_openapi.types import Unset
-from conftest import API_KEY, BASE, USER_KEY, USERNAME
-from endpoints import Endpoint, endpoint, select
+from conftest import BASE
+from endpoints import USER_JSON, Endpoint, endpoint, select
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, InvalidArgumentError
@@ -29,22 +21,11 @@ from cflow_async import _openapi_runtime as rt
 
 WF = f"{BASE}/cflow/workflows"
 
-REQUEST_JSON: dict[str, Any] = {
-    "id": "req-1",
-    "workflowId": "wf-1",
-    "status": "pending",
-    "currentStage": "Manager Review",
-    "fields": {"City": "trichy", "Amount": 12.5},
-    "submittedBy": "alice",
-    "createdAt": "2024-03-26T18:30:00+00:00",
-    "updatedAt": "2024-03-27T09:00:00+00:00",
-}
-
-WORKFLOW_JSON: dict[str, Any] = {
-    "id": "wf-1",
-    "name": "Expense Claims",
+CLAIM_FIELDS = {"City": "trichy", "Amount": 12.5}
+#: The catalog's canonical Request and Workflow, with ids, fields and stages of this file's own.
+REQUEST_JSON = endpoints.REQUEST_JSON | {"id": "req-1", "fields": CLAIM_FIELDS}
+WORKFLOW_JSON = endpoints.WORKFLOW_JSON | {
     "description": "Employee expense claims",
-    "status": "active",
     "stages": [
         {"id": "s1", "name": "Submit", "order": 1, "reviewers": []},
         {"id": "s2", "name": "Manager Review", "order": 2, "reviewers": ["bob", "carol"]},
@@ -53,28 +34,12 @@ WORKFLOW_JSON: dict[str, Any] = {
 }
 
 
-def assert_auth_headers(request: httpx.Request) -> None:
-    assert request.headers["apikey"] == API_KEY
-    assert request.headers["userkey"] == USER_KEY
-    assert request.headers["username"] == USERNAME
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1
-    assert_auth_headers(requests[0])
-    return requests[0]
-
-
 def check_request_model(req: Any) -> None:
-    assert isinstance(req, Request)
-    assert req.id == "req-1"
-    assert req.workflow_id == "wf-1"
-    assert req.status == RequestStatus.PENDING
-    assert req.current_stage == "Manager Review"
+    assert isinstance(req, api.Request)
+    assert (req.id, req.workflow_id, req.status) == ("req-1", "wf-1", RequestStatus.PENDING)
+    assert (req.current_stage, req.submitted_by) == ("Manager Review", "alice")
     assert not isinstance(req.fields, Unset)
     assert req.fields.additional_properties == {"City": "trichy", "Amount": 12.5}
-    assert req.submitted_by == "alice"
     assert req.created_at == dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
 
 
@@ -84,32 +49,38 @@ def check_request_model(req: Any) -> None:
 async def test_workflows_get(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(method="GET", url=f"{WF}/wf-1", json=WORKFLOW_JSON)
     workflow = await client.workflows.get("wf-1")
-    request = only_request(httpx_mock)
-    assert request.method == "GET"
-    assert isinstance(workflow, Workflow)
-    assert workflow.id == "wf-1"
-    assert workflow.name == "Expense Claims"
-    assert workflow.status == WorkflowStatus.ACTIVE
+    assert isinstance(workflow, api.Workflow)
+    assert (workflow.id, workflow.name) == ("wf-1", "Expense Claims")
+    assert workflow.status == api.WorkflowStatus.ACTIVE
     assert not isinstance(workflow.stages, Unset)
-    assert all(isinstance(s, Stage) for s in workflow.stages)
-    assert [(s.name, s.order, s.reviewers) for s in workflow.stages] == [
-        ("Submit", 1, []),
-        ("Manager Review", 2, ["bob", "carol"]),
-    ]
+    assert all(isinstance(s, api.Stage) for s in workflow.stages)
+    stages = [("Submit", 1, []), ("Manager Review", 2, ["bob", "carol"])]
+    assert [(s.name, s.order, s.reviewers) for s in workflow.stages] == stages
     assert workflow.created_at == dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
 async def test_workflows_get_int_id(client: CflowClient, httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(method="GET", url=f"{WF}/42", json={"id": "42", "name": "N"})
-    workflow = await client.workflows.get(42)
-    assert workflow.id == "42"
+    assert (await client.workflows.get(42)).id == "42"
 
 
-async def test_workflow_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json={**WORKFLOW_JSON, "status": "archived"})
-    workflow = await client.workflows.get("wf-1")
-    assert not isinstance(workflow.status, Unset)
-    assert workflow.status.value == "archived"
+@pytest.mark.parametrize(
+    ("name", "reply", "enum", "status"),
+    [
+        ("workflows.get", {**WORKFLOW_JSON, "status": "archived"}, api.WorkflowStatus, "archived"),
+        ("requests.list", [{**REQUEST_JSON, "status": "on_hold"}], RequestStatus, "on_hold"),
+        ("requests.get", {**REQUEST_JSON, "status": "on_hold"}, RequestStatus, "on_hold"),
+        ("users.list", [{**USER_JSON, "status": "suspended"}], api.UserStatus, "suspended"),
+    ],
+)
+async def test_unknown_status_is_kept(
+    client: CflowClient, httpx_mock: HTTPXMock, name: str, reply: Any, enum: type, status: str
+) -> None:
+    httpx_mock.add_response(json=reply)
+    got = await endpoint(name).call(client)
+    [item] = got if isinstance(got, list) else [got]
+    assert isinstance(item.status, enum)
+    assert item.status.value == status
 
 
 # -- requests ---------------------------------------------------------------------------
@@ -119,14 +90,11 @@ async def test_requests_list(client: CflowClient, httpx_mock: HTTPXMock) -> None
     second = {"id": "req-2", "status": "approved"}
     httpx_mock.add_response(method="GET", url=f"{WF}/wf-1/requests", json=[REQUEST_JSON, second])
     requests = await client.requests.list("wf-1")
-    request = only_request(httpx_mock)
-    assert request.method == "GET"
     assert isinstance(requests, list)
-    assert len(requests) == 2
-    check_request_model(requests[0])
-    assert requests[1].id == "req-2"
-    assert requests[1].status == RequestStatus.APPROVED
-    assert isinstance(requests[1].fields, Unset)
+    first, second_request = requests
+    check_request_model(first)
+    assert (second_request.id, second_request.status) == ("req-2", RequestStatus.APPROVED)
+    assert isinstance(second_request.fields, Unset)
 
 
 async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -> None:
@@ -134,26 +102,49 @@ async def test_requests_list_empty(client: CflowClient, httpx_mock: HTTPXMock) -
     assert await client.requests.list("wf-1") == []
 
 
-# Method, path, headers and body for canonical arguments: tests/client/test_endpoint_catalog.py.
-# Here: the fields sent as given, and the documented answers (and a 200 where 201 is
-# documented) read into a Request.
+CLAIM = {"fields": CLAIM_FIELDS}
+DRAFT = {"fields": {"City": "trichy"}}
+UPDATE = {"fields": {"City": "tiruchirappalli"}}
+#: approve and reject: keyword arguments -> the body sent.
+DECISIONS = [
+    ({}, {}),
+    ({"comment": "looks good"}, {"comment": "looks good"}),
+    ({"reassign_to": "bob"}, {"reassignTo": "bob"}),
+    (
+        {"comment": "over to you", "reassign_to": "bob"},
+        {"comment": "over to you", "reassignTo": "bob"},
+    ),
+    ({"comment": ""}, {"comment": ""}),
+    ({"comment": None, "reassign_to": None}, {}),
+]
+
+
+# The arguments sent as given (the fields are the body), and the documented answers (and a
+# 200 where 201 is documented) read into a Request.
 @pytest.mark.parametrize(
-    ("name", "status_code", "fields", "state"),
+    ("name", "status_code", "kwargs", "sent", "state"),
     [
-        ("requests.create", 201, {"City": "trichy", "Amount": 12.5}, "pending"),
-        ("requests.create", 200, {"City": "trichy", "Amount": 12.5}, "pending"),
-        ("requests.create_draft", 201, {"City": "trichy"}, "draft"),
-        ("requests.create_draft", 200, {"City": "trichy"}, "draft"),
-        ("requests.update", 200, {"City": "tiruchirappalli"}, "pending"),
-        ("requests.get", 200, None, "pending"),
+        ("requests.create", 201, CLAIM, CLAIM, "pending"),
+        ("requests.create", 201, {"fields": {}}, {"fields": {}}, "pending"),
+        ("requests.create", 200, CLAIM, CLAIM, "pending"),
+        ("requests.create_draft", 201, DRAFT, DRAFT, "draft"),
+        ("requests.create_draft", 200, DRAFT, DRAFT, "draft"),
+        ("requests.update", 200, UPDATE, UPDATE, "pending"),
+        ("requests.get", 200, {}, None, "pending"),
+        *[
+            (f"requests.{action}", 200, kwargs, sent, state)
+            for action, state in [("approve", "approved"), ("reject", "rejected")]
+            for kwargs, sent in DECISIONS
+        ],
     ],
 )
-async def test_request_operations_send_fields_and_read_a_request(
+async def test_request_operations_send_arguments_and_read_a_request(
     client: CflowClient,
     httpx_mock: HTTPXMock,
     name: str,
     status_code: int,
-    fields: dict[str, Any] | None,
+    kwargs: dict[str, Any],
+    sent: dict[str, Any] | None,
     state: str,
 ) -> None:
     ep = endpoint(name)
@@ -162,30 +153,13 @@ async def test_request_operations_send_fields_and_read_a_request(
     url = f"https://us.cflowapps.com{ep.raw_path(**ids)}"
     reply = {**REQUEST_JSON, "status": state}
     httpx_mock.add_response(method=ep.method, url=url, status_code=status_code, json=reply)
-    got = await ep.call(client, **ids, **({} if fields is None else {"fields": fields}))
-    request = only_request(httpx_mock)
-    sent = None if fields is None else {"fields": fields}
+    got = await ep.bound(client)(**{**ep.args(**ids), **kwargs})
+    [request] = httpx_mock.get_requests()
     assert (json.loads(request.content) if request.content else None) == sent
+    assert isinstance(got, api.Request)
     if state == "pending":
         check_request_model(got)
     assert got.status == RequestStatus(state)
-
-
-async def test_requests_create_with_empty_fields(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(method="POST", status_code=201, json=REQUEST_JSON)
-    await client.requests.create("wf-1", {})
-    assert json.loads(only_request(httpx_mock).content) == {"fields": {}}
-
-
-async def test_requests_create_unsupported_value_raises_value_error_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    # Not a raw TypeError from the JSON encoder: a ValueError, and nothing sent.
-    with pytest.raises(ValueError, match="Bad"):
-        await client.requests.create("wf-1", {"Bad": object()})
-    assert httpx_mock.get_requests() == []
 
 
 @pytest.mark.parametrize(
@@ -195,14 +169,17 @@ async def test_requests_create_unsupported_value_raises_value_error_before_sendi
         ("requests.update", {"fields": "a=1"}, "fields"),
         ("requests.approve", {"comment": 5}, "comment"),
         ("requests.reject", {"reassign_to": ["bob"]}, "reassign_to"),
+        # Not a raw TypeError from the JSON encoder: the library's (a ValueError).
+        ("requests.create", {"fields": {"Bad": object()}}, "Bad"),
     ],
 )
 async def test_arguments_of_the_wrong_type_are_refused_before_sending(
     client: CflowClient, httpx_mock: HTTPXMock, name: str, arguments: dict[str, Any], named: str
 ) -> None:
     ep = endpoint(name)
-    with pytest.raises(InvalidArgumentError, match=named):
+    with pytest.raises(InvalidArgumentError, match=named) as info:
         await ep.bound(client)(**{**ep.args(), **arguments})
+    assert isinstance(info.value, ValueError)
     assert httpx_mock.get_requests() == []
 
 
@@ -218,133 +195,41 @@ def test_query_values_are_sent_as_text(value: Any, text: str) -> None:
 
 
 def test_body_values_are_sent_as_json() -> None:
-    model = RequestCreateFields.from_dict({"City": "trichy"})
-    when = dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC)
-    value = [model, RequestStatus.DRAFT, when, dt.date(2024, 3, 26), None, 1, "x", {"a": 1}]
-    assert rt.body_value(value, "b") == [
-        {"City": "trichy"},
-        "draft",
-        "2024-03-26T18:30:00+00:00",
-        "2024-03-26",
-        None,
-        1,
-        "x",
-        {"a": 1},
+    pairs = [
+        (api.RequestCreateFields.from_dict({"City": "trichy"}), {"City": "trichy"}),
+        (RequestStatus.DRAFT, "draft"),
+        (dt.datetime(2024, 3, 26, 18, 30, tzinfo=dt.UTC), "2024-03-26T18:30:00+00:00"),
+        (dt.date(2024, 3, 26), "2024-03-26"),
+        *[(value, value) for value in (None, 1, "x", {"a": 1})],
     ]
+    assert rt.body_value([value for value, _ in pairs], "b") == [sent for _, sent in pairs]
     with pytest.raises(InvalidArgumentError, match="b has type object"):
         rt.body_value(object(), "b")
     assert rt.json_value({"any": ["thing"]}) == {"any": ["thing"]}
-
-
-@pytest.mark.parametrize("action", ["approve", "reject"])
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        ({}, {}),
-        ({"comment": "looks good"}, {"comment": "looks good"}),
-        ({"reassign_to": "bob"}, {"reassignTo": "bob"}),
-        (
-            {"comment": "over to you", "reassign_to": "bob"},
-            {"comment": "over to you", "reassignTo": "bob"},
-        ),
-        ({"comment": ""}, {"comment": ""}),
-        ({"comment": None, "reassign_to": None}, {}),
-    ],
-)
-async def test_requests_approve_and_reject(
-    client: CflowClient,
-    httpx_mock: HTTPXMock,
-    action: str,
-    kwargs: dict[str, Any],
-    expected: dict[str, Any],
-) -> None:
-    status = "approved" if action == "approve" else "rejected"
-    httpx_mock.add_response(
-        method="POST",
-        url=f"{WF}/wf-1/requests/req-1/{action}",
-        json={**REQUEST_JSON, "status": status},
-    )
-    method = getattr(client.requests, action)
-    result = await method("wf-1", "req-1", **kwargs)
-    request = only_request(httpx_mock)
-    assert request.method == "POST"
-    assert json.loads(request.content) == expected
-    assert isinstance(result, Request)
-    assert result.status == RequestStatus(status)
-
-
-async def test_request_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=[{**REQUEST_JSON, "status": "on_hold"}])
-    httpx_mock.add_response(json={**REQUEST_JSON, "status": "on_hold"})
-    [listed] = await client.requests.list("wf-1")
-    got = await client.requests.get("wf-1", "req-1")
-    for req in (listed, got):
-        assert not isinstance(req.status, Unset)
-        assert req.status.value == "on_hold"
-        assert isinstance(req.status, RequestStatus)
 
 
 # -- users and roles ----------------------------------------------------------------------
 
 
 async def test_users_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url=f"{BASE}/cflow/users",
-        json=[
-            {
-                "id": "u1",
-                "username": "alice",
-                "email": "alice@example.com",
-                "role": "Admin",
-                "status": "active",
-            },
-            {"id": "u2", "username": "bob", "status": "inactive"},
-        ],
-    )
+    bob = {"id": "u2", "username": "bob", "status": "inactive"}
+    httpx_mock.add_response(method="GET", url=f"{BASE}/cflow/users", json=[USER_JSON, bob])
     users = await client.users.list()
-    assert only_request(httpx_mock).method == "GET"
-    assert all(isinstance(u, User) for u in users)
-    assert [(u.id, u.username, u.status) for u in users] == [
-        ("u1", "alice", UserStatus.ACTIVE),
-        ("u2", "bob", UserStatus.INACTIVE),
-    ]
-    assert users[0].email == "alice@example.com"
-    assert users[0].role == "Admin"
-
-
-async def test_user_unknown_status_is_kept(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(json=[{"id": "u1", "username": "alice", "status": "suspended"}])
-    [user] = await client.users.list()
-    assert not isinstance(user.status, Unset)
-    assert user.status.value == "suspended"
+    assert all(isinstance(u, api.User) for u in users)
+    expected = [("u1", "alice", api.UserStatus.ACTIVE), ("u2", "bob", api.UserStatus.INACTIVE)]
+    assert [(u.id, u.username, u.status) for u in users] == expected
+    assert (users[0].email, users[0].role) == ("alice@example.com", "Admin")
 
 
 async def test_roles_list(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        method="GET",
-        url=f"{BASE}/cflow/roles",
-        json=[
-            {
-                "id": "r1",
-                "name": "Approver",
-                "permissions": {
-                    "workflows": "edit",
-                    "lookups": "view",
-                    "reports": "none",
-                    "support": "view",
-                },
-            }
-        ],
-    )
-    roles = await client.roles.list()
-    assert only_request(httpx_mock).method == "GET"
-    [role] = roles
-    assert isinstance(role, Role)
-    assert (role.id, role.name) == ("r1", "Approver")
-    assert not isinstance(role.permissions, Unset)
-    assert role.permissions.workflows == "edit"
-    assert role.permissions.reports == "none"
+    permissions = {"workflows": "edit", "lookups": "view", "reports": "none", "support": "view"}
+    role = {"id": "r1", "name": "Approver", "permissions": permissions}
+    httpx_mock.add_response(method="GET", url=f"{BASE}/cflow/roles", json=[role])
+    [got] = await client.roles.list()
+    assert isinstance(got, api.Role)
+    assert (got.id, got.name) == ("r1", "Approver")
+    assert not isinstance(got.permissions, Unset)
+    assert (got.permissions.workflows, got.permissions.reports) == ("edit", "none")
 
 
 # -- path parameters --------------------------------------------------------------------
@@ -374,7 +259,7 @@ async def test_path_parameters_stay_in_their_segment(
     httpx_mock.add_response(**ep.ok_response())
     ids = {"workflow_id": workflow_id, "request_id": request_id}
     await ep.call(client, **{k: v for k, v in ids.items() if k in ep.path_args})
-    request = only_request(httpx_mock)
+    [request] = httpx_mock.get_requests()
     assert request.method == ep.method
     expected = ep.path.replace("{workflowId}", enc_w).replace("{requestId}", enc_r)
     assert request.url.raw_path == expected.encode("ascii")
