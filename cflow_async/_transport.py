@@ -190,12 +190,16 @@ class CflowTransport:
         except CflowError:
             raise
         except _UNREADABLE as exc:
-            raise ResponseValidationError(
-                f"unreadable response to {call.method} {call.path}: {exc}",
-                response=self.error_response(call, raw),
-                attempts=raw.attempts,
-                outcome_unknown=may_duplicate(call.method),
-            ) from None
+            problem = str(exc)
+        # Raised outside the except block: a JSONDecodeError holds the whole body in
+        # ``.doc`` (an echoed key too), and ``from None`` would still leave it reachable
+        # as ``__context__`` for anything that walks the chain, as error trackers do.
+        raise ResponseValidationError(
+            f"unreadable response to {call.method} {call.path}: {problem}",
+            response=self.error_response(call, raw),
+            attempts=raw.attempts,
+            outcome_unknown=may_duplicate(call.method),
+        )
 
     # -- the retry loop ----------------------------------------------------------------
 
