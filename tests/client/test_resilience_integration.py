@@ -120,23 +120,28 @@ async def _record_updated(c: CflowClient) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("script", "call", "requests_seen"),
+    ("script", "call", "requests_seen", "delays"),
     [
-        ([{"status": 503, "method": "GET"}], _workflows_listed, 2),
-        ([{"status": 503}, {"status": 502}], _generated_users_listed, 3),
-        ([{"drop": True, "method": "GET"}], _process_read, 2),
-        ([{"drop": True, "method": "GET"}], _workflows_listed, 2),
+        ([{"status": 503, "method": "GET"}], _workflows_listed, 2, None),
+        ([{"status": 503}, {"status": 502}], _generated_users_listed, 3, None),
+        ([{"drop": True, "method": "GET"}], _process_read, 2, None),
+        ([{"drop": True, "method": "GET"}], _workflows_listed, 2, None),
         # A PUT is idempotent: retried even after a drop that followed the update.
-        ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3),
+        ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3, None),
+        # Retry-After is waited for: FAST_RETRY alone would wait milliseconds.
+        ([{"status": 503, "retry_after": "1", "method": "GET"}], _workflows_listed, 2, [1.0]),
+        ([{"status": 429, "retry_after_ms": 300, "method": "GET"}], _workflows_listed, 2, [0.3]),
     ],
-    ids=["503-get", "generated", "drop-get", "drop-get-list", "drop-put"],
+    ids=["503-get", "generated", "drop-get", "drop-get-list", "drop-put", "retry-after", "ms"],
 )
 async def test_idempotent_calls_are_retried_until_they_succeed(
     sandbox: Any,
     cflow: CflowClient,
+    sleeps: RecordingAsyncio,
     script: list[dict[str, Any]],
     call: Callable[[CflowClient], Awaitable[bool]],
     requests_seen: int,
+    delays: list[float] | None,
 ) -> None:
     _script(sandbox, *script)
     assert await call(cflow)
@@ -144,30 +149,10 @@ async def test_idempotent_calls_are_retried_until_they_succeed(
     assert stats["requests_seen"] == requests_seen
     assert stats["faults_by_status"] == Counter(str(f["status"]) for f in script if "status" in f)
     assert stats["faults_injected"]["drop"] == sum("drop" in f for f in script)
-
-
-# --- Retry-After -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("fault", "delay"),
-    [
-        ({"status": 503, "retry_after": "1"}, 1.0),  # FAST_RETRY alone would wait milliseconds
-        ({"status": 429, "retry_after_ms": 300}, 0.3),
-    ],
-    ids=["seconds", "ms"],
-)
-async def test_retry_after_is_waited(
-    sandbox: Any,
-    sandbox_client: CflowClient,
-    sleeps: RecordingAsyncio,
-    fault: dict[str, Any],
-    delay: float,
-) -> None:
-    _script(sandbox, {**fault, "method": "GET"})
-    assert await sandbox_client.get_workflows()
-    assert sleeps.delays == [delay]
-    assert sandbox.stats()["requests_seen"] == 2
+    if delays is None:  # FAST_RETRY's backoffs only
+        assert all(delay <= FAST_RETRY.max_backoff for delay in sleeps.delays)
+    else:
+        assert sleeps.delays == delays
 
 
 async def test_retry_after_http_date_is_honoured(
