@@ -42,6 +42,9 @@ UNKNOWN_HINT = "outcome is unknown"
 #: The two backends, and an injected httpx.AsyncClient on httpx-aiohttp's transport.
 KINDS = ["aiohttp", "httpx", "httpx-aiohttp"]
 SOMEONE = {"api_key": "k", "user_key": "u", "username": "someone@example.com"}
+SHORT_READ = httpx.Timeout(5.0, read=0.25)
+GET = {"method": "GET"}
+SLOW_GET = {"status": None, **GET}  # let through, ``latency`` seconds late
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -61,7 +64,8 @@ def _script(sandbox: Any, *items: dict[str, Any]) -> None:
 
 
 def _records_with(sandbox: Any, marker: str) -> list[dict[str, Any]]:
-    return [r for r in sandbox.records() if r["values"].get("Name") == marker]
+    records = sandbox.state.records_json()["records"]
+    return [r for r in records if r["values"].get("Name") == marker]
 
 
 def _marker() -> str:
@@ -113,26 +117,35 @@ async def _process_read(c: CflowClient) -> bool:
     return bool(await c.get_process("Test"))
 
 
+async def _listed_despite_a_read_timeout(c: CflowClient) -> bool:
+    async with c.with_options(timeout=SHORT_READ) as short_read:
+        return await _workflows_listed(short_read)
+
+
 async def _record_updated(c: CflowClient) -> bool:
     created = await c.requests.create("Test", {"Name": _marker()})
     updated = await c.requests.update("Test", created.id, {"Note": "x"})
     return bool(updated.fields["Note"] == "x")
 
 
+# The scripted faults, the call, the requests the sandbox sees, the backoffs waited (None:
+# FAST_RETRY's own).
+RETRIED = {
+    "503": ([{"status": 503, **GET}], _workflows_listed, 2, None),
+    "generated": ([{"status": 503}, {"status": 502}], _generated_users_listed, 3, None),
+    "drop": ([{"drop": True, **GET}], _process_read, 2, None),
+    "drop-list": ([{"drop": True, **GET}], _workflows_listed, 2, None),
+    "read-timeout": ([{**SLOW_GET, "latency": 1.0}], _listed_despite_a_read_timeout, 2, None),
+    # A PUT is idempotent: retried even after a drop that followed the update.
+    "drop-put": ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3, None),
+    # Retry-After is waited for: FAST_RETRY alone would wait milliseconds.
+    "retry-after": ([{"status": 503, "retry_after": "1", **GET}], _workflows_listed, 2, [1.0]),
+    "ms": ([{"status": 429, "retry_after_ms": 300, **GET}], _workflows_listed, 2, [0.3]),
+}
+
+
 @pytest.mark.parametrize(
-    ("script", "call", "requests_seen", "delays"),
-    [
-        ([{"status": 503, "method": "GET"}], _workflows_listed, 2, None),
-        ([{"status": 503}, {"status": 502}], _generated_users_listed, 3, None),
-        ([{"drop": True, "method": "GET"}], _process_read, 2, None),
-        ([{"drop": True, "method": "GET"}], _workflows_listed, 2, None),
-        # A PUT is idempotent: retried even after a drop that followed the update.
-        ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3, None),
-        # Retry-After is waited for: FAST_RETRY alone would wait milliseconds.
-        ([{"status": 503, "retry_after": "1", "method": "GET"}], _workflows_listed, 2, [1.0]),
-        ([{"status": 429, "retry_after_ms": 300, "method": "GET"}], _workflows_listed, 2, [0.3]),
-    ],
-    ids=["503-get", "generated", "drop-get", "drop-get-list", "drop-put", "retry-after", "ms"],
+    ("script", "call", "requests_seen", "delays"), RETRIED.values(), ids=RETRIED.keys()
 )
 async def test_idempotent_calls_are_retried_until_they_succeed(
     sandbox: Any,
@@ -147,7 +160,7 @@ async def test_idempotent_calls_are_retried_until_they_succeed(
     assert await call(cflow)
     stats = sandbox.stats()
     assert stats["requests_seen"] == requests_seen
-    assert stats["faults_by_status"] == Counter(str(f["status"]) for f in script if "status" in f)
+    assert stats["faults_by_status"] == Counter(str(f["status"]) for f in script if f.get("status"))
     assert stats["faults_injected"]["drop"] == sum("drop" in f for f in script)
     if delays is None:  # FAST_RETRY's backoffs only
         assert all(delay <= FAST_RETRY.max_backoff for delay in sleeps.delays)
@@ -175,20 +188,6 @@ async def test_post_429_with_retry_after_is_retried_and_stored_once(
     (record,) = _records_with(sandbox, marker)
     assert record["Record_Id"] == record_id
     assert sandbox.stats()["requests_seen"] == 2
-
-
-@pytest.mark.parametrize("status", [429, 503])
-async def test_retry_after_above_the_cap_raises_at_once(
-    sandbox: Any, sandbox_client: CflowClient, status: int, sleeps: RecordingAsyncio
-) -> None:
-    _script(sandbox, {"status": status, "retry_after": "3600", "method": "GET"})
-    with pytest.raises(RateLimitError if status == 429 else ServerError) as info:
-        await sandbox_client.get_workflows()
-    assert sleeps.delays == []  # not waited at all
-    assert info.value.attempts == 1
-    if isinstance(info.value, RateLimitError):
-        assert info.value.retry_after == 3600
-    assert sandbox.stats()["requests_seen"] == 1
 
 
 # --- unknown outcomes of writes ----------------------------------------------------------------
@@ -280,99 +279,104 @@ async def test_other_writes_are_not_retried_on_ambiguous_failures(
 # --- connection refused ------------------------------------------------------------------------
 
 
-def _refused(kind: str) -> contextlib.AbstractAsyncContextManager[CflowClient]:
-    return _client(kind, f"http://127.0.0.1:{free_port()}", SOMEONE)
-
-
 @pytest.mark.parametrize(
-    ("kind", "error_type"),
+    ("kind", "get_error", "post_attempts", "post_unknown"),
     [
-        ("aiohttp", CflowConnectionError),
-        ("httpx", CflowConnectionError),
-        # httpx-aiohttp reports a refused connection as httpx.ConnectTimeout.
-        ("httpx-aiohttp", CflowTimeoutError),
+        # Refused means never sent: reads and writes alike are retried...
+        ("aiohttp", CflowConnectionError, 3, False),
+        ("httpx", CflowConnectionError, 3, False),
+        # ...but httpx-aiohttp reports a refused connection as httpx.ConnectTimeout, which
+        # cannot be told from a drop: writes are not retried.
+        ("httpx-aiohttp", CflowTimeoutError, 1, True),
     ],
 )
-async def test_connection_refused_get_is_retried_then_fails_logging_each_retry(
-    kind: str, error_type: type[CflowConnectionError], caplog: pytest.LogCaptureFixture
+async def test_connection_refused(
+    kind: str,
+    get_error: type[CflowConnectionError],
+    post_attempts: int,
+    post_unknown: bool,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with _refused(kind) as cflow:
+    async with _client(kind, f"http://127.0.0.1:{free_port()}", SOMEONE) as cflow:
         with (
             caplog.at_level(logging.INFO, logger="cflow_async"),
-            pytest.raises(CflowConnectionError) as info,
+            pytest.raises(CflowConnectionError) as got,
         ):
             await cflow.get_workflows()
-    error = info.value
-    assert type(error) is error_type
-    assert error.attempts == 3
-    assert error.outcome_unknown is False
-    assert UNKNOWN_HINT not in str(error)
-    lines = [
-        r.getMessage()
-        for r in caplog.records
-        if r.name == "cflow_async" and r.getMessage().startswith("Retrying")
-    ]
-    assert len(lines) == 2
-    for line in lines:
-        assert "GET /integromat/api/cflow/getworkflows" in line
-        assert "someone" not in line
-        assert "?" not in line
-
-
-@pytest.mark.parametrize(
-    ("kind", "attempts", "outcome_unknown"),
-    [
-        # Refused means never sent: retried...
-        ("aiohttp", 3, False),
-        ("httpx", 3, False),
-        # ...but httpx-aiohttp cannot tell a refused connection from a dropped one.
-        ("httpx-aiohttp", 1, True),
-    ],
-)
-async def test_connection_refused_post(kind: str, attempts: int, outcome_unknown: bool) -> None:
-    async with _refused(kind) as cflow:
+        retry_lines = [
+            r.getMessage()
+            for r in caplog.records
+            if r.name == "cflow_async" and r.getMessage().startswith("Retrying")
+        ]
         with pytest.raises(CflowConnectionError) as submitted:
             await cflow.submit_record("Test", {"Name": "x"})
         with pytest.raises(CflowConnectionError) as generated:
             await cflow.requests.create("Test", {"Name": "x"})
+
+    assert type(got.value) is get_error
+    assert got.value.attempts == 3
+    assert got.value.outcome_unknown is False
+    assert UNKNOWN_HINT not in str(got.value)
+    assert len(retry_lines) == 2  # one line per retry, without secrets or query strings
+    for line in retry_lines:
+        assert "GET /integromat/api/cflow/getworkflows" in line
+        assert "someone" not in line
+        assert "?" not in line
     for error in (submitted.value, generated.value):
-        assert error.attempts == attempts
-        assert error.outcome_unknown is outcome_unknown
+        assert error.attempts == post_attempts
+        assert error.outcome_unknown is post_unknown
 
 
-# --- read timeouts -----------------------------------------------------------------------------
+# --- reads that keep failing, read timeouts, deadlines ------------------------------------------
+
+DEADLINE = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, deadline=0.3)
 
 
-@pytest.fixture
-async def short_read(sandbox_client: CflowClient) -> AsyncIterator[CflowClient]:
-    """``sandbox_client`` with a 0.25 s read timeout."""
-    cflow = sandbox_client.with_options(timeout=httpx.Timeout(5.0, read=0.25))
-    yield cflow
-    await cflow.aclose()
-
-
-async def test_read_timeout_on_get_is_retried(sandbox: Any, short_read: CflowClient) -> None:
-    _script(sandbox, {"status": None, "latency": 1.0, "method": "GET"})
-    assert await short_read.get_workflows()
-    assert sandbox.stats()["requests_seen"] == 2
-
-
-async def test_read_timeout_on_get_gives_up_with_timeout_error(
-    sandbox: Any, short_read: CflowClient
+@pytest.mark.parametrize(
+    ("script", "options", "error_type", "attempts", "match"),
+    [
+        # A Retry-After above the cap is not waited for at all.
+        ([{"status": 429, "retry_after": "3600", **GET}], {}, RateLimitError, 1, None),
+        ([{"status": 503, "retry_after": "3600", **GET}], {}, ServerError, 1, None),
+        # Read timeouts are retried, then reported as timeouts.
+        ([{**SLOW_GET, "latency": 0.8}] * 3, {"timeout": SHORT_READ}, CflowTimeoutError, 3, None),
+        # Not a clock reading: without the deadline the call would succeed after 1.5 s.
+        ([{**SLOW_GET, "latency": 1.5}], {"retry": DEADLINE}, CflowTimeoutError, 1, "deadline"),
+    ],
+    ids=["retry-after-above-cap-429", "retry-after-above-cap-503", "read-timeouts", "deadline"],
+)
+async def test_a_read_that_keeps_failing_raises(
+    sandbox: Any,
+    sandbox_client: CflowClient,
+    sleeps: RecordingAsyncio,
+    script: list[dict[str, Any]],
+    options: dict[str, Any],
+    error_type: type[CflowError],
+    attempts: int,
+    match: str | None,
 ) -> None:
-    _script(sandbox, *[{"status": None, "latency": 0.8, "method": "GET"}] * 3)
-    with pytest.raises(CflowTimeoutError) as info:
-        await short_read.get_workflows()
-    assert info.value.attempts == 3
+    _script(sandbox, *script)
+    cflow = sandbox_client.with_options(**options)
+    with pytest.raises(error_type, match=match) as info:
+        await cflow.get_workflows()
+    await cflow.aclose()
+    assert type(info.value) is error_type
+    assert info.value.attempts == attempts
     assert not info.value.outcome_unknown
-    assert sandbox.stats()["requests_seen"] == 3
+    assert len(sleeps.delays) == attempts - 1
+    assert sandbox.stats()["requests_seen"] == attempts
+    if isinstance(info.value, RateLimitError):
+        assert info.value.retry_after == 3600
 
 
-async def test_read_timeout_on_post_is_not_retried(sandbox: Any, short_read: CflowClient) -> None:
+async def test_read_timeout_on_post_is_not_retried(
+    sandbox: Any, sandbox_client: CflowClient
+) -> None:
+    cflow = sandbox_client.with_options(timeout=SHORT_READ)
     marker = _marker()
-    _script(sandbox, {"status": None, "latency": 1.0, "method": "POST"})
+    _script(sandbox, {**SLOW_GET, "latency": 1.0, "method": "POST"})
     with pytest.raises(CflowTimeoutError) as info:
-        await short_read.submit_record("Test", {"Name": marker})
+        await cflow.submit_record("Test", {"Name": marker})
     error = info.value
     assert error.outcome_unknown is True
     assert UNKNOWN_HINT in str(error)
@@ -381,15 +385,6 @@ async def test_read_timeout_on_post_is_not_retried(sandbox: Any, short_read: Cfl
     await asyncio.sleep(1.0)  # let the slow request finish on the server
     assert len(_records_with(sandbox, marker)) <= 1
     assert sandbox.stats()["requests_seen"] == 1
-
-
-async def test_deadline_bounds_the_call(sandbox: Any, sandbox_client: CflowClient) -> None:
-    policy = RetryPolicy(initial_backoff=0.001, max_backoff=0.005, deadline=0.3)
-    cflow = sandbox_client.with_options(retry=policy)
-    _script(sandbox, {"status": None, "latency": 1.5, "method": "GET"})
-    # Not a clock reading: without the deadline the call would succeed after 1.5 s.
-    with pytest.raises(CflowTimeoutError, match="deadline"):
-        await cflow.get_workflows()
     await cflow.aclose()
 
 
