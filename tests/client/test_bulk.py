@@ -20,13 +20,7 @@ import pytest
 from conftest import CREDS, FAST_RETRY
 from servers import Loopback, Reply, Seen, make_client
 
-from cflow_async import (
-    BadRequestError,
-    CflowClient,
-    InvalidArgumentError,
-    RowResult,
-    ServerError,
-)
+from cflow_async import BadRequestError, CflowClient, InvalidArgumentError, RowResult, ServerError
 
 #: An httpx.MockTransport handler, plain or async.
 Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
@@ -198,14 +192,17 @@ async def test_invalid_arguments(options: dict[str, Any]) -> None:
 
 
 class _Peak:
-    """A handler that takes ``delay`` to answer and records the most requests in flight."""
+    """A handler that takes ``delay`` to answer, noting when each request came and the most
+    requests in flight at once."""
 
     def __init__(self, delay: float) -> None:
         self.delay = delay
+        self.sent_at: list[float] = []
         self.in_flight = 0
         self.peak = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.sent_at.append(asyncio.get_running_loop().time())
         self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         try:
@@ -265,22 +262,16 @@ async def test_rows_are_read_lazily() -> None:
 
 
 async def test_rate_limit_spaces_requests() -> None:
-    loop = asyncio.get_running_loop()
-    sent_at: list[float] = []
-
-    async def handler(request: httpx.Request) -> httpx.Response:
-        sent_at.append(loop.time())
-        return _ok(request)
-
+    handler = _Peak(delay=0)
     async with mock_client(handler) as cflow:
         results = await collect(cflow.submit_records("Orders", rows(10), concurrency=10, rate=50))
 
     assert len(results) == 10
-    assert len(sent_at) == 10
+    assert len(handler.sent_at) == 10
     # 10 requests at 50/s: the 10th goes out no sooner than 9 x 20 ms after the first,
     # even though all 10 could have been in flight at once. A lower bound only: a slow
     # machine can make this longer, never shorter.
-    assert sent_at[-1] - sent_at[0] >= 0.15
+    assert handler.sent_at[-1] - handler.sent_at[0] >= 0.15
 
 
 async def test_without_rate_requests_are_not_spaced() -> None:

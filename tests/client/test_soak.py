@@ -242,10 +242,8 @@ async def test_soak_against_faulty_sandbox(backend: str) -> None:
     assert len(records) == len(stored_records), "records without a soak marker"
     problems = _reconcile("submitrecord", out.submits, stored_records)
     problems += _reconcile("requests.create", out.creates, stored_requests)
-    assert not problems, "\n".join(
-        [
-            *problems,
-            f"sandbox stats: faults_by_status={stats['faults_by_status']}"
-            f" faults_acted={stats['faults_acted']} drops={injected['drop']}",
-        ]
+    summary = (
+        f"sandbox stats: faults_by_status={stats['faults_by_status']}"
+        f" faults_acted={stats['faults_acted']} drops={injected['drop']}"
     )
+    assert not problems, "\n".join([*problems, summary])
