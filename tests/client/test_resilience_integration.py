@@ -72,10 +72,11 @@ def _marker() -> str:
     return f"m-{uuid.uuid4().hex}"
 
 
-def _port(url: str) -> int:
-    port = httpx.URL(url).port
+def _sockets(sandbox: Any, side: str = "client") -> int:
+    """This process's open TCP sockets to (``client``) or on (``server``) the sandbox."""
+    port = httpx.URL(sandbox.url).port
     assert port is not None
-    return port
+    return tcp_sockets(port, side=side)
 
 
 @contextlib.asynccontextmanager
@@ -289,6 +290,7 @@ async def test_other_writes_are_not_retried_on_ambiguous_failures(
         # cannot be told from a drop: writes are not retried.
         ("httpx-aiohttp", CflowTimeoutError, 1, True),
     ],
+    ids=KINDS,
 )
 async def test_connection_refused(
     kind: str,
@@ -394,24 +396,22 @@ async def test_read_timeout_on_post_is_not_retried(
 async def test_closing_a_with_options_copy_keeps_the_pool(
     sandbox: Any, sandbox_client: CflowClient
 ) -> None:
-    port = _port(sandbox.url)
     await sandbox_client.get_workflows()
     copy = sandbox_client.with_options(timeout=7, retry=RetryPolicy(max_retries=0))
     await copy.get_workflows()
-    open_before = tcp_sockets(port, side="client")
+    open_before = _sockets(sandbox)
     assert open_before >= 1
     await copy.aclose()
     await asyncio.sleep(0.05)
-    assert tcp_sockets(port, side="client") == open_before
+    assert _sockets(sandbox) == open_before
     assert await sandbox_client.get_workflows()
     await sandbox_client.aclose()
-    assert await eventually(lambda: tcp_sockets(port, side="client") == 0)
+    assert await eventually(lambda: _sockets(sandbox) == 0)
 
 
 async def test_cancelled_calls_leave_the_client_usable_and_leak_nothing(
     sandbox: Any, sandbox_client: CflowClient
 ) -> None:
-    port = _port(sandbox.url)
     assert await sandbox_client.get_workflows()  # the pool is warm: cancels hit mid-flight
     slow = {"status": None, "latency": 1.0, "method": "GET"}
     _script(sandbox, *[slow] * 4)
@@ -438,14 +438,12 @@ async def test_cancelled_calls_leave_the_client_usable_and_leak_nothing(
     assert await sandbox_client.submit_record("Test", {"Name": _marker()})
 
     # The four cancelled exchanges did not leave their connections open on either side.
-    assert await eventually(lambda: tcp_sockets(port, side="client") <= 2), tcp_sockets(
-        port, side="client"
-    )
-    assert await eventually(lambda: tcp_sockets(port, side="server") <= 2)
+    assert await eventually(lambda: _sockets(sandbox) <= 2), _sockets(sandbox)
+    assert await eventually(lambda: _sockets(sandbox, "server") <= 2)
 
     await sandbox_client.aclose()
-    assert await eventually(lambda: tcp_sockets(port, side="client") == 0)
-    assert await eventually(lambda: tcp_sockets(port, side="server") == 0)
+    assert await eventually(lambda: _sockets(sandbox) == 0)
+    assert await eventually(lambda: _sockets(sandbox, "server") == 0)
 
 
 async def test_cancelled_write_is_not_retried(sandbox: Any, sandbox_client: CflowClient) -> None:
@@ -460,12 +458,11 @@ async def test_cancelled_write_is_not_retried(sandbox: Any, sandbox_client: Cflo
 
 
 async def test_aclose_leaves_no_connection_open(sandbox: Any, backend: str) -> None:
-    port = _port(sandbox.url)
     creds = {"api_key": sandbox.api_key, "user_key": sandbox.user_key, "username": sandbox.username}
     async with _client(backend, sandbox.url, creds) as cflow:
         await asyncio.gather(*(cflow.get_workflows() for _ in range(20)))
-        assert tcp_sockets(port, side="client") >= 1
-    assert await eventually(lambda: tcp_sockets(port, side="client") == 0)
+        assert _sockets(sandbox) >= 1
+    assert await eventually(lambda: _sockets(sandbox) == 0)
 
 
 # --- raw servers: no secrets in messages, every failure is a CflowError ------------------------
