@@ -50,11 +50,8 @@ async def mock_client(handler: Handler = _ok) -> AsyncIterator[CflowClient]:
 
 async def collect(stream: Any, timeout: float = 10) -> list[RowResult]:
     """All results; a deadlock fails the test instead of hanging it."""
-
-    async def run() -> list[RowResult]:
+    async with asyncio.timeout(timeout):
         return [result async for result in stream]
-
-    return await asyncio.wait_for(run(), timeout)
 
 
 async def take(stream: Any, count: int) -> list[RowResult]:

@@ -102,7 +102,7 @@ async def cflow(sandbox: Any, request: pytest.FixtureRequest) -> AsyncIterator[C
         yield client
 
 
-# --- retried reads -----------------------------------------------------------------------------
+# --- retried calls -----------------------------------------------------------------------------
 
 
 async def _workflows_listed(c: CflowClient) -> bool:
