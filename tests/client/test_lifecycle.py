@@ -25,33 +25,30 @@ from cflow_async import (
 WORKFLOWS = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
 
 
-def _mock(handler: Any, **options: Any) -> tuple[httpx.AsyncClient, CflowClient]:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return http, CflowClient(**CREDS, http_client=http, **options)
-
-
-def test_a_client_is_bound_to_one_event_loop() -> None:
+def _mock(
+    status: int, retry: RetryPolicy | None = None, **response: Any
+) -> tuple[list[httpx.Request], httpx.AsyncClient, CflowClient]:
+    """A client on an httpx.MockTransport answering every request with
+    ``httpx.Response(status, **response)``, and the list of requests it saw."""
     seen: list[httpx.Request] = []
+    transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(status, **response))
+    http = httpx.AsyncClient(transport=transport)
+    return seen, http, CflowClient(**CREDS, http_client=http, retry=retry)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=WORKFLOWS)
 
-    _, cflow = _mock(handler)
+@pytest.mark.parametrize("light_copy", [False, True], ids=["client", "light-copy"])
+def test_a_client_is_bound_to_one_event_loop(light_copy: bool) -> None:
+    seen, _, cflow = _mock(200, json=WORKFLOWS)
     assert [w.name for w in asyncio.run(cflow.get_workflows())] == ["Test"]
+    # A light copy (with_options) shares the binding.
+    second = cflow.with_options(timeout=3) if light_copy else cflow
     with pytest.raises(CflowError, match="another event loop"):
-        asyncio.run(cflow.get_workflows())
+        asyncio.run(second.get_workflows())
     assert len(seen) == 1
 
 
 async def test_closing_during_a_backoff_stops_the_retry() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(503, headers={"retry-after": "0.3"})
-
-    http, cflow = _mock(handler)
+    seen, http, cflow = _mock(503, headers={"retry-after": "0.3"})
     call = asyncio.create_task(cflow.get_workflows())
     await asyncio.sleep(0.1)
     await cflow.aclose()
@@ -63,8 +60,7 @@ async def test_closing_during_a_backoff_stops_the_retry() -> None:
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, "\ud800", {"a": {"b": {1, 2}}}])
 async def test_values_json_cannot_carry_are_refused_before_sending(value: Any) -> None:
-    seen: list[httpx.Request] = []
-    http, cflow = _mock(lambda r: seen.append(r) or httpx.Response(200, json={"Record_Id": "1"}))
+    seen, http, cflow = _mock(200, json={"Record_Id": "1"})
     with pytest.raises(InvalidArgumentError):
         await cflow.submit_record("Test", {"Amount": value})
     with pytest.raises(InvalidArgumentError):
@@ -75,13 +71,7 @@ async def test_values_json_cannot_carry_are_refused_before_sending(value: Any) -
 
 @pytest.mark.parametrize("status", [501, 505, 507, 520, 524, 599])
 async def test_any_5xx_to_a_write_is_an_unknown_outcome(status: int) -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(status, json={"message": "origin timeout"})
-
-    http, cflow = _mock(handler, retry=FAST_RETRY)
+    seen, http, cflow = _mock(status, FAST_RETRY, json={"message": "origin timeout"})
     with pytest.raises(ServerError) as info:
         await cflow.submit_record("Test", {"Name": "x"})
     assert info.value.outcome_unknown
@@ -91,7 +81,7 @@ async def test_any_5xx_to_a_write_is_an_unknown_outcome(status: int) -> None:
 
 
 async def test_direct_generated_call_with_html_body_is_typed() -> None:
-    http, cflow = _mock(lambda r: httpx.Response(200, text="<html>maintenance</html>"))
+    _, http, cflow = _mock(200, text="<html>maintenance</html>")
     with pytest.raises(ResponseValidationError, match="maintenance"):
         await list_users.asyncio(client=cflow.openapi)
     await http.aclose()
@@ -108,10 +98,7 @@ async def test_with_options_checks_its_arguments() -> None:
 
 
 async def test_errors_survive_pickling() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(429, headers={"retry-after": "120"}, json={"message": "slow down"})
-
-    http, cflow = _mock(handler)
+    _, http, cflow = _mock(429, headers={"retry-after": "120"}, json={"message": "slow down"})
     with pytest.raises(CflowError) as info:
         await cflow.get_workflows()
     copy = pickle.loads(pickle.dumps(info.value))
@@ -129,20 +116,8 @@ def test_a_deadline_must_be_positive() -> None:
         RetryPolicy(deadline=0)
 
 
-def test_a_light_copy_shares_the_loop_binding() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json=WORKFLOWS)
-
-    _, cflow = _mock(handler)
-    asyncio.run(cflow.get_workflows())
-    copy = cflow.with_options(timeout=3)
-    with pytest.raises(CflowError, match="another event loop"):
-        asyncio.run(copy.get_workflows())
-
-
 async def test_the_generated_sync_functions_refuse_to_bypass_the_request_path() -> None:
-    seen: list[httpx.Request] = []
-    http, cflow = _mock(lambda r: seen.append(r) or httpx.Response(200, json=[]))
+    seen, http, cflow = _mock(200, json=[])
     with pytest.raises(CflowError, match="async-only"):
         list_users.sync(client=cflow.openapi)
     assert await list_users.asyncio(client=cflow.openapi) == []
