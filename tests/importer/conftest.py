@@ -123,27 +123,13 @@ def write_csv(path: Path, count: int, *, change: dict[int, str] | None = None) -
     return path
 
 
-async def run(
-    cflow: CflowClient,
-    source: Any,
-    *,
-    journal: Any = None,
-    rejects: Any = None,
-    schema: Any = None,
-    **options: Any,
-) -> Any:
-    """Open an import with ``key=KEY, settle=0`` unless told otherwise, run it, close it.
-    Without a ``schema`` nothing is validated: the fake has no field definitions."""
-    job = await open_import(
-        cflow,
-        WORKFLOW,
-        source,
-        options=ImportOptions(**{"key": KEY, "settle": 0.0, **options}),
-        journal=journal,
-        rejects=rejects,
-        schema=schema,
-        validate=False,
-    )
+async def run(cflow: CflowClient, source: Any, **kwargs: Any) -> Any:
+    """Open an import of ``source`` (ImportOptions ``key=KEY, settle=0`` unless told
+    otherwise; ``journal``, ``rejects``, ``schema`` go to open_import), run it, close it.
+    Nothing is validated unless a schema is given: the fake has no field definitions."""
+    opened = {name: kwargs.pop(name, None) for name in ("journal", "rejects", "schema")}
+    options = ImportOptions(**{"key": KEY, "settle": 0.0, **kwargs})
+    job = await open_import(cflow, WORKFLOW, source, options=options, validate=False, **opened)
     try:
         return await job.run()
     finally:

@@ -60,8 +60,7 @@ async def test_without_a_key_other_values_at_a_refused_rows_number_are_reported(
     await imp.run(write_names(imp.source, ["A", "B", "C"]), key=None)
     second = await imp.run(write_names(imp.source, ["A", "D", "C"]), key=None)
     # D may be B corrected, or a row moved up from below: without a key, never guessed.
-    assert (second.submitted, second.changed, second.skipped) == (0, 1, 2)
-    assert not second.complete
+    assert (second.submitted, second.changed, second.skipped, second.complete) == (0, 1, 2, False)
     assert "D" not in imp.fake.posts
 
 
@@ -90,8 +89,7 @@ async def test_reconcile_refuses_a_listing_missing_recent_done_rows(imp: Bench) 
     await imp.run(imp.sheet(8), concurrency=1)
     with pytest.raises(UnreconciledRowsError, match="does not show 4 of the 7"):
         await imp.run(reconcile=True)
-    assert imp.fake.posts["9"] == 1
-    assert imp.fake.keys()["9"] == 1
+    assert (imp.fake.posts["9"], imp.fake.keys()["9"]) == (1, 1)
 
 
 async def test_reconcile_with_no_done_row_and_no_settle_time_refuses(imp: Bench) -> None:
