@@ -73,6 +73,22 @@ def wait_for_records(
         time.sleep(0.02)
 
 
+def records_are_requests(sandbox: SandboxProcess) -> bool:
+    """Whether this sandbox lists legacy records as requests of their workflow, which
+    reconciliation relies on (as on the real server; see the README)."""
+    headers = sandbox.headers
+    base = f"{sandbox.url}/integromat/api/cflow"
+    body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {"probe": "x"}}
+    params = {"username": sandbox.username, "WorkflowName": "Test"}
+    httpx.post(f"{base}/submitrecord", json=body, params=params, headers=headers).raise_for_status()
+    listing = httpx.get(f"{base}/workflows/Test/requests", headers=headers)
+    found = listing.status_code == 200 and any(
+        r.get("fields", {}).get("probe") == "x" for r in listing.json()
+    )
+    httpx.post(f"{sandbox.url}/__sandbox__/reset", json={"keep_faults": True})
+    return found
+
+
 # Every request is slowed a little; 4% of them answered 503 or 500, 2% dropped; half of
 # the faulted writes applied anyway before the fault. (No random 429s: a 429 says "too
 # fast", and answering it at random drives any rate controller to its floor. 429s are
@@ -93,6 +109,10 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
     sheet = write_csv(tmp_path / "sheet.csv", ROWS)
     expected = Counter({str(n): 1 for n in range(2, ROWS + 2)})
     with SandboxProcess() as sandbox:
+        # Probed before the faults are on, so a faulted probe cannot pass for a missing
+        # feature.
+        if not records_are_requests(sandbox):
+            pytest.skip("this sandbox does not list legacy records as requests yet")
         faults = httpx.put(f"{sandbox.url}/__sandbox__/faults", json={**FAULTS, "seed": seed})
         faults.raise_for_status()
         # Two crashes: one in the first run, one in the first reconciling run.

@@ -27,29 +27,21 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 # definitions it shows elsewhere have no multiple field, so they are spelled out here.
 SAMPLE_MULTIPLE: list[dict[str, Any]] = [
     {
-        "name": "Work_Status",
-        "type": "select",
-        "label": "Work Status",
-        "options": [{"label": "Stage", "value": "Stage"}],
+        "name": name,
+        "type": kind,
+        "label": name.replace("_", " "),
+        "options": options,
         "spec": None,
         "help": "",
         "default:": None,
         "required": False,
         "multiple": True,
         "multiline": False,
-    },
-    {
-        "name": "Completed_work",
-        "type": "text",
-        "label": "Completed work",
-        "options": None,
-        "spec": None,
-        "help": "",
-        "default:": None,
-        "required": False,
-        "multiple": True,
-        "multiline": False,
-    },
+    }
+    for name, kind, options in [
+        ("Work_Status", "select", [{"label": "Stage", "value": "Stage"}]),
+        ("Completed_work", "text", None),
+    ]
 ]
 
 
@@ -105,23 +97,22 @@ def test_valid_values_have_no_problems_and_are_prepared(schema: RecordSchema) ->
     }
 
 
-def test_unknown_field_suggests_the_closest_name(schema: RecordSchema) -> None:
-    (problem,) = schema.check({"RecordId": "1", "Ctiy": "trichy"})
-    assert (problem.field, problem.code) == ("Ctiy", "unknown_field")
-    assert "did you mean 'City'?" in problem.message
-    assert str(problem).startswith("Ctiy: ")
-
-
-def test_unknown_field_suggests_a_case_insensitive_match_first(schema: RecordSchema) -> None:
-    (problem,) = schema.check({"RecordId": "1", "r_status1": "New"})
-    assert "did you mean 'R_Status1'?" in problem.message
-
-
-def test_unknown_field_without_a_close_name_lists_the_known_ones(schema: RecordSchema) -> None:
-    (problem,) = schema.check({"RecordId": "1", "Zzzzzzzz": "x"})
-    assert problem.code == "unknown_field"
-    assert "did you mean" not in problem.message
-    assert "'City'" in problem.message
+@pytest.mark.parametrize(
+    ("field", "value", "hint"),
+    [
+        ("Ctiy", "trichy", "did you mean 'City'?"),
+        ("r_status1", "New", "did you mean 'R_Status1'?"),  # a case-insensitive match first
+        ("Zzzzzzzz", "x", "'City'"),  # no close name: the known ones are listed
+    ],
+)
+def test_unknown_field_suggests_the_closest_name_or_lists_the_known_ones(
+    schema: RecordSchema, field: str, value: str, hint: str
+) -> None:
+    (problem,) = schema.check({"RecordId": "1", field: value})
+    assert (problem.field, problem.code) == (field, "unknown_field")
+    assert hint in problem.message
+    assert ("did you mean" in problem.message) == hint.startswith("did you mean")
+    assert str(problem).startswith(f"{field}: ")
 
 
 @pytest.mark.parametrize("key", [1, "", None])

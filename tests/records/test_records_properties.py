@@ -49,17 +49,12 @@ CODES = {
 TYPES = ["text", "select", "date", "datetime", "attachment"]  # the last one is unknown
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 
-#: Field types the sandbox takes lists for: all of them.
-SANDBOX_MULTIPLE_TYPES = frozenset(TYPES)
-
 names = st.text(min_size=1, max_size=8)
 option_values = st.text(max_size=6)
 
 
 @st.composite
-def definitions(
-    draw: st.DrawFn, multiple_types: frozenset[str] = frozenset(TYPES)
-) -> list[dict[str, Any]]:
+def definitions(draw: st.DrawFn) -> list[dict[str, Any]]:
     """Field definitions in the wire shape, ``"default:"`` key included."""
     field_names = draw(st.lists(names, min_size=1, max_size=6, unique=True))
     result = []
@@ -81,7 +76,7 @@ def definitions(
                 "help": "",
                 "default:": draw(st.none() | st.text(max_size=3)),
                 "required": draw(st.booleans()),
-                "multiple": kind in multiple_types and draw(st.booleans()),
+                "multiple": draw(st.booleans()),
                 "multiline": False,
             }
         )
@@ -118,10 +113,8 @@ values_of = st.recursive(
 
 
 @st.composite
-def cases(
-    draw: st.DrawFn, multiple_types: frozenset[str] = frozenset(TYPES)
-) -> tuple[list[dict[str, Any]], dict[Any, Any], Any]:
-    defs = draw(definitions(multiple_types))
+def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[Any, Any], Any]:
+    defs = draw(definitions())
     known = [d["name"] for d in defs]
     selects = [o["value"] for d in defs for o in d["options"] or []]
     chosen = st.sampled_from(selects or [""])
@@ -204,7 +197,7 @@ def in_process_sandbox() -> Iterator[Sandbox]:
     sandbox.close()
 
 
-@given(case=cases(SANDBOX_MULTIPLE_TYPES))
+@given(case=cases())
 @PROPERTY
 def test_the_sandbox_accepts_what_prepare_gives(
     in_process_sandbox: Sandbox, case: tuple[list[dict[str, Any]], dict[Any, Any], Any]
