@@ -125,9 +125,11 @@ def write_csv(path: Path, count: int, *, change: dict[int, str] | None = None) -
 
 async def run(cflow: CflowClient, source: Any, **kwargs: Any) -> Any:
     """Open an import of ``source`` (ImportOptions ``key=KEY, settle=0`` unless told
-    otherwise; ``journal``, ``rejects``, ``schema`` go to open_import), run it, close it.
-    Nothing is validated unless a schema is given: the fake has no field definitions."""
-    opened = {name: kwargs.pop(name, None) for name in ("journal", "rejects", "schema")}
+    otherwise; ``journal``, ``rejects``, ``schema``, ``display`` go to open_import), run it,
+    close it. Nothing is validated unless a schema is given: the fake has no field
+    definitions."""
+    names = ("journal", "rejects", "schema", "display")
+    opened = {name: kwargs.pop(name, None) for name in names}
     options = ImportOptions(**{"key": KEY, "settle": 0.0, **kwargs})
     job = await open_import(cflow, WORKFLOW, source, options=options, validate=False, **opened)
     try:

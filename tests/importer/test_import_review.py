@@ -195,16 +195,8 @@ async def test_a_failing_open_import_releases_the_journal(imp: Bench) -> None:
     def broken_display(total: int | None) -> Any:
         raise InvalidArgumentError("no terminal")
 
-    options = ImportOptions(key=KEY)
     with pytest.raises(InvalidArgumentError):
-        await open_import(
-            imp.cflow,
-            WORKFLOW,
-            imp.sheet(2),
-            options=options,
-            validate=False,
-            display=broken_display,
-        )
+        await imp.run(imp.sheet(2), display=broken_display)
     summary = await imp.run()  # the journal is not locked by the failure
     assert summary.submitted == 2
 
