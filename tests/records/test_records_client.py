@@ -173,10 +173,7 @@ async def test_submit_validate_converts_and_sends(
     httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "45"})
     assert await client.submit_record("W", values, validate=True) == "45"  # schema cached
     *_, submitted = httpx_mock.get_requests()
-    assert sent(submitted)["dynamicobj"] == {
-        "City": "trichy",
-        "R_Approved Date2": "3/1/2026 12:00:00 AM",
-    }
+    assert sent(submitted)["dynamicobj"] == {**values, "R_Approved Date2": "3/1/2026 12:00:00 AM"}
     assert paths(httpx_mock) == ["getworkflowfieldsets", "submitrecord", "submitrecord"]
 
 
