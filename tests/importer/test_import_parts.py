@@ -101,10 +101,8 @@ def test_identity_is_the_name_and_the_columns_not_the_rows(tmp_path: Path) -> No
 # -- journal ------------------------------------------------------------------------------
 
 
-def open_journal(path: Path, **kwargs: object) -> Journal:
-    settings: dict[str, object] = {"workflow": "W", "key_column": "k", "source": None}
-    settings.update(kwargs)
-    return Journal.open(path, **settings)  # type: ignore[arg-type]
+def open_journal(path: Path, **kwargs: Any) -> Journal:
+    return Journal.open(path, **{"workflow": "W", "key_column": "k", "source": None, **kwargs})
 
 
 def test_journal_states_survive_reopening(tmp_path: Path) -> None:
