@@ -9,7 +9,6 @@ new each run, printed on failure).
 
 from __future__ import annotations
 
-import csv
 import os
 import random
 import signal
@@ -23,25 +22,14 @@ from typing import Any
 import httpx
 import pytest
 
-from cflow_async.importer.journal import Journal
 from cflow_async.sandbox import SandboxProcess
+from importer.conftest import KEY, WORKFLOW, journal_rows, write_csv
 
 pytestmark = pytest.mark.integration
 
-WORKFLOW = "User Workflow"
-KEY = "GoogleSheetRowNumber"
 ROWS = int(os.environ.get("CFLOW_IMPORT_CRASH_ROWS", "5000"))
 EXIT_OK, EXIT_UNAVAILABLE, EXIT_OUTCOME_UNKNOWN, EXIT_INTERRUPTED = 0, 7, 8, 130
 _ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_sheet(path: Path, count: int) -> Path:
-    with path.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["Name", "Email", "City", KEY])
-        for number in range(2, count + 2):
-            writer.writerow([f"name {number}", f"r{number}@example.com", "trichy", number])
-    return path
 
 
 def importer(sandbox: SandboxProcess, sheet: Path, *more: str) -> subprocess.Popen[str]:
@@ -101,16 +89,6 @@ def records_are_requests(sandbox: SandboxProcess) -> bool:
     return found
 
 
-def journal_states(sheet: Path) -> dict[str, Any]:
-    with Journal.open(
-        str(sheet) + ".journal.sqlite", workflow=WORKFLOW, key_column=KEY, source=None
-    ) as journal:
-        return {
-            row.key: row
-            for row in journal.rows_in(("pending", "in_flight", "done", "failed", "unknown"))
-        }
-
-
 # Every request is slowed a little; 4% of them answered 503 or 500, 2% dropped; half of
 # the faulted writes applied anyway before the fault. (No random 429s: a 429 says "too
 # fast", and answering it at random drives any rate controller to its floor. 429s are
@@ -128,7 +106,7 @@ FAULTS = {
 def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Path) -> None:
     seed = int(os.environ.get("CFLOW_IMPORT_CRASH_SEED", str(random.randrange(1 << 30))))
     rng = random.Random(seed)
-    sheet = write_sheet(tmp_path / "sheet.csv", ROWS)
+    sheet = write_csv(tmp_path / "sheet.csv", ROWS)
     expected = Counter({str(n): 1 for n in range(2, ROWS + 2)})
     with SandboxProcess() as sandbox:
         # Probed before the faults are on, so a faulted probe cannot pass for a missing
@@ -160,7 +138,7 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
     assert stats["faults_injected"]["drop"] > 0
     assert stats["faults_acted"] > 0
     assert keys == expected, seed  # exactly one record per key, none missing
-    states = journal_states(sheet)
+    states = journal_rows(sheet)
     assert Counter(row.state for row in states.values()) == {"done": ROWS}
     assert len(keys) == ROWS
 
@@ -168,7 +146,7 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
 @pytest.mark.slow
 def test_sigint_leaves_a_consistent_journal_and_prints_the_summary(tmp_path: Path) -> None:
     rows = min(ROWS, 3000)
-    sheet = write_sheet(tmp_path / "sheet.csv", rows)
+    sheet = write_csv(tmp_path / "sheet.csv", rows)
     with SandboxProcess("--latency", "0.005") as sandbox:
         process = importer(sandbox, sheet)
         wait_for_records(sandbox, process, rows // 4)
@@ -180,7 +158,7 @@ def test_sigint_leaves_a_consistent_journal_and_prints_the_summary(tmp_path: Pat
     assert "submitted (created in Cflow by this run)" in err
     assert 0 < len(keys) < rows  # stopped part-way
     assert set(keys.values()) == {1}
-    states = journal_states(sheet)
+    states = journal_rows(sheet)
     # Every record in Cflow is done, or in_flight if its answer was lost to Ctrl-C; every
     # row the journal calls done is in Cflow under its record id.
     for key in keys:

@@ -4,7 +4,6 @@ instances are accepted by submit_record, and nothing the server sends becomes co
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
 import sys
 import types
@@ -13,18 +12,16 @@ from typing import Any
 
 import attrs
 import pytest
-from test_records import SAMPLE_MULTIPLE
+from test_records import SAMPLE_MULTIPLE, seed
 
-from cflow_async import FieldDefinition, RecordSchema
+from cflow_async import FieldDefinition, FieldOption, RecordSchema
 from cflow_async._codegen_records import record_module_source
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 WHEN = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
 def seed_fields() -> list[FieldDefinition]:
-    data = json.loads((FIXTURES / "fieldsformap.json").read_text())
-    return FieldDefinition.list_from_json([*data, *SAMPLE_MULTIPLE])
+    return FieldDefinition.list_from_json([*seed("fieldsformap.json"), *SAMPLE_MULTIPLE])
 
 
 def load(source: str) -> types.ModuleType:
@@ -94,8 +91,6 @@ def test_hostile_names_cannot_become_code() -> None:
             ("Files", "attachment", ()),
         ]
     ]
-    from cflow_async import FieldOption
-
     fields[7] = attrs.evolve(fields[7], options=(FieldOption("a", 'it\'s """\n'),))
     source = record_module_source(fields, workflow_name=hostile, group_id="1\n2")
     module = load(source)

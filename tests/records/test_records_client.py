@@ -7,13 +7,14 @@ import asyncio
 import datetime as dt
 import json
 import zoneinfo
-from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from conftest import BASE, CREDS, FAST_RETRY
 from pytest_httpx import HTTPXMock
+from test_records import seed
 
 import cflow_async._schema_cache as cache_module
 from cflow_async import (
@@ -24,14 +25,9 @@ from cflow_async import (
     RecordValidationError,
 )
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
 WORKFLOW_FIELDS = f"{BASE}/cflow/getworkflowfieldsets?username=tester%40example.com&WorkflowName=W"
 SUBMIT = f"{BASE}/cflow/submitrecord?username=tester%40example.com&WorkflowName=W"
 AWARE = dt.datetime(2022, 3, 26, 13, 0, tzinfo=dt.UTC)
-
-
-def seed(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def sent(request: httpx.Request) -> Any:
@@ -48,17 +44,11 @@ def with_date_field() -> list[dict[str, Any]]:
     return [*seed("workflowfieldsets.json"), process[3]]  # "R_Approved Date2", type date
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    fake = FakeClock()
+def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The schema cache's ``time``: ``clock.now`` is what ``time.monotonic()`` says."""
+    fake = SimpleNamespace(now=1000.0)
+    fake.monotonic = lambda: fake.now
     monkeypatch.setattr(cache_module, "time", fake)
     return fake
 
@@ -81,8 +71,7 @@ async def test_record_schema_for_a_stage_uses_process_fieldsets(
 ) -> None:
     httpx_mock.add_response(json=seed("processfieldsets.json"))
     schema = await client.record_schema("W", group_id=27408)
-    request = httpx_mock.get_request()
-    assert request is not None
+    (request,) = httpx_mock.get_requests()
     assert request.url.path.endswith("/getworkflowprocessfieldsets")
     assert request.url.params["group_id"] == "27408"
     assert schema.group_id == "27408"
@@ -90,7 +79,7 @@ async def test_record_schema_for_a_stage_uses_process_fieldsets(
 
 
 async def test_schema_is_cached_until_the_ttl_and_refresh_bypasses_it(
-    client: CflowClient, httpx_mock: HTTPXMock, clock: FakeClock
+    client: CflowClient, httpx_mock: HTTPXMock, clock: SimpleNamespace
 ) -> None:
     httpx_mock.add_response(json=seed("workflowfieldsets.json"), is_reusable=True)
     first = await client.record_schema("W")
@@ -109,7 +98,7 @@ async def test_schema_is_cached_until_the_ttl_and_refresh_bypasses_it(
     assert len(httpx_mock.get_requests()) == 4
 
 
-async def test_schema_ttl_is_configurable(httpx_mock: HTTPXMock, clock: FakeClock) -> None:
+async def test_schema_ttl_is_configurable(httpx_mock: HTTPXMock, clock: SimpleNamespace) -> None:
     httpx_mock.add_response(json=[], is_reusable=True)
     async with CflowClient(**CREDS, http_backend="httpx", schema_ttl=0) as client:
         await client.record_schema("W")
@@ -184,10 +173,7 @@ async def test_submit_validate_converts_and_sends(
     httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "45"})
     assert await client.submit_record("W", values, validate=True) == "45"  # schema cached
     *_, submitted = httpx_mock.get_requests()
-    assert sent(submitted)["dynamicobj"] == {
-        "City": "trichy",
-        "R_Approved Date2": "3/1/2026 12:00:00 AM",
-    }
+    assert sent(submitted)["dynamicobj"] == {**values, "R_Approved Date2": "3/1/2026 12:00:00 AM"}
     assert paths(httpx_mock) == ["getworkflowfieldsets", "submitrecord", "submitrecord"]
 
 
@@ -279,8 +265,7 @@ async def test_openapi_fields_use_the_timezone(httpx_mock: HTTPXMock) -> None:
     async with CflowClient(**CREDS, http_backend="httpx", timezone="Asia/Kolkata") as client:
         with pytest.raises(Exception, match="stop here"):
             await client.requests.create("wf-1", {"When": AWARE})
-    request = httpx_mock.get_request()
-    assert request is not None
+    (request,) = httpx_mock.get_requests()
     assert sent(request) == {"fields": {"When": "3/26/2022 6:30:00 PM"}}
 
 

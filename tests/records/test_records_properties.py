@@ -13,11 +13,9 @@ RecordSchema and in the sandbox alike, so both properties generate it for every 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import zoneinfo
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -49,17 +47,12 @@ CODES = {
 TYPES = ["text", "select", "date", "datetime", "attachment"]  # the last one is unknown
 KOLKATA = zoneinfo.ZoneInfo("Asia/Kolkata")
 
-#: Field types the sandbox takes lists for: all of them.
-SANDBOX_MULTIPLE_TYPES = frozenset(TYPES)
-
 names = st.text(min_size=1, max_size=8)
 option_values = st.text(max_size=6)
 
 
 @st.composite
-def definitions(
-    draw: st.DrawFn, multiple_types: frozenset[str] = frozenset(TYPES)
-) -> list[dict[str, Any]]:
+def definitions(draw: st.DrawFn) -> list[dict[str, Any]]:
     """Field definitions in the wire shape, ``"default:"`` key included."""
     field_names = draw(st.lists(names, min_size=1, max_size=6, unique=True))
     result = []
@@ -81,7 +74,7 @@ def definitions(
                 "help": "",
                 "default:": draw(st.none() | st.text(max_size=3)),
                 "required": draw(st.booleans()),
-                "multiple": kind in multiple_types and draw(st.booleans()),
+                "multiple": draw(st.booleans()),
                 "multiline": False,
             }
         )
@@ -118,10 +111,8 @@ values_of = st.recursive(
 
 
 @st.composite
-def cases(
-    draw: st.DrawFn, multiple_types: frozenset[str] = frozenset(TYPES)
-) -> tuple[list[dict[str, Any]], dict[Any, Any], Any]:
-    defs = draw(definitions(multiple_types))
+def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[Any, Any], Any]:
+    defs = draw(definitions())
     known = [d["name"] for d in defs]
     selects = [o["value"] for d in defs for o in d["options"] or []]
     chosen = st.sampled_from(selects or [""])
@@ -159,61 +150,37 @@ def test_prepare_gives_values_that_recheck_clean_or_a_validation_error(
             assert isinstance(value, list)
 
 
-class Sandbox:
-    """One event loop, one in-process sandbox app and one client over it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.app = create_app()
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app))
-        self.clients = {
-            tz: CflowClient(
-                api_key=DEMO_API_KEY,
-                user_key=DEMO_USER_KEY,
-                username=DEMO_USERNAME,
-                base_url="http://127.0.0.1",
-                http_client=self.http,
-                timezone=tz,
-            )
-            for tz in (None, KOLKATA)
-        }
-
-    def submit(self, defs: list[dict[str, Any]], record: dict[Any, Any], tz: Any) -> str:
-        workflow = self.app.sandbox.workflows["Test"]
-        workflow.field_sets = FieldSets(defs, defs, defs)
-        workflow.definitions = workflow.field_sets.definitions()
-        client = self.clients[tz]
-
-        async def run() -> str:
-            await client.record_schema("Test", refresh=True)  # this example's form
-            return await client.submit_record("Test", record, validate=True)
-
-        return self.loop.run_until_complete(run())
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            self.loop.run_until_complete(client.aclose())
-        self.loop.run_until_complete(self.http.aclose())
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
-def in_process_sandbox() -> Iterator[Sandbox]:
-    sandbox = Sandbox()
-    yield sandbox
-    sandbox.close()
+def app() -> Any:
+    """One in-process sandbox app for every example; each example installs its own form."""
+    return create_app()
 
 
-@given(case=cases(SANDBOX_MULTIPLE_TYPES))
+@given(case=cases())
 @PROPERTY
-def test_the_sandbox_accepts_what_prepare_gives(
-    in_process_sandbox: Sandbox, case: tuple[list[dict[str, Any]], dict[Any, Any], Any]
+async def test_the_sandbox_accepts_what_prepare_gives(
+    app: Any, case: tuple[list[dict[str, Any]], dict[Any, Any], Any]
 ) -> None:
     defs, record, timezone = case
-    before = in_process_sandbox.app.sandbox.records_stored
-    try:
-        in_process_sandbox.submit(defs, record, timezone)
-    except RecordValidationError:
-        assert in_process_sandbox.app.sandbox.records_stored == before
-        return
-    assert in_process_sandbox.app.sandbox.records_stored == before + 1
+    workflow = app.sandbox.workflows["Test"]
+    workflow.field_sets = FieldSets(defs, defs, defs)
+    workflow.definitions = workflow.field_sets.definitions()
+    before = app.sandbox.records_stored
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    async with (
+        http,
+        CflowClient(
+            api_key=DEMO_API_KEY,
+            user_key=DEMO_USER_KEY,
+            username=DEMO_USERNAME,
+            base_url="http://127.0.0.1",
+            http_client=http,
+            timezone=timezone,
+        ) as client,
+    ):
+        try:
+            await client.submit_record("Test", record, validate=True)
+        except RecordValidationError:
+            assert app.sandbox.records_stored == before
+            return
+    assert app.sandbox.records_stored == before + 1
