@@ -42,11 +42,14 @@ class AiohttpBackend:
             ssl=ssl_context(self._verify),
             ttl_dns_cache=300,
         )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
-        return self._session
+        session = aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
+        # aiohttp quietly sends a GET, PUT or DELETE again when a kept-alive connection drops
+        # it. That resend would bypass the one retry loop: no attempt counted, no hook or
+        # span, no backoff, no budget. Its own test client turns it off the same way; the
+        # retry loop already retries whatever may be repeated.
+        session._retry_connection = False
+        self._session = session
+        return session
 
     def _timeout(self, timeouts: Timeouts) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(timeouts)

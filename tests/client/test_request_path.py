@@ -12,7 +12,7 @@ import httpx
 import pytest
 from cflow_openapi import models
 from cflow_openapi.api.requests import create_request, update_request
-from conftest import CREDS
+from conftest import CREDS, FAST_RETRY
 from endpoints import endpoint
 from pytest_httpx import HTTPXMock
 
@@ -113,3 +113,43 @@ def test_constructor_errors_say_nothing_was_sent() -> None:
     with pytest.raises(InvalidArgumentError) as info:
         CflowClient(**CREDS, max_connections=0)
     assert info.value.attempts == 0
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+async def test_a_dropped_kept_alive_request_is_resent_by_the_retry_loop_only(
+    cflow_sandbox: Any, backend: str, method: str, sleeps: Any
+) -> None:
+    # aiohttp on its own resends a GET/PUT/DELETE whose kept-alive connection drops: that
+    # resend must not happen behind the retry loop's back (uncounted, unhooked, no backoff).
+    attempts: list[int] = []
+
+    class Hook:
+        def on_request(self, event: Any) -> None:
+            attempts.append(event.attempt)
+
+    async with CflowClient(
+        api_key=cflow_sandbox.api_key,
+        user_key=cflow_sandbox.user_key,
+        username=cflow_sandbox.username,
+        base_url=cflow_sandbox.url,
+        http_backend=backend,
+        retry=FAST_RETRY,
+        hooks=[Hook()],
+    ) as cflow:
+        created = await cflow.requests.create("Test", {"Name": "x"})  # opens the connection
+        calls = {
+            "GET": ("getworkflows", cflow.with_raw_response.get_workflows),
+            "PUT": (created.id, lambda: cflow.with_raw_response.requests.update(
+                "Test", created.id, {"Name": "y"}
+            )),
+        }  # fmt: skip
+        path, call = calls[method]
+        seen = cflow_sandbox.stats()["requests_seen"]
+        attempts.clear()
+        cflow_sandbox.fail_next(method, path, drop=True)
+        raw = await call()
+    assert raw.attempts == 2
+    assert cflow_sandbox.stats()["requests_seen"] - seen == 2  # both left through the loop
+    assert attempts == [1, 2]
+    assert len(sleeps.delays) == 1  # the loop's own backoff before the second attempt
