@@ -58,27 +58,7 @@ def assert_no_secrets(events: list[Any]) -> None:
         assert secret not in text
 
 
-async def test_generated_layer_and_namespaces_are_named_from_the_spec(
-    httpx_mock: HTTPXMock,
-) -> None:
-    httpx_mock.add_response(json=[])
-    httpx_mock.add_response(json=[])
-    recorder = Recorder()
-    async with make_client(recorder) as cflow:
-        await list_users.asyncio(client=cflow.openapi)
-        await cflow.requests.list("wf/1")
-    first, second = (e for e in recorder.events if isinstance(e, RequestEvent))
-    # Named alike through both doors: the facade's name for the operation.
-    assert (first.operation, first.template) == ("users.list", "/integromat/api/cflow/users")
-    assert (second.operation, second.template) == (
-        "requests.list",
-        "/integromat/api/cflow/workflows/{workflowId}/requests",
-    )
-    assert second.path == "/integromat/api/cflow/workflows/wf%2F1/requests"
-    assert_no_secrets(recorder.events)
-
-
-async def test_a_failing_hook_is_logged_once_and_changes_no_outcome(
+async def test_events_through_every_door_and_a_failing_hook_changes_no_outcome(
     httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
 ) -> None:
     class Broken:
@@ -91,18 +71,29 @@ async def test_a_failing_hook_is_logged_once_and_changes_no_outcome(
         async def on_call_end(self, event: CallEndEvent) -> None:
             raise RuntimeError("async hook bug")
 
-    httpx_mock.add_response(json=WORKFLOWS)
-    httpx_mock.add_response(json=WORKFLOWS)
+    for body in (WORKFLOWS, [], []):
+        httpx_mock.add_response(json=body)
     httpx_mock.add_response(status_code=503)
     caplog.set_level(logging.WARNING, logger="cflow_async")
     recorder = Recorder()
     async with make_client(Broken(), recorder) as cflow:
         assert [w.name for w in await cflow.get_workflows()] == ["Test"]
-        assert [w.name for w in await cflow.get_workflows()] == ["Test"]
+        assert await list_users.asyncio(client=cflow.openapi) == []
+        assert await cflow.requests.list("wf/1") == []
+        earlier = list(recorder.events)
         recorder.events.clear()
         # The hook's error does not hide the call's, and the other hooks still hear of it.
         with pytest.raises(ServerError):
             await cflow.submit_record("Test", {"Name": "x"})
+    _, first, second = (e for e in earlier if isinstance(e, RequestEvent))
+    # Named alike through both doors: the facade's name for the operation.
+    assert (first.operation, first.template) == ("users.list", "/integromat/api/cflow/users")
+    assert (second.operation, second.template) == (
+        "requests.list",
+        "/integromat/api/cflow/workflows/{workflowId}/requests",
+    )
+    assert second.path == "/integromat/api/cflow/workflows/wf%2F1/requests"
+    assert_no_secrets(earlier)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 3  # one per failing hook method, not one per call
     named = sorted(str(r.args[0]).rsplit(".", 1)[-1] for r in warnings)  # type: ignore[index]
