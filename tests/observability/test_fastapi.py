@@ -76,24 +76,6 @@ async def served(sandbox: Any, backend: str) -> AsyncIterator[Served]:
         yield served
 
 
-async def test_many_concurrent_requests_share_one_client(served: Served, sandbox: Any) -> None:
-    shared = served.app.state.cflow
-    assert isinstance(shared, CflowClient)
-    reads = [served.http.get("/workflows") for _ in range(200)]
-    writes = [
-        served.http.post("/workflows/Test/records", json={"Name": f"row-{i}"}) for i in range(60)
-    ]
-    responses = await asyncio.gather(*reads, *writes)
-    assert [r.status_code for r in responses[:200]] == [200] * 200
-    assert responses[0].json() == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
-    assert [r.status_code for r in responses[200:]] == [201] * 60
-    ids = {r.json()["record_id"] for r in responses[200:]}
-    assert len(ids) == 60
-    names = sorted(r["values"]["Name"] for r in sandbox.state.records_json()["records"])
-    assert names == sorted(f"row-{i}" for i in range(60))
-    assert served.app.state.cflow is shared  # the same client served every request
-
-
 async def test_errors_map_to_http_answers_and_the_app_is_traced(sandbox: Any, backend: str) -> None:
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
@@ -129,38 +111,48 @@ async def test_errors_map_to_http_answers_and_the_app_is_traced(sandbox: Any, ba
         assert secret not in text
 
 
-async def test_client_disconnect_and_a_cancelled_call_leave_the_shared_client_healthy(
+async def test_one_shared_client_stays_healthy_under_disconnects_cancels_and_load(
     served: Served, sandbox: Any
 ) -> None:
+    shared = served.app.state.cflow
+    assert isinstance(shared, CflowClient)
     slow = {"status": None, "latency": 1.0, "path_contains": "getprocess"}
     sandbox.set_faults({"script": [slow, {**slow, "latency": 2.0}]})
+    # A caller of the app that disconnects, then a call of the app's that is cancelled.
     async with httpx.AsyncClient(base_url=served.url, timeout=0.2) as impatient:
         with pytest.raises(httpx.ReadTimeout):
             await impatient.get("/workflows/SampleWorkflow/stages")
-    responses = await asyncio.gather(*(served.http.get("/workflows") for _ in range(30)))
-    assert {r.status_code for r in responses} == {200}
-    cflow: CflowClient = served.app.state.cflow
-    call = asyncio.create_task(cflow.get_process("SampleWorkflow"))
+    call = asyncio.create_task(shared.get_process("SampleWorkflow"))
     await asyncio.sleep(0.2)
     call.cancel()
     with pytest.raises(asyncio.CancelledError):
         await call
-    stages = await asyncio.gather(*(cflow.get_process("SampleWorkflow") for _ in range(20)))
+    stages = await asyncio.gather(*(shared.get_process("SampleWorkflow") for _ in range(20)))
     assert all(len(s) == 3 for s in stages)
+    # Then many concurrent requests, all served by the same client.
+    reads = [served.http.get("/workflows") for _ in range(200)]
+    writes = [
+        served.http.post("/workflows/Test/records", json={"Name": f"row-{i}"}) for i in range(60)
+    ]
+    responses = await asyncio.gather(*reads, *writes)
+    assert [r.status_code for r in responses[:200]] == [200] * 200
+    assert responses[0].json() == ["Test", "User Workflow", "SampleWorkflow", "TrWorkflow"]
+    assert [r.status_code for r in responses[200:]] == [201] * 60
+    ids = {r.json()["record_id"] for r in responses[200:]}
+    assert len(ids) == 60
+    names = sorted(r["values"]["Name"] for r in sandbox.state.records_json()["records"])
+    assert names == sorted(f"row-{i}" for i in range(60))
+    assert served.app.state.cflow is shared  # the same client served every request
 
 
-async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
-    app = make_app(sandbox)
-    async with app.router.lifespan_context(app):
-        cflow: CflowClient = app.state.cflow
-        assert len(await cflow.get_workflows()) == 4
-    with pytest.raises(CflowError, match="closed"):
-        await cflow.get_workflows()
-
-
-async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
+async def test_refused_credentials_are_a_bad_gateway_and_shutdown_closes_the_client(
+    sandbox: Any,
+) -> None:
     async with serve(sandbox, api_key="not-the-key") as served:
         answer = await served.http.get("/workflows")
+        cflow: CflowClient = served.app.state.cflow
+    with pytest.raises(CflowError, match="closed"):
+        await cflow.get_workflows()
     assert answer.status_code == 502
     assert answer.json() == {
         "detail": "Cflow refused this service's credentials",
