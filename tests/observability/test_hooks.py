@@ -156,13 +156,10 @@ async def test_without_hooks_no_observer_is_built(
         await list_users.asyncio(client=cflow.openapi)
 
 
-def test_the_operations_table_is_the_facades() -> None:
+def test_the_operations_table_is_the_facades_and_keeps_ids_out_of_templates() -> None:
     # The generated door must name an operation as the facade's namespace method does.
     facade = {(ep.name, ep.method, ep.path) for ep in select(kind="openapi")}
     assert set(OPERATIONS) == facade
-
-
-def test_operation_matching_keeps_ids_out_of_templates() -> None:
     assert match_operation("GET", "/integromat/api/cflow/workflows/a%2Fb/requests/7") == (
         "requests.get",
         "/integromat/api/cflow/workflows/{workflowId}/requests/{requestId}",
