@@ -301,14 +301,7 @@ def assert_exception_hides_secrets(err: BaseException, *, follow_chain: bool = F
         assert leaked(text) == [], text
     formatted = "".join(traceback.format_exception(err))
     assert leaked(formatted) == [], formatted
-    response = getattr(err, "response", None)
-    if response is not None:
-        request = response.request
-        for name, value in request.headers.multi_items():
-            assert leaked(value) == [], name
-        assert request.headers.get("apikey") != API_KEY
-        assert request.headers.get("userkey") != USER_KEY
-        assert leaked(repr(request.headers)) == []
+    # The walk goes through an attached response's request and its headers too.
     assert walk(err, follow_chain=follow_chain).leaks == []
 
 
