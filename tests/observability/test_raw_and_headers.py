@@ -22,12 +22,15 @@ def make_client(**options: Any) -> CflowClient:
     return CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY, **options)
 
 
-async def test_raw_legacy_call_has_status_headers_attempts_and_the_value(
+async def test_raw_legacy_calls_have_status_headers_attempts_and_the_value(
     httpx_mock: HTTPXMock,
 ) -> None:
     httpx_mock.add_response(status_code=503)
     headers = [("x-request-id", "req-42"), ("Set-X", "1"), ("set-x", "2")]
     httpx_mock.add_response(json=WORKFLOWS, headers=headers)
+    field = {"name": "City", "type": "text", "label": "City", "required": False}
+    httpx_mock.add_response(json=[field])
+    httpx_mock.add_response(json={"Record_Id": "44"})
     async with make_client() as cflow:
         response = await cflow.with_raw_response.get_workflows()
         assert isinstance(response, CflowResponse)
@@ -38,6 +41,14 @@ async def test_raw_legacy_call_has_status_headers_attempts_and_the_value(
         assert isinstance(response.elapsed, float)
         assert [w.name for w in response.parse()] == ["Test"]
         assert "S3CRET" not in repr(response)
+        # With validation, the form is read plainly first.
+        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
+        assert (response.status_code, response.parse()) == (200, "44")
+        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
+    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()[2:]] == [
+        "getworkflowfieldsets",
+        "submitrecord",
+    ]
 
 
 async def test_raw_openapi_namespace_call_and_errors(httpx_mock: HTTPXMock) -> None:
@@ -131,17 +142,3 @@ def test_non_string_query_values_are_refused() -> None:
     cflow = make_client()
     with pytest.raises(InvalidArgumentError):
         cflow.with_options(extra_query={"page": 2})  # type: ignore[dict-item]
-
-
-async def test_raw_submit_with_validation_reads_the_form_plainly(httpx_mock: HTTPXMock) -> None:
-    field = {"name": "City", "type": "text", "label": "City", "required": False}
-    httpx_mock.add_response(json=[field])
-    httpx_mock.add_response(json={"Record_Id": "44"})
-    async with make_client() as cflow:
-        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
-        assert (response.status_code, response.parse()) == (200, "44")
-        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
-    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()] == [
-        "getworkflowfieldsets",
-        "submitrecord",
-    ]
