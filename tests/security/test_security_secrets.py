@@ -280,9 +280,7 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "too large": Scenario(BIG, _wf, cf.ResponseTooLargeError, SMALL_LIMIT),
     "too large chunked": Scenario(BIG_CHUNKED, _users, cf.ResponseTooLargeError, SMALL_LIMIT),
-    "html legacy": Scenario(HTML, _wf, cf.ResponseValidationError),
     "html write": Scenario(HTML, _submit, cf.ResponseValidationError),
-    "html openapi": Scenario(HTML, _users, cf.ResponseValidationError),
     "wrong shape openapi": Scenario(
         Reply(body=b'{"id": 1}'), endpoint("requests.list"), cf.ResponseValidationError
     ),
