@@ -106,9 +106,6 @@ async def test_errors_map_to_http_answers_and_the_app_is_traced(sandbox: Any, ba
     ]
     assert spans[3].attributes is not None
     assert spans[3].attributes["http.response.status_code"] == 404
-    text = "".join(s.to_json() for s in exporter.get_finished_spans())
-    for secret in (sandbox.api_key, sandbox.user_key, sandbox.username):
-        assert secret not in text
 
 
 async def test_one_shared_client_stays_healthy_under_disconnects_cancels_and_load(

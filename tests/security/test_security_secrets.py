@@ -240,6 +240,8 @@ HTML = Reply(body=b"<html>oops</html>")
 BIG = Reply(body=b"[" + b" " * 500 + b"]")
 BIG_CHUNKED = Reply(body=b"[" + b" " * 5000 + b"]", chunked=True)
 SMALL_LIMIT = {"max_response_bytes": 100}
+SLOW = Reply(delay=2)
+DEADLINE = {"retry": RetryPolicy(deadline=0.3, initial_backoff=0.001)}
 
 
 async def _after_close(c: CflowClient) -> Any:
@@ -271,13 +273,8 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "drop POST": Scenario(Reply(drop=True), _submit, CflowConnectionError),
     "refused": Scenario(None, _wf, CflowConnectionError),
-    "read timeout": Scenario(Reply(delay=2), _wf, cf.CflowTimeoutError, {"timeout": 0.2}),
-    "deadline": Scenario(
-        Reply(delay=2),
-        _submit,
-        cf.CflowTimeoutError,
-        {"retry": RetryPolicy(deadline=0.3, initial_backoff=0.001)},
-    ),
+    "read timeout": Scenario(SLOW, _wf, cf.CflowTimeoutError, {"timeout": 0.2}),
+    "deadline": Scenario(SLOW, _submit, cf.CflowTimeoutError, DEADLINE),
     "too large": Scenario(BIG, _wf, cf.ResponseTooLargeError, SMALL_LIMIT),
     "too large chunked": Scenario(BIG_CHUNKED, _users, cf.ResponseTooLargeError, SMALL_LIMIT),
     "html write": Scenario(HTML, _submit, cf.ResponseValidationError),
