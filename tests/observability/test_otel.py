@@ -209,14 +209,14 @@ async def test_trace_context_goes_out_on_each_attempt_unless_switched_off(
     async with telemetry.client(retry=FAST_RETRY) as cflow:
         with tracer.start_as_current_span("handler") as handler:
             # A with_options copy shares the client's hooks.
-            await cflow.with_options(timeout=3).users.list()
+            await cflow.with_options(timeout=3).roles.list()
     attempts = telemetry.by_kind(SpanKind.CLIENT)
     sent = [r.headers["traceparent"].split("-")[:3] for r in httpx_mock.get_requests()]
     # version-trace id-parent id; the flags depend on the SDK's sampler and id generator.
     expected = [["00", f"{a.context.trace_id:032x}", f"{a.context.span_id:016x}"] for a in attempts]
     assert sent == expected
     assert len(expected) == 2
-    (call,) = [s for s in telemetry.finished() if s.name == "cflow users.list"]
+    (call,) = [s for s in telemetry.finished() if s.name == "cflow roles.list"]
     assert call.parent is not None
     assert call.parent.span_id == handler.get_span_context().span_id
     # Propagation can be switched off.

@@ -272,6 +272,7 @@ SCENARIOS: dict[str, Scenario] = {
         CflowConnectionError,
     ),
     "drop POST": Scenario(Reply(drop=True), _submit, CflowConnectionError),
+    "drop openapi": Scenario(Reply(drop=True), _users, CflowConnectionError),  # no query
     "refused": Scenario(None, _wf, CflowConnectionError),
     "read timeout": Scenario(SLOW, _wf, cf.CflowTimeoutError, {"timeout": 0.2}),
     "deadline": Scenario(SLOW, _submit, cf.CflowTimeoutError, DEADLINE),
