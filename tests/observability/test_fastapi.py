@@ -34,11 +34,6 @@ fastapi_app = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fastapi_app)
 
 
-def make_app(sandbox: Any, **options: Any) -> Any:
-    credentials = {k: getattr(sandbox, k) for k in ("api_key", "user_key", "username")}
-    return fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
-
-
 @dataclasses.dataclass
 class Served:
     url: str
@@ -48,7 +43,8 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serve(sandbox: Any, **options: Any) -> AsyncIterator[Served]:
-    app = make_app(sandbox, **options)
+    credentials = {k: getattr(sandbox, k) for k in ("api_key", "user_key", "username")}
+    app = fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     # A long keep-alive: with the default 5 s, a loaded machine lets uvicorn close an idle
