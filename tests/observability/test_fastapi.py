@@ -34,11 +34,6 @@ fastapi_app = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fastapi_app)
 
 
-def make_app(sandbox: Any, **options: Any) -> Any:
-    credentials = {k: getattr(sandbox, k) for k in ("api_key", "user_key", "username")}
-    return fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
-
-
 @dataclasses.dataclass
 class Served:
     url: str
@@ -48,7 +43,8 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def serve(sandbox: Any, **options: Any) -> AsyncIterator[Served]:
-    app = make_app(sandbox, **options)
+    credentials = {k: getattr(sandbox, k) for k in ("api_key", "user_key", "username")}
+    app = fastapi_app.create_app(base_url=sandbox.url, **{**credentials, **options})
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     # A long keep-alive: with the default 5 s, a loaded machine lets uvicorn close an idle
@@ -76,9 +72,57 @@ async def served(sandbox: Any, backend: str) -> AsyncIterator[Served]:
         yield served
 
 
-async def test_many_concurrent_requests_share_one_client(served: Served, sandbox: Any) -> None:
+async def test_errors_map_to_http_answers_and_the_app_is_traced(sandbox: Any, backend: str) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    hooks = [OpenTelemetryHooks(tracer_provider=provider)]
+    async with serve(sandbox, http_backend=backend, hooks=hooks) as served:
+        assert (await served.http.get("/workflows")).status_code == 200
+        missing = await served.http.get("/workflows/NoSuchWorkflow/stages")
+        assert missing.status_code == 404
+        spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
+        bad = await served.http.post("/workflows/SampleWorkflow/records", json={"Nope": 1})
+        assert bad.status_code == 502
+        assert bad.json()["upstream_status"] == 400
+        # Cflow stores the record, then the connection drops before its answer.
+        script = [{"drop": True, "act": True, "path_contains": "submitrecord"}]
+        sandbox.set_faults({"script": script})
+        answer = await served.http.post("/workflows/Test/records", json={"Name": "maybe"})
+    assert answer.status_code == 502
+    body = answer.json()
+    assert body["outcome_unknown"] is True
+    assert "outcome is unknown" in body["detail"]
+    assert len(sandbox.state.records_json()["records"]) == 1  # it was in fact applied
+    assert [s.name for s in spans] == [
+        "cflow get_workflows",
+        "GET /integromat/api/cflow/getworkflows",
+        "cflow get_process",
+        "GET /integromat/api/cflow/getprocess",
+    ]
+    assert spans[3].attributes is not None
+    assert spans[3].attributes["http.response.status_code"] == 404
+
+
+async def test_one_shared_client_stays_healthy_under_disconnects_cancels_and_load(
+    served: Served, sandbox: Any
+) -> None:
     shared = served.app.state.cflow
     assert isinstance(shared, CflowClient)
+    slow = {"status": None, "latency": 1.0, "path_contains": "getprocess"}
+    sandbox.set_faults({"script": [slow, {**slow, "latency": 2.0}]})
+    # A caller of the app that disconnects, then a call of the app's that is cancelled.
+    async with httpx.AsyncClient(base_url=served.url, timeout=0.2) as impatient:
+        with pytest.raises(httpx.ReadTimeout):
+            await impatient.get("/workflows/SampleWorkflow/stages")
+    call = asyncio.create_task(shared.get_process("SampleWorkflow"))
+    await asyncio.sleep(0.2)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    stages = await asyncio.gather(*(shared.get_process("SampleWorkflow") for _ in range(20)))
+    assert all(len(s) == 3 for s in stages)
+    # Then many concurrent requests, all served by the same client.
     reads = [served.http.get("/workflows") for _ in range(200)]
     writes = [
         served.http.post("/workflows/Test/records", json={"Name": f"row-{i}"}) for i in range(60)
@@ -94,92 +138,17 @@ async def test_many_concurrent_requests_share_one_client(served: Served, sandbox
     assert served.app.state.cflow is shared  # the same client served every request
 
 
-async def test_errors_map_to_http_answers(served: Served) -> None:
-    missing = await served.http.get("/workflows/NoSuchWorkflow/stages")
-    assert missing.status_code == 404
-    bad = await served.http.post("/workflows/SampleWorkflow/records", json={"Nope": 1})
-    assert bad.status_code == 502
-    assert bad.json()["upstream_status"] == 400
-
-
-def slow_getprocess(sandbox: Any, latency: float) -> None:
-    sandbox.set_faults(
-        {"script": [{"status": None, "latency": latency, "path_contains": "getprocess"}]}
-    )
-
-
-async def test_client_disconnect_leaves_the_shared_client_healthy(
-    served: Served, sandbox: Any
+async def test_refused_credentials_are_a_bad_gateway_and_shutdown_closes_the_client(
+    sandbox: Any,
 ) -> None:
-    slow_getprocess(sandbox, 1.0)
-    async with httpx.AsyncClient(base_url=served.url, timeout=0.2) as impatient:
-        with pytest.raises(httpx.ReadTimeout):
-            await impatient.get("/workflows/SampleWorkflow/stages")
-    responses = await asyncio.gather(*(served.http.get("/workflows") for _ in range(30)))
-    assert {r.status_code for r in responses} == {200}
-
-
-async def test_cancelled_call_leaves_the_shared_client_healthy(
-    served: Served, sandbox: Any
-) -> None:
-    cflow: CflowClient = served.app.state.cflow
-    slow_getprocess(sandbox, 2.0)
-    call = asyncio.create_task(cflow.get_process("SampleWorkflow"))
-    await asyncio.sleep(0.2)
-    call.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await call
-    stages = await asyncio.gather(*(cflow.get_process("SampleWorkflow") for _ in range(20)))
-    assert all(len(s) == 3 for s in stages)
-
-
-async def test_the_client_is_closed_at_shutdown(sandbox: Any) -> None:
-    app = make_app(sandbox)
-    async with app.router.lifespan_context(app):
-        cflow: CflowClient = app.state.cflow
-        assert len(await cflow.get_workflows()) == 4
-    with pytest.raises(CflowError, match="closed"):
-        await cflow.get_workflows()
-
-
-async def test_refused_credentials_are_a_bad_gateway(sandbox: Any) -> None:
     async with serve(sandbox, api_key="not-the-key") as served:
         answer = await served.http.get("/workflows")
+        cflow: CflowClient = served.app.state.cflow
+    with pytest.raises(CflowError, match="closed"):
+        await cflow.get_workflows()
     assert answer.status_code == 502
     assert answer.json() == {
         "detail": "Cflow refused this service's credentials",
         "error": "AuthenticationError",
     }
     assert "not-the-key" not in answer.text
-
-
-async def test_an_unknown_outcome_says_so(served: Served, sandbox: Any) -> None:
-    # Cflow stores the record, then the connection drops before its answer.
-    sandbox.set_faults({"script": [{"drop": True, "act": True, "path_contains": "submitrecord"}]})
-    answer = await served.http.post("/workflows/Test/records", json={"Name": "maybe"})
-    assert answer.status_code == 502
-    body = answer.json()
-    assert body["outcome_unknown"] is True
-    assert "outcome is unknown" in body["detail"]
-    assert len(sandbox.state.records_json()["records"]) == 1  # it was in fact applied
-
-
-async def test_the_app_is_traced(sandbox: Any) -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    async with serve(sandbox, hooks=[OpenTelemetryHooks(tracer_provider=provider)]) as served:
-        assert (await served.http.get("/workflows")).status_code == 200
-        assert (await served.http.get("/workflows/NoSuchWorkflow/stages")).status_code == 404
-    spans = sorted(exporter.get_finished_spans(), key=lambda s: s.start_time or 0)
-    assert [s.name for s in spans] == [
-        "cflow get_workflows",
-        "GET /integromat/api/cflow/getworkflows",
-        "cflow get_process",
-        "GET /integromat/api/cflow/getprocess",
-    ]
-    assert spans[3].attributes is not None
-    assert spans[3].attributes["http.response.status_code"] == 404
-    text = "".join(s.to_json() for s in spans)
-    for secret in (sandbox.api_key, sandbox.user_key, sandbox.username):
-        assert secret not in text

@@ -13,6 +13,7 @@ from conftest import API_KEY, CREDS, FAST_RETRY, USERNAME
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, CflowResponse, InvalidArgumentError, NotFoundError, ServerError
+from cflow_async._openapi_door import OpenAPIDoor
 
 WORKFLOWS = {"Workflows": [{"WorkflowName": "Test", "WorkflowDisplayName": "Test"}]}
 
@@ -21,77 +22,81 @@ def make_client(**options: Any) -> CflowClient:
     return CflowClient(**CREDS, http_backend="httpx", retry=FAST_RETRY, **options)
 
 
-async def test_raw_legacy_call_has_status_headers_attempts_and_the_value(
+async def test_raw_legacy_calls_have_status_headers_attempts_and_the_value(
     httpx_mock: HTTPXMock,
 ) -> None:
     httpx_mock.add_response(status_code=503)
-    httpx_mock.add_response(json=WORKFLOWS, headers={"x-request-id": "req-42"})
+    headers = [("x-request-id", "req-42"), ("Set-X", "1"), ("set-x", "2")]
+    httpx_mock.add_response(json=WORKFLOWS, headers=headers)
+    field = {"name": "City", "type": "text", "label": "City", "required": False}
+    httpx_mock.add_response(json=[field])
+    httpx_mock.add_response(json={"Record_Id": "44"})
     async with make_client() as cflow:
         response = await cflow.with_raw_response.get_workflows()
         assert isinstance(response, CflowResponse)
         assert (response.status_code, response.headers["X-Request-Id"]) == (200, "req-42")
+        # Case-insensitive and multi-valued.
+        assert response.headers.get_list("SET-X") == ["1", "2"]
         assert response.attempts == 2
         assert isinstance(response.elapsed, float)
         assert [w.name for w in response.parse()] == ["Test"]
         assert "S3CRET" not in repr(response)
+        # With validation, the form is read plainly first.
+        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
+        assert (response.status_code, response.parse()) == (200, "44")
+        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
+    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()[2:]] == [
+        "getworkflowfieldsets",
+        "submitrecord",
+    ]
 
 
-async def test_raw_openapi_namespace_call(httpx_mock: HTTPXMock) -> None:
+async def test_raw_openapi_namespace_call_and_errors(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(status_code=201, json=[])
+    httpx_mock.add_response(json=[])
+    httpx_mock.add_response(status_code=404, json={"error": "no"})
+    httpx_mock.add_response(status_code=503)
     async with make_client() as cflow:
         response = await cflow.with_raw_response.requests.list("wf-1")
         assert (response.status_code, response.attempts, response.parse()) == (201, 1, [])
         # The plain client is not switched to raw responses by it.
-        httpx_mock.add_response(json=[])
         assert await cflow.requests.list("wf-1") == []
-
-
-async def test_raw_calls_raise_the_same_errors(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(status_code=404, json={"error": "no"})
-    httpx_mock.add_response(status_code=503)
-    async with make_client() as cflow:
+        # Raw calls raise the same errors.
         with pytest.raises(NotFoundError):
             await cflow.with_raw_response.requests.get("wf-1", "r-1")
         with pytest.raises(ServerError) as info:
             await cflow.with_raw_response.submit_record("Test", {"a": 1})
         assert info.value.outcome_unknown
-
-
-async def test_raw_responses_refuse_what_is_not_one_call() -> None:
-    async with make_client() as cflow:
+        # Raw responses refuse what is not one call.
         for name in ("submit_records", "record_schema", "openapi", "aclose"):
             with pytest.raises(AttributeError):
                 getattr(cflow.with_raw_response, name)
 
 
-async def test_default_headers_reach_every_door(httpx_mock: HTTPXMock) -> None:
-    for body in (WORKFLOWS, [], []):
+async def test_default_headers_reach_every_door_extra_ones_the_copy_only(
+    httpx_mock: HTTPXMock,
+) -> None:
+    for body in (WORKFLOWS, [], [], WORKFLOWS, []):
         httpx_mock.add_response(json=body)
     async with make_client(default_headers={"X-Team": "billing"}) as cflow:
         await cflow.get_workflows()
         await cflow.requests.list("wf-1")
         await list_users.asyncio(client=cflow.openapi)
-    requests = httpx_mock.get_requests()
-    assert [r.headers["x-team"] for r in requests] == ["billing"] * 3
-    assert [len(r.headers.get_list("x-team")) for r in requests] == [1] * 3
-    assert all(r.headers["apikey"] == API_KEY for r in requests)
-
-
-async def test_extra_headers_and_query_apply_to_the_copy_only(httpx_mock: HTTPXMock) -> None:
-    for body in (WORKFLOWS, [], WORKFLOWS):
-        httpx_mock.add_response(json=body)
-    async with make_client(default_headers={"x-team": "billing"}) as cflow:
         copy = cflow.with_options(extra_headers={"X-Trace": "t1"}, extra_query={"debug": "1"})
         await copy.get_workflows()
         await list_users.asyncio(client=copy.openapi)
-        await cflow.get_workflows()
-    legacy, generated, plain = httpx_mock.get_requests()
+    requests = httpx_mock.get_requests()
+    assert [r.headers["x-team"] for r in requests] == ["billing"] * 5
+    assert [len(r.headers.get_list("x-team")) for r in requests] == [1] * 5
+    assert all(r.headers["apikey"] == API_KEY for r in requests)
+    *plain, legacy, generated = requests
     for request in (legacy, generated):
-        assert (request.headers["x-team"], request.headers["x-trace"]) == ("billing", "t1")
+        assert request.headers["x-trace"] == "t1"
         assert request.url.params["debug"] == "1"
     assert legacy.url.params["username"] == USERNAME
-    assert "x-trace" not in plain.headers
-    assert "debug" not in plain.url.params
+    for request in plain:
+        assert "x-trace" not in request.headers
+        assert "debug" not in request.url.params
 
 
 async def test_a_call_s_own_query_wins_over_extra_query(httpx_mock: HTTPXMock) -> None:
@@ -99,11 +104,20 @@ async def test_a_call_s_own_query_wins_over_extra_query(httpx_mock: HTTPXMock) -
     async with make_client() as cflow:
         copy = cflow.with_options(extra_query={"WorkflowName": "Other", "locale": "en"})
         await copy.submit_record("Orders", {"a": "1"})
+        # No operation of today's document takes a query parameter, so build the request
+        # the generated layer would send for one and look at the Call its door makes of it.
+        door = OpenAPIDoor(copy.with_options(extra_query={"status": "all"})._transport)
+        call = await door.call_from(
+            httpx.Request("GET", "https://us.cflowapps.com/x?status=pending")
+        )
     request = httpx_mock.get_request()
     assert request is not None
     # The query names the workflow the body names, whatever the copy's extra_query says.
     assert request.url.params["WorkflowName"] == "Orders"
     assert request.url.params["locale"] == "en"
+    query = httpx.URL(call.url).params
+    assert (query["status"], query["locale"]) == ("pending", "en")
+    assert call.headers["apikey"] == CREDS["api_key"]
 
 
 @pytest.mark.parametrize("name", ["apikey", "UserKey", "username", "USERNAME"])
@@ -128,39 +142,3 @@ def test_non_string_query_values_are_refused() -> None:
     cflow = make_client()
     with pytest.raises(InvalidArgumentError):
         cflow.with_options(extra_query={"page": 2})  # type: ignore[dict-item]
-
-
-def test_response_headers_are_case_insensitive_and_multi_valued() -> None:
-    headers = httpx.Headers([("Set-X", "1"), ("set-x", "2")])
-    response = CflowResponse(200, headers, b"", 0.0, 1, None)
-    assert response.headers.get_list("SET-X") == ["1", "2"]
-
-
-async def test_raw_submit_with_validation_reads_the_form_plainly(httpx_mock: HTTPXMock) -> None:
-    field = {"name": "City", "type": "text", "label": "City", "required": False}
-    httpx_mock.add_response(json=[field])
-    httpx_mock.add_response(json={"Record_Id": "44"})
-    async with make_client() as cflow:
-        response = await cflow.with_raw_response.submit_record("W", {"City": "x"}, validate=True)
-        assert (response.status_code, response.parse()) == (200, "44")
-        assert "City" in await cflow.record_schema("W")  # cached by the raw call's read
-    assert [r.url.path.rsplit("/", 1)[-1] for r in httpx_mock.get_requests()] == [
-        "getworkflowfieldsets",
-        "submitrecord",
-    ]
-
-
-async def test_the_generated_layer_s_own_query_wins_over_extra_query() -> None:
-    # No operation of today's document takes a query parameter, so build the request the
-    # generated layer would send for one and look at the Call its door makes of it.
-    from cflow_async._openapi_door import OpenAPIDoor
-
-    async with make_client() as cflow:
-        copy = cflow.with_options(extra_query={"status": "all", "locale": "en"})
-        door = OpenAPIDoor(copy._transport)
-        call = await door.call_from(
-            httpx.Request("GET", "https://us.cflowapps.com/x?status=pending")
-        )
-    query = httpx.URL(call.url).params
-    assert (query["status"], query["locale"]) == ("pending", "en")
-    assert call.headers["apikey"] == CREDS["api_key"]
