@@ -8,9 +8,8 @@ import cflow_openapi
 import cflow_openapi.api.users.list_users as list_users  # the package path, as in the README
 import httpx
 import pytest
-from cflow_openapi.models import User
 from conftest import API_KEY, CREDS, USER_KEY, USERNAME
-from endpoints import by_name
+from endpoints import USER_JSON, by_name
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, Region
@@ -37,12 +36,19 @@ CALLS = by_name("get_workflows", "get_process", "users.list", "roles.list")
 
 
 async def requests_of(httpx_mock: HTTPXMock, cflow: CflowClient) -> list[httpx.Request]:
-    """The requests ``cflow`` sends for one call of each of CALLS (it is closed after)."""
-    for ep in CALLS:
+    """The requests ``cflow`` sends for one call of each of CALLS and one direct call of the
+    generated client, ``cflow.openapi``, which goes through the same transport (``cflow``
+    is closed after)."""
+    for ep in [*CALLS, CALLS[2]]:
         httpx_mock.add_response(**ep.ok_response())
     async with cflow:
         for ep in CALLS:
-            await ep.call(cflow)
+            assert ep.check(await ep.call(cflow))
+        assert isinstance(cflow.openapi, cflow_openapi.Client)
+        direct = await list_users.asyncio_detailed(client=cflow.openapi)
+    assert direct.status_code == 200
+    assert isinstance(direct.parsed, list)
+    assert [user.to_dict() for user in direct.parsed] == [USER_JSON]
     return httpx_mock.get_requests()
 
 
@@ -81,12 +87,9 @@ async def test_credentials(
     sent: tuple[str, str, str],
 ) -> None:
     setenv(monkeypatch, env)
-    httpx_mock.add_response(json={"Workflows": []})
-    async with CflowClient(**given, http_backend="httpx") as cflow:
-        assert await cflow.get_workflows() == []
-    request = httpx_mock.get_request()
-    assert auth_headers(request) == sent
-    assert request.url.params["username"] == sent[2]
+    requests = await requests_of(httpx_mock, CflowClient(**given, http_backend="httpx"))
+    assert [auth_headers(request) for request in requests] == [sent] * len(requests)
+    assert requests[0].url.params["username"] == sent[2]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +165,7 @@ async def test_requests_go_to_the_base_url(
     assert cflow.base_url == root
     assert type(cflow.base_url) is str
     urls = [str(r.url).partition("?")[0] for r in await requests_of(httpx_mock, cflow)]
-    paths = ["getworkflows", "getprocess", "users", "roles"]
+    paths = ["getworkflows", "getprocess", "users", "roles", "users"]
     assert urls == [f"{root}/integromat/api/cflow/{path}" for path in paths]
 
 
@@ -205,27 +208,7 @@ async def test_timeout(
         assert request.extensions["timeout"] == timeout.as_dict()
 
 
-# -- the generated client, lifecycle ----------------------------------------------------
-
-
-ALICE = {"id": "u1", "username": "alice", "email": "a@example.com", "status": "active"}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "users", "root"), [({}, [ALICE], US), ({"region": "ap"}, [], AP)]
-)
-async def test_openapi_client_goes_through_the_same_transport(
-    httpx_mock: HTTPXMock, kwargs: dict[str, str], users: list[dict[str, str]], root: str
-) -> None:
-    httpx_mock.add_response(method="GET", url=f"{root}/integromat/api/cflow/users", json=users)
-    async with make(**kwargs) as cflow:
-        assert isinstance(cflow.openapi, cflow_openapi.Client)
-        response = await list_users.asyncio_detailed(client=cflow.openapi)
-    assert response.status_code == 200
-    assert isinstance(response.parsed, list)
-    assert all(isinstance(user, User) for user in response.parsed)
-    assert [user.username for user in response.parsed] == [user["username"] for user in users]
-    assert auth_headers(httpx_mock.get_request()) == (API_KEY, USER_KEY, USERNAME)
+# -- lifecycle ------------------------------------------------------------------------
 
 
 async def test_async_with_returns_the_client_and_aclose_closes_it() -> None:
