@@ -13,7 +13,7 @@ import attrs
 import httpx
 import pytest
 from conftest import USERNAME
-from endpoints import endpoint
+from endpoints import WORKFLOW_JSON, endpoint
 from pytest_httpx import HTTPXMock
 
 from cflow_async import CflowClient, format_cflow_datetime
@@ -80,14 +80,7 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
         "get_workflows",
         (),
         [
-            {
-                "id": "wf-1",
-                "name": "Expense Claims",
-                "description": "Claims",
-                "status": "active",
-                "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
-                "createdAt": "2024-01-02T03:04:05Z",
-            },
+            WORKFLOW_JSON | {"description": "Claims", "createdAt": "2024-01-02T03:04:05Z"},
             {"id": 77, "name": "Leave", "status": "draft", "stages": []},
         ],
         [
