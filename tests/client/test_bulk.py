@@ -180,11 +180,11 @@ async def test_unexpected_error_propagates_instead_of_hanging(
             await collect(cflow.submit_records("Orders", data(), concurrency=2), timeout=3)
 
 
-@pytest.mark.parametrize("options", [{"concurrency": 0}, {"rate": 0}])
-async def test_invalid_arguments(options: dict[str, Any]) -> None:
+# (A zero concurrency and a negative rate: tests/client/test_request_path.py.)
+async def test_a_zero_rate_is_refused() -> None:
     async with mock_client(_no_request) as cflow:
-        with pytest.raises(InvalidArgumentError):
-            await collect(cflow.submit_records("Orders", rows(1), **options))
+        with pytest.raises(InvalidArgumentError, match="rate"):
+            await collect(cflow.submit_records("Orders", rows(1), rate=0))
 
 
 class _Peak:
@@ -220,10 +220,7 @@ async def test_rows_are_read_lazily() -> None:
             produced += 1
             yield {"n": i}
 
-    async def handler(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(0)
-        return _ok(request)
-
+    handler = _Peak(delay=0)
     consumed = 0
     ahead = []
     async with mock_client(handler) as cflow:
