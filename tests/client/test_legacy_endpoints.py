@@ -246,22 +246,3 @@ async def test_record_values_on_the_wire(
     sent = [body(submitted)["dynamicobj"], body(updated)["Values"]]
     assert sent == [{"F": wire}] * 2
     assert [type(values["F"]) for values in sent] == [type(wire)] * 2
-
-
-class _Opaque:
-    pass
-
-
-@pytest.mark.parametrize(
-    "value",
-    [object(), _Opaque(), {1, 2}, [object()], ["ok", _Opaque()]],
-    ids=["object", "custom-class", "set", "list-of-object", "list-with-custom-class"],
-)
-async def test_unsupported_values_raise_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock, value: Any
-) -> None:
-    with pytest.raises(ValueError, match="Bad"):
-        await client.submit_record("W", {"Bad": value})
-    with pytest.raises(ValueError, match="Bad"):
-        await client.update_record("W", "1", "2", {"Ok": "x", "Bad": value})
-    assert httpx_mock.get_requests() == []
