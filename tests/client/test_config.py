@@ -136,7 +136,6 @@ GATEWAY = "https://gw.example.com/cflow"
         # a region in any case
         *[({"region": region}, {}, US) for region in ("us", "US", "Us", Region.US)],
         *[({"region": region}, {}, AP) for region in ("ap", "AP", "aP", Region.AP)],
-        ({}, {"CFLOW_REGION": "ap"}, AP),
         ({}, {"CFLOW_BASE_URL": INTERNAL}, INTERNAL),
         # precedence: explicit base_url, explicit region, CFLOW_BASE_URL, CFLOW_REGION, US
         ({"base_url": EXPLICIT, "region": "ap"}, ENV_US, EXPLICIT),

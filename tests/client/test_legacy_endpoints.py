@@ -89,14 +89,6 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
         ],
     ),
     "process": ("get_process", ("User Workflow",), SEED["getprocess"], SEED_STAGES),
-    "process-numeric-ids": (
-        "get_process",
-        ("User Workflow",),
-        [{**item, "ProcessID": int(item["ProcessID"])} for item in SEED["getprocess"]],
-        SEED_STAGES,
-    ),
-    # Reserved characters stay in the WorkflowName value.
-    "process-reserved-characters": ("get_process", ("R&D = a/b?x#1",), [], []),
     "status": ("get_status", ("User Workflow", "27406"), SEED["getstatus"], SEED_STATUSES),
     "status-int-group-id-and-numeric-ids": (
         "get_status",
