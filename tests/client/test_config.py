@@ -37,15 +37,17 @@ CALLS = by_name("get_workflows", "get_process", "users.list", "roles.list")
 
 async def requests_of(httpx_mock: HTTPXMock, cflow: CflowClient) -> list[httpx.Request]:
     """The requests ``cflow`` sends for one call of each of CALLS and one direct call of the
-    generated client, ``cflow.openapi``, which goes through the same transport (``cflow``
-    is closed after)."""
+    generated client, ``cflow.openapi``, which goes through the same transport; ``async with``
+    gives ``cflow`` itself and closes it."""
     for ep in [*CALLS, CALLS[2]]:
         httpx_mock.add_response(**ep.ok_response())
-    async with cflow:
+    async with cflow as entered:
+        assert entered is cflow
         for ep in CALLS:
             assert ep.check(await ep.call(cflow))
         assert isinstance(cflow.openapi, cflow_openapi.Client)
         direct = await list_users.asyncio_detailed(client=cflow.openapi)
+    assert cflow.openapi.get_async_httpx_client().is_closed  # by leaving: aclose()
     assert direct.status_code == 200
     assert isinstance(direct.parsed, list)
     assert [user.to_dict() for user in direct.parsed] == [USER_JSON]
@@ -205,15 +207,3 @@ async def test_timeout(
     assert cflow.timeout == timeout
     for request in await requests_of(httpx_mock, cflow):
         assert request.extensions["timeout"] == timeout.as_dict()
-
-
-# -- lifecycle ------------------------------------------------------------------------
-
-
-async def test_async_with_returns_the_client_and_aclose_closes_it() -> None:
-    client = make()
-    async with client as cflow:
-        assert cflow is client
-        http = cflow.openapi.get_async_httpx_client()
-        assert not http.is_closed
-    assert http.is_closed
