@@ -85,10 +85,8 @@ ERRORS = {400: BadRequestError, 500: ServerError}
 ROW_CASES = {
     "list": (lambda: rows(25), 25, 4, {}, set()),
     "async-iterable": (lambda: _async_rows(12), 12, 3, {}, set()),
-    "generator": (lambda: ({"n": i} for i in range(7)), 7, 8, {}, set()),
     "empty": (lambda: [], 0, 8, {}, set()),
     "api-errors": (lambda: rows(10), 10, 4, {3: 400, 5: 500}, set()),
-    "one-bad-row": (lambda: rows(15), 15, 4, {2: 400}, set()),
     "invalid-rows": (lambda: INVALID_ROWS, 4, 2, {}, {1, 2}),
     "unencodable-nested-value": (lambda: UNENCODABLE_ROWS, 3, 2, {}, {1}),
 }
