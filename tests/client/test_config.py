@@ -97,7 +97,6 @@ async def test_credentials(
 @pytest.mark.parametrize(
     ("missing", "env"),
     [
-        (("api_key",), {}),
         (("user_key",), {}),
         (("username",), {}),
         (("api_key", "username"), {}),
@@ -126,8 +125,7 @@ def test_region_values_are_the_server_roots() -> None:
     assert [Region.US, Region.AP] == [US, AP]
 
 
-ENV_URL, INTERNAL = "https://env.example", "https://cflow.internal.example"
-EXPLICIT = "https://explicit.example"
+ENV_URL, EXPLICIT = "https://env.example", "https://explicit.example"
 ENV_US = {"CFLOW_BASE_URL": ENV_URL, "CFLOW_REGION": "us"}
 GATEWAY = "https://gw.example.com/cflow"
 
@@ -138,7 +136,6 @@ GATEWAY = "https://gw.example.com/cflow"
         # a region in any case
         *[({"region": region}, {}, US) for region in ("us", "US", "Us", Region.US)],
         *[({"region": region}, {}, AP) for region in ("ap", "AP", "aP", Region.AP)],
-        ({}, {"CFLOW_BASE_URL": INTERNAL}, INTERNAL),
         # precedence: explicit base_url, explicit region, CFLOW_BASE_URL, CFLOW_REGION, US
         ({"base_url": EXPLICIT, "region": "ap"}, ENV_US, EXPLICIT),
         ({"region": "ap"}, ENV_US, AP),
@@ -146,7 +143,6 @@ GATEWAY = "https://gw.example.com/cflow"
         ({}, {"CFLOW_REGION": "AP"}, AP),
         ({}, {}, US),
         # a base URL is normalised to the server root; a path prefix before it is kept
-        ({"base_url": "https://us.cflowapps.com"}, {}, US),
         ({"base_url": "https://us.cflowapps.com/"}, {}, US),
         ({"base_url": "https://us.cflowapps.com/integromat/api"}, {}, US),
         ({"base_url": "https://us.cflowapps.com/integromat/api/"}, {}, US),

@@ -101,7 +101,6 @@ DECISIONS = [
         ("requests.create", 201, {"fields": {}}, {"fields": {}}, "pending"),
         ("requests.create", 200, CLAIM, CLAIM, "pending"),
         ("requests.create_draft", 201, DRAFT, DRAFT, "draft"),
-        ("requests.create_draft", 200, DRAFT, DRAFT, "draft"),
         ("requests.update", 200, UPDATE, UPDATE, "pending"),
         ("requests.get", 200, {}, None, "pending"),
         *[
