@@ -27,10 +27,6 @@ def setenv(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(name, value)
 
 
-def auth_headers(request: httpx.Request) -> tuple[str, str, str]:
-    return request.headers["apikey"], request.headers["userkey"], request.headers["username"]
-
-
 #: A legacy and an OpenAPI call of each result shape.
 CALLS = by_name("get_workflows", "get_process", "users.list", "roles.list")
 
@@ -90,7 +86,8 @@ async def test_credentials(
 ) -> None:
     setenv(monkeypatch, env)
     requests = await requests_of(httpx_mock, CflowClient(**given, http_backend="httpx"))
-    assert [auth_headers(request) for request in requests] == [sent] * len(requests)
+    headers = [(r.headers["apikey"], r.headers["userkey"], r.headers["username"]) for r in requests]
+    assert headers == [sent] * len(requests)
     assert requests[0].url.params["username"] == sent[2]
 
 

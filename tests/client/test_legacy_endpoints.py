@@ -230,8 +230,7 @@ async def test_record_values_on_the_wire(
     values of submit_record and update_record alike."""
     if isinstance(value, dt.date):
         assert format_cflow_datetime(value) == wire
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
+    httpx_mock.add_response(method="POST", json={"Record_Id": "1"}, is_reusable=True)
     await client.submit_record("W", {"F": value})
     await client.update_record("W", "1", "2", {"F": value})
     submitted, updated = httpx_mock.get_requests()

@@ -76,7 +76,6 @@ async def test_reads(
 
 
 CLAIM = {"fields": CLAIM_FIELDS}
-DRAFT = {"fields": {"City": "trichy"}}
 UPDATE = {"fields": {"City": "tiruchirappalli"}}
 #: approve and reject: keyword arguments -> the body sent.
 DECISIONS = [
@@ -100,7 +99,7 @@ DECISIONS = [
         ("requests.create", 201, CLAIM, CLAIM, "pending"),
         ("requests.create", 201, {"fields": {}}, {"fields": {}}, "pending"),
         ("requests.create", 200, CLAIM, CLAIM, "pending"),
-        ("requests.create_draft", 201, DRAFT, DRAFT, "draft"),
+        ("requests.create_draft", 201, CLAIM, CLAIM, "draft"),
         ("requests.update", 200, UPDATE, UPDATE, "pending"),
         ("requests.get", 200, {}, None, "pending"),
         *[
