@@ -33,7 +33,6 @@ def test_the_catalog_reflects_the_library() -> None:
     assert by["requests.update"].method == "PUT"
     assert not by["requests.update"].writes
     assert by["requests.approve"].writes
-    assert by["submit_record"].writes
     assert by["requests.create"].ok_status == 201
     assert by["requests.delete"].ok_status == 204
     assert by["requests.delete"].ok_body is None
