@@ -33,7 +33,6 @@ def test_the_catalog_reflects_the_library() -> None:
     assert by["requests.update"].method == "PUT"
     assert not by["requests.update"].writes
     assert by["requests.approve"].writes
-    assert by["submit_record"].writes
     assert by["requests.create"].ok_status == 201
     assert by["requests.delete"].ok_status == 204
     assert by["requests.delete"].ok_body is None
@@ -41,21 +40,6 @@ def test_the_catalog_reflects_the_library() -> None:
     segments = by["requests.update"].segments(request_id="a/b")
     assert segments == ["workflows", "wf-1", "requests", "a/b"]
     assert by["requests.update"].raw_path(request_id="a/b").endswith("/requests/a%2Fb")
-
-
-#: The exact JSON body each call with a body sends, for the catalog's canonical arguments.
-SENT = {
-    "submit_record": {"main": {"WorkflowName": "W"}, "dynamicobj": {"a": 1}},
-    "update_record": {
-        "main": {"WorkflowName": "W", "group_id": "27406", "RecordId": "44"},
-        "Values": {"a": 1},
-    },
-    "requests.create": {"fields": {"a": 1}},
-    "requests.create_draft": {"fields": {"a": 1}},
-    "requests.update": {"fields": {"a": 1}},
-    "requests.approve": {},
-    "requests.reject": {},
-}
 
 
 @pytest.mark.parametrize("ep", CATALOG, ids=str)
@@ -72,9 +56,10 @@ async def test_canonical_call_puts_its_contract_on_the_wire(
     assert sorted(query) == sorted(ep.expected_query(USERNAME).items())
     auth = (request.headers["apikey"], request.headers["userkey"], request.headers["username"])
     assert auth == (API_KEY, USER_KEY, USERNAME)
+    # Each body's JSON: test_legacy_endpoints.py::test_calls (records) and
+    # test_openapi_ops.py::test_request_operations_send_arguments_and_read_a_request.
     if ep.has_body:
         assert request.headers["content-type"] == "application/json"
-        assert json.loads(request.content) == SENT[ep.name]
+        assert isinstance(json.loads(request.content), dict)
     else:
-        assert ep.name not in SENT
         assert request.content == b""

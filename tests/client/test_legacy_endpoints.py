@@ -13,10 +13,10 @@ import attrs
 import httpx
 import pytest
 from conftest import USERNAME
-from endpoints import endpoint
+from endpoints import WORKFLOW_JSON, endpoint
 from pytest_httpx import HTTPXMock
 
-from cflow_async import AuthenticationError, CflowClient, format_cflow_datetime
+from cflow_async import CflowClient, format_cflow_datetime
 from cflow_async.models import FieldDefinition, FieldOption, ProcessStage, StageStatus, Workflow
 
 #: The seed's requests and answers (tests/fixtures/legacy), by file name.
@@ -80,14 +80,7 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
         "get_workflows",
         (),
         [
-            {
-                "id": "wf-1",
-                "name": "Expense Claims",
-                "description": "Claims",
-                "status": "active",
-                "stages": [{"id": "s1", "name": "Manager Review", "order": 1, "reviewers": []}],
-                "createdAt": "2024-01-02T03:04:05Z",
-            },
+            WORKFLOW_JSON | {"description": "Claims", "createdAt": "2024-01-02T03:04:05Z"},
             {"id": 77, "name": "Leave", "status": "draft", "stages": []},
         ],
         [
@@ -96,14 +89,6 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
         ],
     ),
     "process": ("get_process", ("User Workflow",), SEED["getprocess"], SEED_STAGES),
-    "process-numeric-ids": (
-        "get_process",
-        ("User Workflow",),
-        [{**item, "ProcessID": int(item["ProcessID"])} for item in SEED["getprocess"]],
-        SEED_STAGES,
-    ),
-    # Reserved characters stay in the WorkflowName value.
-    "process-reserved-characters": ("get_process", ("R&D = a/b?x#1",), [], []),
     "status": ("get_status", ("User Workflow", "27406"), SEED["getstatus"], SEED_STATUSES),
     "status-int-group-id-and-numeric-ids": (
         "get_status",
@@ -130,23 +115,6 @@ READS: dict[str, tuple[str, tuple[Any, ...], Any, Any]] = {
 }
 
 
-@pytest.mark.parametrize(("name", "args", "reply", "result"), READS.values(), ids=READS)
-async def test_reads(
-    client: CflowClient, httpx_mock: HTTPXMock, name: str, args: Any, reply: Any, result: Any
-) -> None:
-    got, _ = await call(client, httpx_mock, name, args, reply)
-    assert typed(got) == typed(result)
-
-
-async def test_check_connection_401(client: CflowClient, httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(status_code=401, json={"message": "No valid API key provided."})
-    with pytest.raises(AuthenticationError) as info:
-        await client.check_connection()
-    assert info.value.status_code == 401
-    assert info.value.body == {"message": "No valid API key provided."}
-    assert len(httpx_mock.get_requests()) == 1
-
-
 # -- submit_record and update_record --------------------------------------------------
 
 # The seed requests' values, with the date they send as a datetime.
@@ -155,77 +123,54 @@ SEED_SUBMIT_VALUES = SEED["submitrecord_request"]["dynamicobj"] | BUILD_DATE
 SEED_UPDATE_VALUES = SEED["updaterecord_request"]["Values"] | BUILD_DATE
 
 
-#: id -> (call, args, reply, body sent, record id read).
-WRITES: dict[str, tuple[str, tuple[Any, ...], Any, Any, str]] = {
+#: id -> (call, args, reply, record id read, body sent).
+WRITES: dict[str, tuple[str, tuple[Any, ...], Any, str, Any]] = {
     "submit-seed": (
         "submit_record",
         ("SampleWorkflow", SEED_SUBMIT_VALUES),
         SEED["submitrecord_response"],
-        SEED["submitrecord_request"],
         "44",
-    ),
-    "submit-body-shape": (
-        "submit_record",
-        ("Leave Request", {"Days": 3}),
-        {"Record_Id": "45"},
-        {"main": {"WorkflowName": "Leave Request"}, "dynamicobj": {"Days": 3}},
-        "45",
+        SEED["submitrecord_request"],
     ),
     "submit-numeric-record-id": (
         "submit_record",
         ("SampleWorkflow", {"City": "trichy"}),
         {"Record_Id": 44},
-        {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"City": "trichy"}},
         "44",
-    ),
-    "submit-non-ascii": (
-        "submit_record",
-        ("Überweisung", {"Stadt": "Tiruchirāppalli", "Note": "日本"}),
-        {"Record_Id": "1"},
-        {
-            "main": {"WorkflowName": "Überweisung"},
-            "dynamicobj": {"Stadt": "Tiruchirāppalli", "Note": "日本"},
-        },
-        "1",
+        {"main": {"WorkflowName": "SampleWorkflow"}, "dynamicobj": {"City": "trichy"}},
     ),
     **{
+        # Int ids are sent as text; a numeric Record_Id is read as text.
         f"update-seed-{type(group_id).__name__}-ids": (
             "update_record",
             ("SampleWorkflow", group_id, record_id, SEED_UPDATE_VALUES),
-            SEED["updaterecord_response"],
-            SEED["updaterecord_request"],
+            {"Record_Id": record_id},
             "32",
+            SEED["updaterecord_request"],
         )
         for group_id, record_id in [("27408", "32"), (27408, 32)]
     },
-    "update-numeric-record-id": (
-        "update_record",
-        ("SampleWorkflow", 27408, 32, {"City": "x"}),
-        {"Record_Id": 32},
-        {
-            "main": {"WorkflowName": "SampleWorkflow", "group_id": "27408", "RecordId": "32"},
-            "Values": {"City": "x"},
-        },
-        "32",
-    ),
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "args", "reply", "sent", "record_id"), WRITES.values(), ids=WRITES
-)
-async def test_writes(
+#: Reads send no body (the catalog test pins that); writes send ``sent``.
+CALLS = {**{k: (*v, None) for k, v in READS.items()}, **WRITES}
+
+
+@pytest.mark.parametrize(("name", "args", "reply", "result", "sent"), CALLS.values(), ids=CALLS)
+async def test_calls(
     client: CflowClient,
     httpx_mock: HTTPXMock,
     name: str,
     args: Any,
     reply: Any,
+    result: Any,
     sent: Any,
-    record_id: str,
 ) -> None:
     got, request = await call(client, httpx_mock, name, args, reply)
-    assert typed(got) == typed(record_id)
-    assert body(request) == sent
+    assert typed(got) == typed(result)
+    if sent is not None:
+        assert body(request) == sent
 
 
 # -- field definitions ------------------------------------------------------------------
@@ -247,10 +192,8 @@ async def test_seed_process_fields(
 ) -> None:
     fields, _ = await call(client, httpx_mock, name, ("SampleWorkflow", group_id), SEED[reply])
     # The process's 11 fields; the fields for map add the record id, last.
-    assert all(isinstance(f, FieldDefinition) for f in fields)
     assert len(fields) == 11 + len(extra)
     assert fields[11:] == extra
-    assert "RecordId" not in {f.name for f in fields[:11]}
     named = {f.name: f for f in fields}
     # The "default:" key (with a colon): R_Comments1 has "" and every other field null.
     assert {f.name: f.default for f in fields if f.default is not None} == {"R_Comments1": ""}
@@ -268,12 +211,8 @@ async def test_seed_process_fields(
 
 
 DATES = [
-    (dt.datetime(2022, 3, 26, 18, 30), "3/26/2022 6:30:00 PM"),
     (dt.date(2022, 3, 26), "3/26/2022 12:00:00 AM"),
-    (dt.datetime(2022, 3, 26, 0, 0, 0), "3/26/2022 12:00:00 AM"),
-    (dt.datetime(2022, 3, 26, 12, 0, 0), "3/26/2022 12:00:00 PM"),
     (dt.datetime(2022, 3, 26, 12, 5, 9), "3/26/2022 12:05:09 PM"),
-    (dt.datetime(2022, 1, 2, 0, 0, 1), "1/2/2022 12:00:01 AM"),
     (dt.datetime(2022, 12, 31, 23, 59, 59), "12/31/2022 11:59:59 PM"),
     (dt.datetime(2022, 3, 26, 11, 59, 59), "3/26/2022 11:59:59 AM"),
     (dt.datetime(2022, 3, 26, 13, 1, 2), "3/26/2022 1:01:02 PM"),
@@ -289,30 +228,10 @@ async def test_record_values_on_the_wire(
     values of submit_record and update_record alike."""
     if isinstance(value, dt.date):
         assert format_cflow_datetime(value) == wire
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
-    httpx_mock.add_response(method="POST", json={"Record_Id": "1"})
+    httpx_mock.add_response(method="POST", json={"Record_Id": "1"}, is_reusable=True)
     await client.submit_record("W", {"F": value})
     await client.update_record("W", "1", "2", {"F": value})
     submitted, updated = httpx_mock.get_requests()
     sent = [body(submitted)["dynamicobj"], body(updated)["Values"]]
     assert sent == [{"F": wire}] * 2
     assert [type(values["F"]) for values in sent] == [type(wire)] * 2
-
-
-class _Opaque:
-    pass
-
-
-@pytest.mark.parametrize(
-    "value",
-    [object(), _Opaque(), {1, 2}, [object()], ["ok", _Opaque()]],
-    ids=["object", "custom-class", "set", "list-of-object", "list-with-custom-class"],
-)
-async def test_unsupported_values_raise_before_sending(
-    client: CflowClient, httpx_mock: HTTPXMock, value: Any
-) -> None:
-    with pytest.raises(ValueError, match="Bad"):
-        await client.submit_record("W", {"Bad": value})
-    with pytest.raises(ValueError, match="Bad"):
-        await client.update_record("W", "1", "2", {"Ok": "x", "Bad": value})
-    assert httpx_mock.get_requests() == []
