@@ -146,17 +146,24 @@ def test_kill_9_then_reconcile_until_done_leaves_one_record_per_key(tmp_path: Pa
 @pytest.mark.slow
 def test_sigint_leaves_a_consistent_journal_and_prints_the_summary(tmp_path: Path) -> None:
     rows = min(ROWS, 3000)
+    through = rows // 4
     sheet = write_csv(tmp_path / "sheet.csv", rows)
-    with SandboxProcess("--latency", "0.005") as sandbox:
+    # The first quarter of the submissions go through; every later one is held far longer
+    # than the test runs, so SIGINT always finds the import part-way, with requests in
+    # flight, however slow the machine (no race with the importer finishing first).
+    submit = {"status": None, "method": "POST", "path_contains": "submitrecord"}
+    script = [submit] * through + [{**submit, "latency": 600}] * (rows - through)
+    with SandboxProcess() as sandbox:
+        httpx.post(f"{sandbox.url}/__sandbox__/faults/script", json=script).raise_for_status()
         process = importer(sandbox, sheet)
-        wait_for_records(sandbox, process, rows // 4)
+        wait_for_records(sandbox, process, through)
         process.send_signal(signal.SIGINT)
         _out, err = process.communicate(timeout=60)
         keys = stored_keys(sandbox)
     assert process.returncode == EXIT_INTERRUPTED, err
     assert "(interrupted)" in err
     assert "submitted (created in Cflow by this run)" in err
-    assert 0 < len(keys) < rows  # stopped part-way
+    assert len(keys) == through  # stopped part-way, none of the held rows stored
     assert set(keys.values()) == {1}
     states = journal_rows(sheet)
     # Every record in Cflow is done, or in_flight if its answer was lost to Ctrl-C; every
@@ -165,4 +172,5 @@ def test_sigint_leaves_a_consistent_journal_and_prints_the_summary(tmp_path: Pat
         assert states[key].state in ("done", "in_flight"), key
     done = {key for key, row in states.items() if row.state == "done"}
     assert done <= set(keys)
+    assert any(row.state == "in_flight" for row in states.values())  # the held requests
     assert not any(row.state == "unknown" for row in states.values())
