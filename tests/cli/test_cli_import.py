@@ -32,7 +32,9 @@ def stored(cli: Cli) -> Counter[str]:
     return Counter(str(r["values"][KEY]) for r in cli.records())
 
 
-def test_import_then_again_skips_what_is_done(cli: Cli, tmp_path: Path) -> None:
+def test_import_then_again_skips_what_is_done_and_another_workflow_is_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
     path = sheet(tmp_path / "rows.csv", 25)
     first = cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY)
     assert first.json()["submitted"] == 25
@@ -40,6 +42,8 @@ def test_import_then_again_skips_what_is_done(cli: Cli, tmp_path: Path) -> None:
     second = cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY).json()
     assert (second["submitted"], second["skipped"]) == (0, 25)
     assert stored(cli) == Counter({str(n): 1 for n in range(2, 27)})
+    other = cli.exits(2, "import", path, "--workflow", "Test", "--key", KEY)
+    assert "belongs to an import into workflow 'User Workflow', not 'Test'" in other.err
 
 
 def test_rows_the_field_definitions_refuse_go_to_the_rejects_file(cli: Cli, tmp_path: Path) -> None:
@@ -80,13 +84,6 @@ def test_reconcile_without_a_key_lists_the_rows_and_stops(cli: Cli, tmp_path: Pa
     result = cli.exits(8, "import", path, "--workflow", WORKFLOW, "--reconcile")
     assert result.out.split() == ["#2"]  # the row, by number: nothing else to look it up by
     assert "--resubmit-unknown" in result.err
-
-
-def test_a_journal_of_another_workflow_is_refused(cli: Cli, tmp_path: Path) -> None:
-    path = sheet(tmp_path / "rows.csv", 2)
-    cli.ok("import", path, "--workflow", WORKFLOW, "--key", KEY)
-    other = cli.exits(2, "import", path, "--workflow", "Test", "--key", KEY)
-    assert "belongs to an import into workflow 'User Workflow', not 'Test'" in other.err
 
 
 def test_import_help_names_the_options(cli: Cli) -> None:
