@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from collections.abc import Callable
@@ -21,7 +20,9 @@ from cflow_async.importer.summary import ImportCounts
 # -- readers ------------------------------------------------------------------------------
 
 
-def test_csv_rows_carry_the_sheet_row_number_and_leave_blank_cells_out(tmp_path: Path) -> None:
+def test_csv_rows_carry_the_sheet_row_number_and_jsonl_rows_the_line_number(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "sheet.csv"
     # A byte-order mark, a quoted cell over two lines, a blank cell, an empty line.
     path.write_bytes(
@@ -29,12 +30,9 @@ def test_csv_rows_carry_the_sheet_row_number_and_leave_blank_cells_out(tmp_path:
     )
     assert list(read_rows(path)) == [
         (2, {"Name": "ann", "City": "trichy", "Note": "two\r\nlines"}),
-        (3, {"Name": "bob", "Note": "x"}),
+        (3, {"Name": "bob", "Note": "x"}),  # blank cells are left out
         (5, {"Name": "cy", "City": "madurai"}),
     ]
-
-
-def test_jsonl_rows_by_line_number(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text('{"a": 1}\n\n{"a": [2, 3]}\n')
     assert list(read_rows(path)) == [(1, {"a": 1}), (3, {"a": [2, 3]})]
@@ -160,25 +158,19 @@ def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
         open_journal(path, source=source_identity(sheet))
 
 
-def test_one_importer_at_a_time(tmp_path: Path) -> None:
+def test_one_importer_at_a_time_and_no_other_file_is_taken_for_a_journal(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with open_journal(path), pytest.raises(JournalError, match="in use by another import"):
         open_journal(path)
     open_journal(path).close()  # free again once the first one closed
-
-
-def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "notes.sqlite"
-    path.write_text("just text, not SQLite" * 100)
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("just text, not SQLite" * 100)
     with pytest.raises(JournalError, match="not an import journal"):
-        open_journal(path)
-
-
-def test_a_dry_run_never_creates_the_journal(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
-    with open_journal(path, readonly=True) as journal:
+        open_journal(notes)
+    # A dry run never creates the journal.
+    with open_journal(tmp_path / "dry.sqlite", readonly=True) as journal:
         assert journal.lookup(["a"]) == {}
-    assert not path.exists()
+    assert not (tmp_path / "dry.sqlite").exists()
 
 
 def test_content_hash_ignores_key_order() -> None:
@@ -208,12 +200,13 @@ def limiter(cap: float | None = None) -> tuple[AdaptiveRate, FakeTime]:
     return AdaptiveRate(cap, clock=time.clock, sleep=time.sleep), time
 
 
-async def test_no_limit_until_the_first_429() -> None:
+async def test_no_limit_until_the_first_429_and_the_running_loop_clock_by_default() -> None:
     rate, time = limiter()
     for _ in range(50):
         await rate.acquire()
     assert time.slept == []
     assert rate.rate is None
+    assert await AdaptiveRate(None).acquire() > 0
 
 
 async def test_a_429_halves_the_achieved_rate_once_per_round() -> None:
@@ -261,13 +254,6 @@ async def test_retry_after_pauses_every_send_and_the_floor_holds() -> None:
     for _ in range(20):
         rate.throttle(await rate.acquire(), None)
     assert rate.rate == rate.floor == 0.5
-
-
-def test_rate_uses_the_running_loop_clock_by_default() -> None:
-    async def main() -> float:
-        return await AdaptiveRate(None).acquire()
-
-    assert asyncio.run(main()) > 0
 
 
 async def test_the_climb_back_is_sized_to_the_cut() -> None:
