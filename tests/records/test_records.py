@@ -284,7 +284,7 @@ def test_every_problem_is_reported_not_just_the_first(schema: RecordSchema) -> N
     assert copy.problems == error.problems
 
 
-def test_unknown_types_pass_through_unchecked() -> None:
+def test_unknown_types_and_a_workflow_without_definitions_pass_sendable_values() -> None:
     definitions = [
         *seed("fieldsformap.json"),
         {"name": "Files", "type": "attachment", "label": "Files"},
@@ -297,6 +297,14 @@ def test_unknown_types_pass_through_unchecked() -> None:
     # Still sendable only: and required still means required.
     problems = schema.check({"RecordId": "1", "Files": object()})
     assert codes(problems) == [("Files", "unsendable_type"), ("Amount", "required_missing")]
+    # As the sandbox's free-form "Test" workflow: no definitions say nothing to check.
+    schema = RecordSchema([], workflow_name="Test")
+    values = {"a": "1", "b": [2], "When": dt.date(2022, 3, 26)}
+    assert schema.prepare(values) == {**values, "When": "3/26/2022 12:00:00 AM"}
+    assert codes(schema.check({"a": object(), 5: "x"})) == [
+        ("a", "unsendable_type"),
+        ("5", "unknown_field"),
+    ]
 
 
 def test_bad_schema_arguments_and_values_that_are_no_mapping_are_refused(
@@ -311,14 +319,3 @@ def test_bad_schema_arguments_and_values_that_are_no_mapping_are_refused(
         RecordSchema([], timezone="Mars/Olympus_Mons")
     with pytest.raises(InvalidArgumentError, match="field definitions"):
         RecordSchema.from_json({"Fields": "not a list"})
-
-
-def test_a_workflow_without_field_definitions_takes_any_sendable_field() -> None:
-    # As the sandbox's free-form "Test" workflow: no definitions say nothing to check.
-    schema = RecordSchema([], workflow_name="Test")
-    values = {"a": "1", "b": [2], "When": dt.date(2022, 3, 26)}
-    assert schema.prepare(values) == {**values, "When": "3/26/2022 12:00:00 AM"}
-    assert codes(schema.check({"a": object(), 5: "x"})) == [
-        ("a", "unsendable_type"),
-        ("5", "unknown_field"),
-    ]

@@ -15,13 +15,10 @@ pytestmark = pytest.mark.integration
 ROWS = 1000
 BAD_EVERY = 20  # 5%
 
-# One kind of mistake per bad row, in turn: (values, the problem codes expected).
+# One kind of mistake per bad row, in turn: (values, the problem codes expected). Each
+# code on its own is pinned in test_records.py.
 MISTAKES: list[tuple[dict[str, Any], list[str]]] = [
     ({"Ctiy": "trichy"}, ["unknown_field"]),
-    ({"Work_Status": ["Stage", "Done"]}, ["invalid_option"]),
-    ({"Build_Date": "26.03.2022"}, ["invalid_date"]),
-    ({"City": ["a", "b"]}, ["not_multiple"]),
-    ({"Phone": object()}, ["unsendable_type"]),
     # Every problem of a row is reported, not just the first.
     (
         {"Build_Date": dt.datetime(2022, 3, 26, tzinfo=dt.UTC), "Ctiy": "x"},
