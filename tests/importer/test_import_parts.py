@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 
 from cflow_async import CflowConnectionError, CflowTimeoutError, InvalidArgumentError
-from cflow_async.importer.journal import Journal, JournalError, content_hash
+from cflow_async.importer.journal import JournalError, content_hash
 from cflow_async.importer.progress import LogLines, make_display
 from cflow_async.importer.rate import AdaptiveRate
 from cflow_async.importer.readers import estimate_rows, read_rows, source_identity
 from cflow_async.importer.summary import ImportCounts
+from importer.conftest import open_journal
 
 # -- readers ------------------------------------------------------------------------------
 
@@ -99,11 +100,7 @@ def test_identity_is_the_name_and_the_columns_not_the_rows(tmp_path: Path) -> No
 # -- journal ------------------------------------------------------------------------------
 
 
-def open_journal(path: Path, **kwargs: Any) -> Journal:
-    return Journal.open(path, **{"workflow": "W", "key_column": "k", "source": None, **kwargs})
-
-
-def test_journal_states_survive_reopening(tmp_path: Path) -> None:
+def test_journal_states_survive_reopening_and_errors_go_by_outcome(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with open_journal(path) as journal:
         assert journal.run == 1
@@ -122,22 +119,18 @@ def test_journal_states_survive_reopening(tmp_path: Path) -> None:
         assert "zz" not in rows
         expected = {"pending": 0, "in_flight": 3, "done": 1, "failed": 0, "unknown": 0}
         assert journal.counts() == expected
-
-
-def test_journal_records_errors_by_outcome(tmp_path: Path) -> None:
-    with open_journal(tmp_path / "j.sqlite") as journal:
+        # Errors by outcome: failed (retryable here) or unknown.
         with journal.transaction():
-            journal.add_pending([("a", 2, "h"), ("b", 3, "h")])
             journal.mark_error(
                 [
-                    ("a", CflowConnectionError("refused"), True),
-                    ("b", CflowTimeoutError("read timeout", outcome_unknown=True), True),
+                    ("b", CflowConnectionError("refused"), True),
+                    ("c", CflowTimeoutError("read timeout", outcome_unknown=True), True),
                 ]
             )
-        rows = journal.lookup(["a", "b"])
-    assert (rows["a"].state, rows["a"].retryable) == ("failed", True)
-    assert (rows["b"].state, rows["b"].retryable) == ("unknown", False)
-    assert rows["b"].error_type == "CflowTimeoutError"
+        rows = journal.lookup(["b", "c"])
+    assert (rows["b"].state, rows["b"].retryable) == ("failed", True)
+    assert (rows["c"].state, rows["c"].retryable) == ("unknown", False)
+    assert rows["c"].error_type == "CflowTimeoutError"
 
 
 def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
@@ -145,9 +138,9 @@ def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
     sheet.write_text("k,v\n1,2\n")
     path = tmp_path / "j.sqlite"
     open_journal(path, source=source_identity(sheet)).close()
-    with pytest.raises(JournalError, match="workflow 'W', not 'Other'"):
+    with pytest.raises(JournalError, match="workflow 'User Workflow', not 'Other'"):
         open_journal(path, workflow="Other")
-    with pytest.raises(JournalError, match="identifies rows by 'k'"):
+    with pytest.raises(JournalError, match="identifies rows by 'GoogleSheetRowNumber'"):
         open_journal(path, key_column=None)
     other = tmp_path / "other.csv"
     other.write_text("k,v\n1,2\n")
