@@ -4,7 +4,6 @@ session's sandbox child process (the crash test is tests/importer/test_import_cr
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 from pathlib import Path
 
@@ -80,4 +79,3 @@ def test_import_help_names_the_options(cli: Cli) -> None:
     result = cli.ok("import", "--help")
     for option in ("--journal", "--key", "--map", "--reconcile", "--resubmit-unknown", "--rate"):
         assert option in result.out
-    json.dumps(result.out)
