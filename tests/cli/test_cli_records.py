@@ -12,11 +12,6 @@ from cli.cli_support import Cli
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
-def test_iso_date_from_the_shell_is_converted(cli: Cli) -> None:
-    cli.ok("submit", "SampleWorkflow", "Name1=ashoka", "Build_Date=2026-03-01")
-    assert cli.records()[0]["values"] == {"Name1": "ashoka", "Build_Date": "3/1/2026 12:00:00 AM"}
-
-
 def test_a_typo_exits_2_with_the_suggestion_and_sends_nothing(cli: Cli) -> None:
     result = cli.fails(2, "submit", "SampleWorkflow", "Ctiy=trichy", "Work_Status=Nope")
     assert "Ctiy: is not a field of workflow 'SampleWorkflow'; did you mean 'City'?" in result.err
@@ -40,17 +35,23 @@ def test_update_is_checked_against_the_stage(cli: Cli) -> None:
     cli.ok("update", "SampleWorkflow", "27406", "44", "R_Status1=Approved")
 
 
-def test_timezone_option_converts_datetimes_with_an_offset(cli: Cli) -> None:
+def test_iso_dates_are_converted_and_timezone_converts_those_with_an_offset(cli: Cli) -> None:
+    cli.ok("submit", "SampleWorkflow", "Name1=ashoka", "Build_Date=2026-03-01")
     aware = "Build_Date=2026-03-01T13:00:00+00:00"
     result = cli.exits(2, "submit", "SampleWorkflow", aware)
     assert "timezone" in result.err
     cli.ok("submit", "SampleWorkflow", aware, "--timezone", "Asia/Kolkata")
-    assert cli.records()[0]["values"] == {"Build_Date": "3/1/2026 6:30:00 PM"}
+    assert [r["values"] for r in cli.records()] == [
+        {"Name1": "ashoka", "Build_Date": "3/1/2026 12:00:00 AM"},
+        {"Build_Date": "3/1/2026 6:30:00 PM"},
+    ]
     # An unknown zone is a configuration error.
     cli.exits(3, "submit", "SampleWorkflow", aware, "--timezone", "Nowhere/Special")
 
 
-def test_codegen_records_writes_a_module(cli: Cli, tmp_path: Path) -> None:
+def test_codegen_records_writes_a_module_for_the_workflow_or_a_stage(
+    cli: Cli, tmp_path: Path
+) -> None:
     target = tmp_path / "sample_record.py"
     result = cli.ok("codegen-records", "SampleWorkflow", "-o", str(target))
     assert result.json() == {"written": str(target), "workflow": "SampleWorkflow", "fields": 9}
@@ -60,12 +61,9 @@ def test_codegen_records_writes_a_module(cli: Cli, tmp_path: Path) -> None:
     assert "work_status: list[Literal['Stage']] | None = None" in source
     assert f"cflow codegen-records SampleWorkflow -o {target}" in source
     assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
-
-
-def test_codegen_records_for_a_stage(cli: Cli, tmp_path: Path) -> None:
-    target = tmp_path / "stage.py"
-    cli.ok("codegen-records", "SampleWorkflow", "--group-id", "27406", "-o", str(target))
-    source = target.read_text(encoding="utf-8")
+    stage = tmp_path / "stage.py"
+    cli.ok("codegen-records", "SampleWorkflow", "--group-id", "27406", "-o", str(stage))
+    source = stage.read_text(encoding="utf-8")
     assert "r_status1: Literal['New', 'Approved', 'Rejected'] | None = None" in source
     assert "GROUP_ID: Final[str | None] = '27406'" in source
 

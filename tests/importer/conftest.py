@@ -138,8 +138,8 @@ async def run(cflow: CflowClient, source: Any, **kwargs: Any) -> Any:
         job.close()
 
 
-def open_journal(path: Any) -> Journal:
-    return Journal.open(path, workflow=WORKFLOW, key_column=KEY, source=None)
+def open_journal(path: Any, **kwargs: Any) -> Journal:
+    return Journal.open(path, **{"workflow": WORKFLOW, "key_column": KEY, "source": None, **kwargs})
 
 
 def journal_rows(source: Path) -> dict[str, Any]:

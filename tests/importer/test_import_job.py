@@ -54,7 +54,7 @@ async def test_in_flight_is_committed_before_the_request_leaves(imp: Bench) -> N
     assert seen == {str(n): "in_flight" for n in range(2, 22)}
 
 
-async def test_unknown_outcomes_are_never_resent_by_themselves(imp: Bench) -> None:
+async def test_unknown_outcomes_are_never_resent_by_themselves_unless_asked(imp: Bench) -> None:
     imp.fake.script = {"5": [503], "9": [504]}  # a 5xx to a POST: the server may have acted
     imp.sheet(12)
     first = await imp.run()
@@ -63,15 +63,9 @@ async def test_unknown_outcomes_are_never_resent_by_themselves(imp: Bench) -> No
     assert (imp.fake.posts["5"], imp.fake.posts["9"]) == (1, 1)
     row = imp.journal()["5"]
     assert (row.state, row.error_type) == ("unknown", "ServerError")
-
-
-async def test_resubmit_unknown_sends_them_again(imp: Bench) -> None:
-    imp.fake.script = {"5": [503]}
-    imp.sheet(6)
-    await imp.run()
     again = await imp.run(key=KEY, resubmit_unknown=True)
-    assert (again.submitted, again.complete) == (1, True)
-    assert imp.fake.posts["5"] == 2
+    assert (again.submitted, again.complete) == (2, True)
+    assert (imp.fake.posts["5"], imp.fake.posts["9"]) == (2, 2)
 
 
 async def test_reconcile_marks_found_rows_done_and_sends_the_others_once(imp: Bench) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from collections.abc import Callable
@@ -12,16 +11,19 @@ from typing import Any
 import pytest
 
 from cflow_async import CflowConnectionError, CflowTimeoutError, InvalidArgumentError
-from cflow_async.importer.journal import Journal, JournalError, content_hash
+from cflow_async.importer.journal import JournalError, content_hash
 from cflow_async.importer.progress import LogLines, make_display
 from cflow_async.importer.rate import AdaptiveRate
 from cflow_async.importer.readers import estimate_rows, read_rows, source_identity
 from cflow_async.importer.summary import ImportCounts
+from importer.conftest import open_journal
 
 # -- readers ------------------------------------------------------------------------------
 
 
-def test_csv_rows_carry_the_sheet_row_number_and_leave_blank_cells_out(tmp_path: Path) -> None:
+def test_csv_rows_carry_the_sheet_row_number_and_jsonl_rows_the_line_number(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "sheet.csv"
     # A byte-order mark, a quoted cell over two lines, a blank cell, an empty line.
     path.write_bytes(
@@ -29,12 +31,9 @@ def test_csv_rows_carry_the_sheet_row_number_and_leave_blank_cells_out(tmp_path:
     )
     assert list(read_rows(path)) == [
         (2, {"Name": "ann", "City": "trichy", "Note": "two\r\nlines"}),
-        (3, {"Name": "bob", "Note": "x"}),
+        (3, {"Name": "bob", "Note": "x"}),  # blank cells are left out
         (5, {"Name": "cy", "City": "madurai"}),
     ]
-
-
-def test_jsonl_rows_by_line_number(tmp_path: Path) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text('{"a": 1}\n\n{"a": [2, 3]}\n')
     assert list(read_rows(path)) == [(1, {"a": 1}), (3, {"a": [2, 3]})]
@@ -101,11 +100,7 @@ def test_identity_is_the_name_and_the_columns_not_the_rows(tmp_path: Path) -> No
 # -- journal ------------------------------------------------------------------------------
 
 
-def open_journal(path: Path, **kwargs: Any) -> Journal:
-    return Journal.open(path, **{"workflow": "W", "key_column": "k", "source": None, **kwargs})
-
-
-def test_journal_states_survive_reopening(tmp_path: Path) -> None:
+def test_journal_states_survive_reopening_and_errors_go_by_outcome(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with open_journal(path) as journal:
         assert journal.run == 1
@@ -124,22 +119,18 @@ def test_journal_states_survive_reopening(tmp_path: Path) -> None:
         assert "zz" not in rows
         expected = {"pending": 0, "in_flight": 3, "done": 1, "failed": 0, "unknown": 0}
         assert journal.counts() == expected
-
-
-def test_journal_records_errors_by_outcome(tmp_path: Path) -> None:
-    with open_journal(tmp_path / "j.sqlite") as journal:
+        # Errors by outcome: failed (retryable here) or unknown.
         with journal.transaction():
-            journal.add_pending([("a", 2, "h"), ("b", 3, "h")])
             journal.mark_error(
                 [
-                    ("a", CflowConnectionError("refused"), True),
-                    ("b", CflowTimeoutError("read timeout", outcome_unknown=True), True),
+                    ("b", CflowConnectionError("refused"), True),
+                    ("c", CflowTimeoutError("read timeout", outcome_unknown=True), True),
                 ]
             )
-        rows = journal.lookup(["a", "b"])
-    assert (rows["a"].state, rows["a"].retryable) == ("failed", True)
-    assert (rows["b"].state, rows["b"].retryable) == ("unknown", False)
-    assert rows["b"].error_type == "CflowTimeoutError"
+        rows = journal.lookup(["b", "c"])
+    assert (rows["b"].state, rows["b"].retryable) == ("failed", True)
+    assert (rows["c"].state, rows["c"].retryable) == ("unknown", False)
+    assert rows["c"].error_type == "CflowTimeoutError"
 
 
 def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
@@ -147,9 +138,9 @@ def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
     sheet.write_text("k,v\n1,2\n")
     path = tmp_path / "j.sqlite"
     open_journal(path, source=source_identity(sheet)).close()
-    with pytest.raises(JournalError, match="workflow 'W', not 'Other'"):
+    with pytest.raises(JournalError, match="workflow 'User Workflow', not 'Other'"):
         open_journal(path, workflow="Other")
-    with pytest.raises(JournalError, match="identifies rows by 'k'"):
+    with pytest.raises(JournalError, match="identifies rows by 'GoogleSheetRowNumber'"):
         open_journal(path, key_column=None)
     other = tmp_path / "other.csv"
     other.write_text("k,v\n1,2\n")
@@ -160,25 +151,19 @@ def test_journal_refuses_another_workflow_key_or_file(tmp_path: Path) -> None:
         open_journal(path, source=source_identity(sheet))
 
 
-def test_one_importer_at_a_time(tmp_path: Path) -> None:
+def test_one_importer_at_a_time_and_no_other_file_is_taken_for_a_journal(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     with open_journal(path), pytest.raises(JournalError, match="in use by another import"):
         open_journal(path)
     open_journal(path).close()  # free again once the first one closed
-
-
-def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "notes.sqlite"
-    path.write_text("just text, not SQLite" * 100)
+    notes = tmp_path / "notes.sqlite"
+    notes.write_text("just text, not SQLite" * 100)
     with pytest.raises(JournalError, match="not an import journal"):
-        open_journal(path)
-
-
-def test_a_dry_run_never_creates_the_journal(tmp_path: Path) -> None:
-    path = tmp_path / "j.sqlite"
-    with open_journal(path, readonly=True) as journal:
+        open_journal(notes)
+    # A dry run never creates the journal.
+    with open_journal(tmp_path / "dry.sqlite", readonly=True) as journal:
         assert journal.lookup(["a"]) == {}
-    assert not path.exists()
+    assert not (tmp_path / "dry.sqlite").exists()
 
 
 def test_content_hash_ignores_key_order() -> None:
@@ -208,12 +193,13 @@ def limiter(cap: float | None = None) -> tuple[AdaptiveRate, FakeTime]:
     return AdaptiveRate(cap, clock=time.clock, sleep=time.sleep), time
 
 
-async def test_no_limit_until_the_first_429() -> None:
+async def test_no_limit_until_the_first_429_and_the_running_loop_clock_by_default() -> None:
     rate, time = limiter()
     for _ in range(50):
         await rate.acquire()
     assert time.slept == []
     assert rate.rate is None
+    assert await AdaptiveRate(None).acquire() > 0
 
 
 async def test_a_429_halves_the_achieved_rate_once_per_round() -> None:
@@ -231,14 +217,6 @@ async def test_a_429_halves_the_achieved_rate_once_per_round() -> None:
     rate.throttle(later, None)  # sent after the cut: a new signal
     assert rate.rate == pytest.approx(cut / 2)
     assert rate.throttled == 3
-
-
-async def test_successes_add_about_one_request_per_second_each_second() -> None:
-    rate, _ = limiter(cap=None)
-    rate.rate = 10.0
-    for _ in range(10):  # one second's worth of successes at 10/s
-        rate.succeeded()
-    assert rate.rate == pytest.approx(11.0, rel=0.01)
 
 
 async def test_the_cap_bounds_the_rate_and_spaces_requests() -> None:
@@ -263,15 +241,12 @@ async def test_retry_after_pauses_every_send_and_the_floor_holds() -> None:
     assert rate.rate == rate.floor == 0.5
 
 
-def test_rate_uses_the_running_loop_clock_by_default() -> None:
-    async def main() -> float:
-        return await AdaptiveRate(None).acquire()
-
-    assert asyncio.run(main()) > 0
-
-
-async def test_the_climb_back_is_sized_to_the_cut() -> None:
-    rate, _ = limiter()
+async def test_successes_climb_back_by_a_step_sized_to_the_cut() -> None:
+    rate, _ = limiter(cap=None)
+    rate.rate = 10.0
+    for _ in range(10):  # one second's worth of successes at 10/s, no cut yet
+        rate.succeeded()
+    assert rate.rate == pytest.approx(11.0, rel=0.01)  # about one request/s each second
     rate.rate = 400.0
     rate.throttle(await rate.acquire(), None)
     assert rate.rate == 200.0

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import types
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -30,7 +29,9 @@ def load(source: str) -> types.ModuleType:
     return module
 
 
-def test_module_records_the_workflow_and_when_it_was_generated() -> None:
+def test_module_records_the_workflow_and_when_it_was_generated_and_types_follow_the_fields() -> (
+    None
+):
     source = record_module_source(
         seed_fields(), workflow_name="SampleWorkflow", group_id="27408", generated_at=WHEN
     )
@@ -40,10 +41,7 @@ def test_module_records_the_workflow_and_when_it_was_generated() -> None:
     assert "2026-03-01 08:00:00 UTC" in module.__doc__
     assert "cflow codegen-records SampleWorkflow --group-id 27408" in module.__doc__
     assert (module.WORKFLOW_NAME, module.GROUP_ID) == ("SampleWorkflow", "27408")
-
-
-def test_types_follow_the_definitions() -> None:
-    source = record_module_source(seed_fields(), workflow_name="SampleWorkflow")
+    # Types follow the definitions.
     assert "    record_id: str\n" in source  # required: no default
     assert "    city: str | None = None\n" in source
     assert "    r_approved_date1: datetime.date | None = None\n" in source
@@ -159,12 +157,9 @@ def test_generated_module_passes_mypy_strict(tmp_path: Path) -> None:
     assert "r_status1" in errors[0]
 
 
-def test_no_fields_still_makes_a_module() -> None:
+def test_no_fields_still_makes_a_module_and_unknown_types_are_object() -> None:
     module = load(record_module_source([], workflow_name="Test"))
     assert module.TestRecord().to_values() == {}
-
-
-def test_unknown_types_are_object(tmp_path: Any) -> None:
     fields = [FieldDefinition(name="Files", type="attachment", label="Files", multiple=True)]
     source = record_module_source(fields, workflow_name="W")
     assert "    files: object | None = None\n" in source

@@ -56,26 +56,21 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 # -- record_schema ----------------------------------------------------------------------
 
 
-async def test_record_schema_from_workflow_fieldsets(
+async def test_record_schema_from_workflow_or_for_a_stage_process_fieldsets(
     client: CflowClient, httpx_mock: HTTPXMock
 ) -> None:
     httpx_mock.add_response(url=WORKFLOW_FIELDS, json=seed("workflowfieldsets.json"))
+    httpx_mock.add_response(json=seed("processfieldsets.json"))
     schema = await client.record_schema("W")
     assert isinstance(schema, RecordSchema)
     assert schema.names == ("Name", "Phone", "Email", "City", "GoogleSheetRowNumber")
     assert (schema.workflow_name, schema.group_id) == ("W", None)
-
-
-async def test_record_schema_for_a_stage_uses_process_fieldsets(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(json=seed("processfieldsets.json"))
-    schema = await client.record_schema("W", group_id=27408)
-    (request,) = httpx_mock.get_requests()
+    stage = await client.record_schema("W", group_id=27408)
+    request = httpx_mock.get_requests()[-1]
     assert request.url.path.endswith("/getworkflowprocessfieldsets")
     assert request.url.params["group_id"] == "27408"
-    assert schema.group_id == "27408"
-    assert "R_Status1" in schema
+    assert stage.group_id == "27408"
+    assert "R_Status1" in stage
 
 
 async def test_schema_is_cached_until_the_ttl_and_refresh_bypasses_it(
@@ -152,38 +147,39 @@ async def test_a_failed_fetch_is_not_cached(client: CflowClient, httpx_mock: HTT
 # -- validate= on the calls that write ------------------------------------------------
 
 
-async def test_submit_validate_refuses_without_a_request(
+async def test_submit_validate_refuses_without_a_request_or_converts_and_sends(
     client: CflowClient, httpx_mock: HTTPXMock
 ) -> None:
-    httpx_mock.add_response(url=WORKFLOW_FIELDS, json=seed("workflowfieldsets.json"))
+    httpx_mock.add_response(url=WORKFLOW_FIELDS, json=with_date_field(), is_reusable=True)
     with pytest.raises(RecordValidationError) as caught:
         await client.submit_record("W", {"Ctiy": "trichy"}, validate=True)
     assert [p.code for p in caught.value.problems] == ["unknown_field"]
     assert "did you mean 'City'?" in str(caught.value)
     assert paths(httpx_mock) == ["getworkflowfieldsets"]  # the schema, no submit
-
-
-async def test_submit_validate_converts_and_sends(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    httpx_mock.add_response(url=WORKFLOW_FIELDS, json=with_date_field())
     httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "44"})
     values = {"City": "trichy", "R_Approved Date2": "2026-03-01"}
-    assert await client.submit_record("W", values, validate=True) == "44"
-    httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "45"})
-    assert await client.submit_record("W", values, validate=True) == "45"  # schema cached
+    assert await client.submit_record("W", values, validate=True) == "44"  # schema cached
     *_, submitted = httpx_mock.get_requests()
     assert sent(submitted)["dynamicobj"] == {**values, "R_Approved Date2": "3/1/2026 12:00:00 AM"}
-    assert paths(httpx_mock) == ["getworkflowfieldsets", "submitrecord", "submitrecord"]
+    assert paths(httpx_mock) == ["getworkflowfieldsets", "submitrecord"]
 
 
-async def test_submit_without_validate_is_one_request_as_before(
+async def test_submit_without_validate_is_one_request_as_before_and_takes_a_typed_record(
     client: CflowClient, httpx_mock: HTTPXMock
 ) -> None:
-    httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "1"})
+    class Row:
+        def to_values(self) -> dict[str, Any]:
+            return {"City": "trichy", "When": dt.date(2026, 3, 1)}
+
+    httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "1"}, is_reusable=True)
     await client.submit_record("W", {"Ctiy": "2026-03-01"})
     assert paths(httpx_mock) == ["submitrecord"]
     assert sent(httpx_mock.get_requests()[0])["dynamicobj"] == {"Ctiy": "2026-03-01"}
+    await client.submit_record("W", Row())
+    assert sent(httpx_mock.get_requests()[1])["dynamicobj"] == {
+        "City": "trichy",
+        "When": "3/1/2026 12:00:00 AM",
+    }
 
 
 async def test_update_validate_uses_the_stage_schema_and_allows_a_subset(
@@ -201,21 +197,6 @@ async def test_update_validate_uses_the_stage_schema_and_allows_a_subset(
         await client.update_record("W", 27408, 32, {"R_Status1": "Done"}, validate=True)
     assert caught.value.problems[0].code == "invalid_option"
     assert len(httpx_mock.get_requests()) == 2
-
-
-async def test_submit_record_takes_a_typed_record(
-    client: CflowClient, httpx_mock: HTTPXMock
-) -> None:
-    class Row:
-        def to_values(self) -> dict[str, Any]:
-            return {"City": "trichy", "When": dt.date(2026, 3, 1)}
-
-    httpx_mock.add_response(url=SUBMIT, json={"Record_Id": "1"})
-    await client.submit_record("W", Row())
-    assert sent(httpx_mock.get_requests()[0])["dynamicobj"] == {
-        "City": "trichy",
-        "When": "3/1/2026 12:00:00 AM",
-    }
 
 
 # -- time zones ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Property tests of RecordSchema over generated field definitions and values: any value
+"""A property test of RecordSchema over generated field definitions and values: any value
 gives either a prepared dict the sandbox accepts, or a RecordValidationError, and nothing
 else.
 
@@ -123,10 +123,16 @@ def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[Any, Any], Any]:
     return defs, record, timezone
 
 
-@given(cases())
+@pytest.fixture(scope="module")
+def app() -> Any:
+    """One in-process sandbox app for every example; each example installs its own form."""
+    return create_app()
+
+
+@given(case=cases())
 @PROPERTY
-def test_prepare_gives_values_that_recheck_clean_or_a_validation_error(
-    case: tuple[list[dict[str, Any]], dict[Any, Any], Any],
+async def test_prepare_gives_values_that_recheck_clean_and_the_sandbox_accepts(
+    app: Any, case: tuple[list[dict[str, Any]], dict[Any, Any], Any]
 ) -> None:
     defs, record, timezone = case
     schema = RecordSchema.from_json(defs, timezone=timezone)
@@ -136,32 +142,19 @@ def test_prepare_gives_values_that_recheck_clean_or_a_validation_error(
         with pytest.raises(RecordValidationError) as caught:
             schema.prepare(record)
         assert caught.value.problems == tuple(problems)
-        return
-    prepared = schema.prepare(record)
-    assert set(prepared) == set(record)
-    json.dumps(prepared, ensure_ascii=False, allow_nan=False).encode()
-    # Prepared values are final: checking them again finds nothing and changes nothing.
-    assert schema.check(prepared) == []
-    assert schema.prepare(prepared) == prepared
-    for name, value in prepared.items():
-        field = schema.field(name)
-        assert field is not None
-        if field.type in KNOWN_TYPES and field.multiple and value is not None:
-            assert isinstance(value, list)
-
-
-@pytest.fixture(scope="module")
-def app() -> Any:
-    """One in-process sandbox app for every example; each example installs its own form."""
-    return create_app()
-
-
-@given(case=cases())
-@PROPERTY
-async def test_the_sandbox_accepts_what_prepare_gives(
-    app: Any, case: tuple[list[dict[str, Any]], dict[Any, Any], Any]
-) -> None:
-    defs, record, timezone = case
+    else:
+        prepared = schema.prepare(record)
+        assert set(prepared) == set(record)
+        json.dumps(prepared, ensure_ascii=False, allow_nan=False).encode()
+        # Prepared values are final: checking them again finds nothing and changes nothing.
+        assert schema.check(prepared) == []
+        assert schema.prepare(prepared) == prepared
+        for name, value in prepared.items():
+            field = schema.field(name)
+            assert field is not None
+            if field.type in KNOWN_TYPES and field.multiple and value is not None:
+                assert isinstance(value, list)
+    # The same values through submit_record(validate=True) to the sandbox app.
     workflow = app.sandbox.workflows["Test"]
     workflow.field_sets = FieldSets(defs, defs, defs)
     workflow.definitions = workflow.field_sets.definitions()
