@@ -675,18 +675,6 @@ def test_retry_budget_bucket() -> None:
     assert off.allows_retry()
 
 
-async def test_budget_can_be_disabled(trusted: Trusted) -> None:
-    server = trusted([], then=503)
-    policy = RetryPolicy(initial_backoff=0.0, max_backoff=0.0)
-    off = RetryBudget(max_tokens=0)
-    async with CflowClient(**CREDS, http_backend="httpx", retry=policy, retry_budget=off) as cflow:
-        for _ in range(30):
-            with pytest.raises(ServerError) as info:
-                await cflow.get_workflows()
-            assert info.value.attempts == 3
-    assert len(server.requests) == 90
-
-
 # --- attempts and logging ----------------------------------------------------------------------
 
 
