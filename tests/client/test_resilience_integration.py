@@ -118,21 +118,18 @@ async def _record_updated(c: CflowClient) -> bool:
     return bool(updated.fields["Note"] == "x")
 
 
-# The scripted faults, the call, the requests the sandbox sees, the backoffs waited (None:
-# FAST_RETRY's own).
+# The scripted faults, the call, the requests the sandbox sees.
 RETRIED = {
-    "drop": ([{"drop": True, **GET}], _workflows_listed, 2, None),
-    "read-timeout": ([{**SLOW_GET, "latency": 1.0}], _listed_despite_a_read_timeout, 2, None),
+    "drop": ([{"drop": True, **GET}], _workflows_listed, 2),
+    "read-timeout": ([{**SLOW_GET, "latency": 1.0}], _listed_despite_a_read_timeout, 2),
     # A PUT is idempotent: retried even after a drop that followed the update.
-    "drop-put": ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3, None),
-    # Retry-After is waited for: FAST_RETRY alone would wait milliseconds.
-    "retry-after": ([{"status": 503, "retry_after": "1", **GET}], _workflows_listed, 2, [1.0]),
+    "drop-put": ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3),
+    # The real server's Retry-After reaches the rules, on every backend.
+    "retry-after": ([{"status": 503, "retry_after": "1", **GET}], _workflows_listed, 2),
 }
 
 
-@pytest.mark.parametrize(
-    ("script", "call", "requests_seen", "delays"), RETRIED.values(), ids=RETRIED.keys()
-)
+@pytest.mark.parametrize(("script", "call", "requests_seen"), RETRIED.values(), ids=RETRIED.keys())
 async def test_idempotent_calls_are_retried_until_they_succeed(
     sandbox: Any,
     cflow: CflowClient,
@@ -140,7 +137,6 @@ async def test_idempotent_calls_are_retried_until_they_succeed(
     script: list[dict[str, Any]],
     call: Callable[[CflowClient], Awaitable[bool]],
     requests_seen: int,
-    delays: list[float] | None,
 ) -> None:
     _script(sandbox, *script)
     assert await call(cflow)
@@ -148,10 +144,11 @@ async def test_idempotent_calls_are_retried_until_they_succeed(
     assert stats["requests_seen"] == requests_seen
     assert stats["faults_by_status"] == Counter(str(f["status"]) for f in script if f.get("status"))
     assert stats["faults_injected"]["drop"] == sum("drop" in f for f in script)
-    if delays is None:  # FAST_RETRY's backoffs only
+    waits = [float(f["retry_after"]) for f in script if "retry_after" in f]
+    if not waits:  # FAST_RETRY's backoffs only
         assert all(delay <= FAST_RETRY.max_backoff for delay in sleeps.delays)
-    else:
-        assert sleeps.delays == delays
+    else:  # FAST_RETRY alone would wait milliseconds
+        assert sleeps.delays == waits
 
 
 # --- unknown outcomes of writes ----------------------------------------------------------------
@@ -190,6 +187,7 @@ async def test_lost_submit_is_not_retried_and_its_outcome_is_unknown(
     faults = stats["faults_injected"]
     assert faults["drop"] == faults["total"] == fault.get("drop", 0)
     assert len(_records_with(sandbox, marker)) in stored
+    assert await cflow.submit_record("Test", {"Name": _marker()})  # the client is fine after
 
 
 # --- connection refused ------------------------------------------------------------------------
@@ -231,7 +229,6 @@ async def test_connection_refused(
     assert type(got.value) is get_error
     assert got.value.attempts == 3
     assert got.value.outcome_unknown is False
-    assert UNKNOWN_HINT not in str(got.value)
     assert len(retry_lines) == 2  # one line per retry, without secrets or query strings
     for line in retry_lines:
         assert "GET /integromat/api/cflow/getworkflows" in line
@@ -283,8 +280,6 @@ async def test_closing_a_with_options_copy_keeps_the_pool(
     await asyncio.sleep(0.05)
     assert _sockets(sandbox) == open_before
     assert await sandbox_client.get_workflows()
-    await sandbox_client.aclose()
-    assert await eventually(lambda: _sockets(sandbox) == 0)
 
 
 async def test_cancelled_calls_leave_the_client_usable_and_leak_nothing(
