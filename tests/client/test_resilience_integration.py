@@ -42,7 +42,6 @@ KINDS = ["aiohttp", "httpx", "httpx-aiohttp"]
 SOMEONE = {"api_key": "k", "user_key": "u", "username": "someone@example.com"}
 SHORT_READ = httpx.Timeout(5.0, read=0.25)
 GET = {"method": "GET"}
-SLOW_GET = {"status": None, **GET}  # let through, ``latency`` seconds late
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -121,7 +120,8 @@ async def _record_updated(c: CflowClient) -> bool:
 # The scripted faults, the call, the requests the sandbox sees.
 RETRIED = {
     "drop": ([{"drop": True, **GET}], _workflows_listed, 2),
-    "read-timeout": ([{**SLOW_GET, "latency": 1.0}], _listed_despite_a_read_timeout, 2),
+    # Let through, but answered after the read timeout.
+    "read-timeout": ([{"status": None, "latency": 1.0, **GET}], _listed_despite_a_read_timeout, 2),
     # A PUT is idempotent: retried even after a drop that followed the update.
     "drop-put": ([{"drop": True, "method": "PUT", "act": True}], _record_updated, 3),
     # The real server's Retry-After reaches the rules, on every backend.
