@@ -44,8 +44,8 @@ FAULTS = {
     "seed": SEED,
 }
 SOAK_RETRY = RetryPolicy(initial_backoff=0.001, max_backoff=0.005)
-# Measured: ~15 s (aiohttp) and ~25-35 s (httpx) on a busy 2-CPU machine; printed, not
-# asserted (pytest's own run time is the hang guard).
+# Measured: 1-4 s per backend on an idle 2-CPU machine; with a load average of 9, about 4 s
+# (aiohttp) and 12-16 s (httpx). Printed, not asserted (pytest's own run time is the hang guard).
 
 
 # --- bookkeeping -------------------------------------------------------------------------------
