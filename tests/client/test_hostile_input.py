@@ -171,34 +171,13 @@ async def test_integer_ids_are_sent_as_decimal(
     assert_exact_query(httpx_mock.get_requests()[0], {**expected, "RecordId": str(value)})
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("kind", KINDS)
-async def test_query_values_stay_in_place_on_the_wire(kind: str) -> None:
-    async with served(kind, _ok_reply) as (server, client):
-        for value in HOSTILE:
-            await client.update_record(value, value, value, {value: value})
-    assert len(server.seen) == len(HOSTILE)
-    for value, seen in zip(HOSTILE, server.seen, strict=True):
-        path, _, query = seen.target.partition("?")
-        assert path == "/integromat/api/cflow/updaterecord"
-        expected = {"username": USERNAME, "WorkflowName": value, "group_id": value}
-        assert sorted(parsed_query(query.encode())) == sorted(
-            {**expected, "RecordId": value}.items()
-        )
-        names = [k.lower() for k, _ in seen.headers]
-        assert "x-injected" not in names
-        assert len(names) == len(set(names))
-        assert seen.header("apikey") == API_KEY
-        assert seen.header("username") == USERNAME
-        assert json.loads(seen.body)["Values"] == {value: value}
-
-
 # -- path parameters ----------------------------------------------------------------------------
 
 #: Every call with ids in its path, and each (call, id) pair.
 PATH_ENDPOINTS = select(has_path_args=True)
 PATH_ARGS = [(ep, arg) for ep in PATH_ENDPOINTS for arg in ep.path_args]
 PATH_HOSTILE = [*HOSTILE, "...", ".hidden", "a/../b", "%2e%2e", "/", "?", "#"]
+PATH_IDS = [*PATH_HOSTILE, 0, 10**18]  # ints are ids too, sent as decimal
 
 
 def path_segments(raw_path: bytes) -> list[str]:
@@ -259,13 +238,29 @@ async def test_unusable_arguments_are_refused_before_sending(
 
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", KINDS)
-async def test_path_parameters_stay_in_place_on_the_wire(kind: str) -> None:
+async def test_query_and_path_values_stay_in_place_on_the_wire(kind: str) -> None:
     async with served(kind, _ok_reply) as (server, client):
-        for value in PATH_HOSTILE:
+        for value in HOSTILE:
+            await client.update_record(value, value, value, {value: value})
+        for value in PATH_IDS:
             await client.requests.get(value, value)
-    for value, seen in zip(PATH_HOSTILE, server.seen, strict=True):
+    queries, paths = server.seen[: len(HOSTILE)], server.seen[len(HOSTILE) :]
+    for value, seen in zip(HOSTILE, queries, strict=True):
+        path, _, query = seen.target.partition("?")
+        assert path == "/integromat/api/cflow/updaterecord"
+        expected = {"username": USERNAME, "WorkflowName": value, "group_id": value}
+        assert sorted(parsed_query(query.encode())) == sorted(
+            {**expected, "RecordId": value}.items()
+        )
+        names = [k.lower() for k, _ in seen.headers]
+        assert "x-injected" not in names
+        assert len(names) == len(set(names))
+        assert seen.header("apikey") == API_KEY
+        assert seen.header("username") == USERNAME
+        assert json.loads(seen.body)["Values"] == {value: value}
+    for value, seen in zip(PATH_IDS, paths, strict=True):
         segments = path_segments(seen.target.encode("latin-1"))
-        assert segments == ["workflows", value, "requests", value]
+        assert segments == ["workflows", str(value), "requests", str(value)]
         assert seen.header("apikey") == API_KEY
 
 

@@ -15,7 +15,6 @@ import gzip
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qsl, unquote
 
 import httpx
 import pytest
@@ -32,7 +31,7 @@ from cflow_openapi.models import (
 from cflow_openapi.models import Workflow as ApiWorkflow
 from cflow_openapi.models.request_fields import RequestFields
 from cflow_openapi.types import Unset
-from endpoints import CATALOG, Endpoint, by_name
+from endpoints import CATALOG, Endpoint
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -42,7 +41,6 @@ from cflow_async import (
     CflowError,
     FieldDefinition,
     FieldOption,
-    InvalidArgumentError,
     ProcessStage,
     RateLimitError,
     ResponseValidationError,
@@ -171,6 +169,16 @@ API_WORKFLOW = objects(
     ["id", "name", "description", "status", "createdAt", "updatedAt"],
     {"stages": st.lists(STAGE, max_size=3)},
 )
+#: Random values almost never make a workflow that parses with a stage that has reviewers:
+#: half of the workflows are as documented, their reviewers names or numeric ids.
+DOCUMENTED_STAGE = st.fixed_dictionaries(
+    {"reviewers": st.lists(st.text(max_size=6) | st.integers(0, 99), min_size=1, max_size=3)},
+    optional={"id": st.text(max_size=6), "name": st.text(max_size=6), "order": st.integers()},
+)
+API_WORKFLOW |= st.fixed_dictionaries(
+    {"stages": st.lists(DOCUMENTED_STAGE, min_size=1, max_size=3)},
+    optional={"id": st.text(max_size=6), "name": st.text(max_size=6)},
+)
 API_REQUEST = objects(
     ["id", "workflowId", "status", "currentStage", "submittedBy", "createdAt", "updatedAt"],
     {"fields": st.dictionaries(st.text(max_size=8), json_values, max_size=3)},
@@ -220,7 +228,6 @@ def header_lists(names: list[str], min_size: int = 0) -> Any:
 
 
 headers = header_lists(["content-type", "content-encoding", "x-request-id", "location"])
-retry_headers = header_lists(["retry-after", "retry-after-ms"], min_size=1)
 
 
 # -- endpoints and what a parsed result must look like ------------------------------------------
@@ -387,19 +394,6 @@ def test_any_response_gives_a_result_or_a_cflow_error(harness: Harness, family: 
     assert harness.requests[-1].headers["apikey"] == API_KEY
 
 
-def test_any_retry_after_header_gives_a_cflow_error(harness: Harness) -> None:
-    """Retry-After and Retry-After-Ms come from the server: any value (numbers, dates,
-    overflowing dates, junk) on any retryable status ends in that status's typed error."""
-    members = by_name("get_workflows", "submit_record", "users.list", "requests.create")
-
-    @PROPERTY
-    @given(status=st.sampled_from([408, 429, 500, 502, 503, 504]), extra=retry_headers)
-    def prop(status: int, extra: Headers) -> None:
-        answer_all(harness, members, status, extra, b'{"message": "slow down"}')
-
-    prop()
-
-
 def test_well_formed_bodies_always_parse(harness: Harness) -> None:
     """The other direction: bodies exactly as documented never fail."""
 
@@ -417,74 +411,6 @@ def test_well_formed_bodies_always_parse(harness: Harness) -> None:
         assert [s.process_id for s in harness.run(lambda c: c.get_process("W"))] == [
             str(i) for i in ids
         ]
-
-    prop()
-
-
-# -- request building: any text stays where it belongs -----------------------------------------
-
-texts = st.text(min_size=1, max_size=24).filter(lambda t: t.strip() != "")
-ids = st.integers(min_value=0, max_value=10**18) | texts
-
-
-def test_any_name_or_id_stays_in_its_query_parameter(harness: Harness) -> None:
-    @settings(max_examples=300, deadline=None)
-    @given(name=texts, group=ids, record=ids)
-    def prop(name: str, group: int | str, record: int | str) -> None:
-        harness.response = (200, [], b'{"Record_Id": "1"}')
-        assert harness.run(lambda c: c.update_record(name, group, record, {name: 1})) == "1"
-        request = harness.requests[-1]
-        query = request.url.query.decode("ascii")  # all else percent-encoded
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-        expected = {"username": "p@example.com", "WorkflowName": name, "group_id": str(group)}
-        assert sorted(pairs) == sorted({**expected, "RecordId": str(record)}.items())
-        assert request.url.path == "/integromat/api/cflow/updaterecord"
-        assert request.url.fragment == ""
-        assert json.loads(request.content)["Values"] == {name: 1}
-
-    prop()
-
-
-def test_any_id_stays_in_its_path_segment(harness: Harness) -> None:
-    @settings(max_examples=300, deadline=None)
-    @given(workflow=ids, request_id=ids)
-    def prop(workflow: int | str, request_id: int | str) -> None:
-        harness.response = (200, [], b'{"id": "r1"}')
-        outcome = harness.run(lambda c: c.requests.get(workflow, request_id))
-        if any(str(v).strip() in (".", "..") for v in (workflow, request_id)):
-            assert isinstance(outcome, InvalidArgumentError)
-            return
-        assert isinstance(outcome, Request)
-        raw_path, _, raw_query = harness.requests[-1].url.raw_path.partition(b"?")
-        assert raw_query == b""
-        segments = raw_path.decode("ascii").split("/")
-        assert segments[:5] == ["", "integromat", "api", "cflow", "workflows"]
-        assert [unquote(s) for s in segments[5:]] == [str(workflow), "requests", str(request_id)]
-
-    prop()
-
-
-# -- OpenAPI results have the documented types ------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "ep",
-    by_name("workflows.get", "requests.get", "requests.list", "users.list", "roles.list"),
-    ids=str,
-)
-def test_openapi_results_have_the_documented_types(harness: Harness, ep: Endpoint) -> None:
-    """ "Numbers where strings are expected": a parsed model holds the documented types
-    (``id`` a str, ``order`` an int, ``createdAt`` a datetime) or the call fails with
-    ResponseValidationError; never a Request whose ``id`` is a list."""
-    shape, typed = READS[ep.model][0], check_for(ep)
-
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(value=shape)
-    def prop(value: Any) -> None:
-        harness.response = (200, [], json.dumps(value).encode())
-        outcome = harness.run(ep)
-        if not isinstance(outcome, CflowError):
-            assert typed(outcome), f"{value!r} read as {outcome!r}"
 
     prop()
 
