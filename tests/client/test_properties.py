@@ -413,12 +413,3 @@ def test_well_formed_bodies_always_parse(harness: Harness) -> None:
         ]
 
     prop()
-
-
-def test_floats_and_huge_numbers_do_not_escape(harness: Harness) -> None:
-    """Ids must be strings (or ints): inf, NaN, floats and numbers too long to parse are
-    refused as unreadable, not turned into "inf" or raised raw."""
-    for number in (b"Infinity", b"-Infinity", b"NaN", b"1e308", b"1.5", b"1" + b"0" * 5000):
-        harness.response = (200, [], b'[{"ProcessStage": "S", "ProcessID": ' + number + b"}]")
-        outcome = harness.run(lambda c: c.get_process("W"))
-        assert isinstance(outcome, ResponseValidationError), (number[:20], outcome)
