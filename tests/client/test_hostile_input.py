@@ -117,10 +117,13 @@ async def test_printable_credentials_are_sent_verbatim(httpx_mock: HTTPXMock) ->
     assert dict(parse_qsl(request.url.query.decode())) == {"username": "u&x=1", "WorkflowName": "W"}
 
 
-# -- query values -------------------------------------------------------------------------------
+# -- query values and path ids -----------------------------------------------------------------
 
-#: Every legacy call that takes arguments: each carries the value in every argument.
-QUERY_ENDPOINTS = select(kind="legacy", has_args=True)
+#: Every call that takes arguments, and every one with ids in its path (and each such id).
+ARG_ENDPOINTS = select(has_args=True)
+PATH_ARGS = [(ep, arg) for ep in select(has_path_args=True) for arg in ep.path_args]
+PATH_HOSTILE = [*HOSTILE, "...", ".hidden", "a/../b", "%2e%2e", "/", "?", "#"]
+PATH_IDS = [*PATH_HOSTILE, 0, 10**18]  # ints are ids too, sent as decimal
 EXPECTED_HEADERS = {
     *["host", "accept", "accept-encoding", "user-agent", "content-type", "content-length"],
     *["apikey", "userkey", "username"],
@@ -131,28 +134,37 @@ def parsed_query(raw: bytes) -> list[tuple[str, str]]:
     text = raw.decode("ascii")  # everything outside ASCII must arrive percent-encoded
     for forbidden in ("#", "\r", "\n", " ", "\t", "+"):
         assert forbidden not in text
-    return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    return sorted(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
 
 
-def assert_exact_query(request: httpx.Request, expected: dict[str, str]) -> None:
-    assert sorted(parsed_query(request.url.query)) == sorted(expected.items())
-    assert request.url.fragment == ""
-    assert request.url.path.startswith("/integromat/api/cflow/")
-    assert request.url.path.count("/") == 4
+def split_target(raw: bytes) -> tuple[list[str], list[tuple[str, str]]]:
+    """The path segments after the API root (decoded) and the sorted query pairs."""
+    path, _, query = raw.partition(b"?")
+    text = path.decode("ascii")
+    assert text.startswith("/integromat/api/cflow/")
+    segments = text.removeprefix("/integromat/api/cflow/").split("/")
+    return [unquote(s) for s in segments], parsed_query(query)
 
 
-@pytest.mark.parametrize("ep", QUERY_ENDPOINTS, ids=str)
-@pytest.mark.parametrize("value", HOSTILE)
-async def test_query_values_stay_in_their_parameter(
+@pytest.mark.parametrize("ep", ARG_ENDPOINTS, ids=str)
+@pytest.mark.parametrize("value", PATH_HOSTILE)
+async def test_values_stay_in_their_parameter_or_segment(
     client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, value: str
 ) -> None:
+    """Each call carries the value in every argument."""
     httpx_mock.add_response(**ep.ok_response())
-    await ep.call_with(client, value)
+    args = ep.with_value(value)
+    await ep.call(client, **args)
     request = httpx_mock.get_requests()[0]
-    assert_exact_query(request, ep.expected_query(USERNAME, **ep.with_value(value)))
+    assert request.method == ep.method
+    assert request.url.fragment == ""
+    assert split_target(request.url.raw_path) == (
+        ep.segments(**args),
+        sorted(ep.expected_query(USERNAME, **args).items()),
+    )
     assert {k.lower() for k in request.headers} <= EXPECTED_HEADERS
     assert request.headers["apikey"] == API_KEY
-    if request.method == "POST":
+    if ep.kind == "legacy" and ep.has_body:
         body = json.loads(request.content)
         assert body["main"]["WorkflowName"] == value
         values = body.get("dynamicobj") or body.get("Values")
@@ -166,37 +178,10 @@ async def test_integer_ids_are_sent_as_decimal(
     httpx_mock.add_response(json={"Record_Id": "1"})
     await client.update_record("W", value, value, {})
     expected = {"username": USERNAME, "WorkflowName": "W", "group_id": str(value)}
-    assert_exact_query(httpx_mock.get_requests()[0], {**expected, "RecordId": str(value)})
-
-
-# -- path parameters ----------------------------------------------------------------------------
-
-#: Every call with ids in its path, and each (call, id) pair.
-PATH_ENDPOINTS = select(has_path_args=True)
-PATH_ARGS = [(ep, arg) for ep in PATH_ENDPOINTS for arg in ep.path_args]
-PATH_HOSTILE = [*HOSTILE, "...", ".hidden", "a/../b", "%2e%2e", "/", "?", "#"]
-PATH_IDS = [*PATH_HOSTILE, 0, 10**18]  # ints are ids too, sent as decimal
-
-
-def path_segments(raw_path: bytes) -> list[str]:
-    path, _, query = raw_path.partition(b"?")
-    assert query == b""
-    text = path.decode("ascii")
-    assert text.startswith("/integromat/api/cflow/")
-    return [unquote(s) for s in text.removeprefix("/integromat/api/cflow/").split("/")]
-
-
-@pytest.mark.parametrize("ep", PATH_ENDPOINTS, ids=str)
-@pytest.mark.parametrize("value", PATH_HOSTILE)
-async def test_path_parameters_stay_in_their_segment(
-    client: CflowClient, httpx_mock: HTTPXMock, ep: Endpoint, value: str
-) -> None:
-    httpx_mock.add_response(**ep.ok_response())
-    await ep.call_with(client, value)
-    request = httpx_mock.get_requests()[0]
-    assert request.method == ep.method
-    assert path_segments(request.url.raw_path) == ep.segments(**ep.with_value(value))
-    assert request.url.fragment == ""
+    assert split_target(httpx_mock.get_requests()[0].url.raw_path) == (
+        ["updaterecord"],
+        sorted({**expected, "RecordId": str(value)}.items()),
+    )
 
 
 NOT_PATH_IDS = [".", "..", " .. ", "", True, None, 1.0]
@@ -244,11 +229,10 @@ async def test_query_and_path_values_stay_in_place_on_the_wire(kind: str) -> Non
             await client.requests.get(value, value)
     queries, paths = server.seen[: len(HOSTILE)], server.seen[len(HOSTILE) :]
     for value, seen in zip(HOSTILE, queries, strict=True):
-        path, _, query = seen.target.partition("?")
-        assert path == "/integromat/api/cflow/updaterecord"
         expected = {"username": USERNAME, "WorkflowName": value, "group_id": value}
-        assert sorted(parsed_query(query.encode())) == sorted(
-            {**expected, "RecordId": value}.items()
+        assert split_target(seen.target.encode("latin-1")) == (
+            ["updaterecord"],
+            sorted({**expected, "RecordId": value}.items()),
         )
         names = [k.lower() for k, _ in seen.headers]
         assert "x-injected" not in names
@@ -257,8 +241,8 @@ async def test_query_and_path_values_stay_in_place_on_the_wire(kind: str) -> Non
         assert seen.header("username") == USERNAME
         assert json.loads(seen.body)["Values"] == {value: value}
     for value, seen in zip(PATH_IDS, paths, strict=True):
-        segments = path_segments(seen.target.encode("latin-1"))
-        assert segments == ["workflows", str(value), "requests", str(value)]
+        segments = ["workflows", str(value), "requests", str(value)]
+        assert split_target(seen.target.encode("latin-1")) == (segments, [])
         assert seen.header("apikey") == API_KEY
 
 

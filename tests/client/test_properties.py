@@ -42,10 +42,8 @@ from cflow_async import (
     FieldDefinition,
     FieldOption,
     ProcessStage,
-    RateLimitError,
     ResponseValidationError,
     RetryPolicy,
-    ServerError,
     StageStatus,
     Workflow,
 )
@@ -221,13 +219,14 @@ header_text = st.text(
 )
 
 
-def header_lists(names: list[str], min_size: int = 0) -> Any:
-    """Up to two of these headers, each with any value."""
-    pairs = st.lists(st.tuples(st.sampled_from(names), header_text), min_size=min_size, max_size=2)
-    return pairs.map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
-
-
-headers = header_lists(["content-type", "content-encoding", "x-request-id", "location"])
+#: Up to two of these headers, each with any value.
+headers = st.lists(
+    st.tuples(
+        st.sampled_from(["content-type", "content-encoding", "x-request-id", "location"]),
+        header_text,
+    ),
+    max_size=2,
+).map(lambda pairs: [(k.encode(), v.encode("latin-1")) for k, v in pairs])
 
 
 # -- endpoints and what a parsed result must look like ------------------------------------------
@@ -336,10 +335,6 @@ def assert_well_formed(outcome: Any, status: int, check: Check) -> None:
             assert outcome.status_code == status
             assert status >= 300
             assert outcome.response.request.headers.get("apikey") != API_KEY
-            if status == 429:
-                assert isinstance(outcome, RateLimitError)
-            elif status >= 500:
-                assert isinstance(outcome, ServerError)
         if isinstance(outcome, ResponseValidationError):
             assert status < 300
             assert "body starts: " in text
