@@ -1,7 +1,5 @@
-"""Errors: status codes to classes and transport failures.
-
-Unreadable 2xx bodies: tests/client/test_hostile_input.py; redirects:
-tests/security/test_security_transport.py."""
+"""Errors: status codes to classes, transport failures. Unreadable 2xx bodies are in
+tests/client/test_hostile_input.py, redirects in tests/security/test_security_transport.py."""
 
 from __future__ import annotations
 
@@ -41,9 +39,7 @@ STATUS_CLASSES: list[tuple[int, type[CflowAPIError]]] = [
 ]
 
 
-@pytest.fixture
-def no_retry(client: CflowClient) -> CflowClient:
-    return client.with_options(retry=RetryPolicy(max_retries=0))
+NO_RETRY = RetryPolicy(max_retries=0)
 
 
 # -- status codes -----------------------------------------------------------------------
@@ -78,7 +74,7 @@ STATUS_CASES = [
 
 @pytest.mark.parametrize(("call", "status", "cls", "payload"), STATUS_CASES)
 async def test_status_maps_to_error_class(
-    no_retry: CflowClient,
+    client: CflowClient,
     httpx_mock: HTTPXMock,
     call: Endpoint,
     status: int,
@@ -90,7 +86,7 @@ async def test_status_maps_to_error_class(
     else:
         httpx_mock.add_response(status_code=status, json=payload)
     with pytest.raises(cls) as info:
-        await call(no_retry)
+        await call(client.with_options(retry=NO_RETRY))
     error = info.value
     assert type(error) is cls
     assert isinstance(error, CflowAPIError)
@@ -120,10 +116,10 @@ async def test_status_maps_to_error_class(
 )
 @pytest.mark.parametrize("call", CATALOG, ids=str)
 async def test_transport_errors_are_connection_errors(
-    no_retry: CflowClient, httpx_mock: HTTPXMock, call: Endpoint, exc: Exception, timeout: bool
+    client: CflowClient, httpx_mock: HTTPXMock, call: Endpoint, exc: Exception, timeout: bool
 ) -> None:
     httpx_mock.add_exception(exc)
     with pytest.raises(CflowConnectionError) as info:
-        await call(no_retry)
+        await call(client.with_options(retry=NO_RETRY))
     assert isinstance(info.value, CflowTimeoutError) is timeout
     assert isinstance(info.value, CflowError)

@@ -76,11 +76,8 @@ class Harness:
         self.loop = asyncio.new_event_loop()
         self.response: tuple[int, Headers, bytes] = (200, [], b"")
         self.requests: list[httpx.Request] = []
-        self.client = self.loop.run_until_complete(self._make())
-
-    async def _make(self) -> CflowClient:
         self.own = httpx.AsyncClient(transport=httpx.MockTransport(self._answer))
-        return CflowClient(**CREDS, http_client=self.own, retry=RetryPolicy(max_retries=0))
+        self.client = CflowClient(**CREDS, http_client=self.own, retry=RetryPolicy(max_retries=0))
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
