@@ -492,9 +492,9 @@ async def test_bad_2xx_bodies_raise_a_typed_error_with_a_safe_snippet(
 LENIENT: dict[str, tuple[str, Any, Callable[[Any], Any], Any]] = {
     "numbers-legacy-workflows": (
         "get_workflows",
-        {"Workflows": [{"WorkflowName": 7, "WorkflowDisplayName": 7.5}]},
-        lambda r: [(w.name, w.display_name) for w in r],
-        [("7", "7.5")],
+        {"Workflows": [{"WorkflowName": 7, "WorkflowDisplayName": 7.5}, {"name": 8, "id": 9}]},
+        lambda r: [(w.name, w.display_name, w.id) for w in r],
+        [("7", "7.5", None), ("8", "8", "9")],
     ),
     "numbers-legacy-process": (
         "get_process",
@@ -600,6 +600,7 @@ RETRY_AFTER = [
     "Mon, 01 Jan 99999999999999999999 00:00:00 GMT",
     "Mon, 01 Jan 2020 99999999999999999999:00:00 GMT",
     "Wed, 21 Oct 2015 07:28:00",
+    "Wed, 21 Oct 2015 07:28:00 GMT",  # in the past: no wait
 ]
 #: (status, header, its value on the wire)
 HOSTILE_HEADERS = [
