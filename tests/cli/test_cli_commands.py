@@ -19,6 +19,8 @@ SEED_STAGES = [
     {"stage": "Manager Review", "display_name": "Manager Review", "process_id": "27406"},
     {"stage": "END", "display_name": "END", "process_id": "27407"},
 ]
+STATUSES = ["New", "Approved", "Rejected"]
+STAGE_STATUSES = [{"group_id": "27406", "status": status} for status in STATUSES]
 PROCESS_FIELDS = [
     "City",
     "Email",
@@ -40,48 +42,36 @@ def test_check(cli: Cli) -> None:
     assert result.err == ""
 
 
-def test_workflows(cli: Cli) -> None:
-    data = cli.ok("workflows").json()
-    assert [w["name"] for w in data] == SEED_WORKFLOWS
-    assert [w["display_name"] for w in data] == SEED_WORKFLOWS
-
-
-def test_process(cli: Cli) -> None:
-    assert cli.ok("process", "User Workflow").json() == SEED_STAGES
-
-
-def test_status(cli: Cli) -> None:
-    assert cli.ok("status", "User Workflow", "27406").json() == [
-        {"group_id": "27406", "status": status} for status in ("New", "Approved", "Rejected")
-    ]
-
-
-def test_fields_of_the_workflow(cli: Cli) -> None:
-    data = cli.ok("fields", "User Workflow").json()
-    assert [f["name"] for f in data] == WORKFLOW_FIELDS
-    plain = {"type": "text", "options": [], "spec": None, "help": "", "default": None}
-    flags = {"required": False, "multiple": False, "multiline": False}
-    assert data[0] == {"name": "Name", "label": "Name", **plain, **flags}
-
-
-def test_fields_of_a_stage(cli: Cli) -> None:
-    data = cli.ok("fields", "User Workflow", "--group-id", "27406").json()
-    assert [f["name"] for f in data] == PROCESS_FIELDS
-    by_name = {f["name"]: f for f in data}
-    assert by_name["R_Status1"]["options"] == [
-        {"label": v, "value": v} for v in ("New", "Approved", "Rejected")
-    ]
-    # The wire key is "default:" (with the colon); the model reads it.
-    assert by_name["R_Comments1"]["default"] == ""
-    assert by_name["R_Approved Date1"]["type"] == "date"
+@pytest.mark.parametrize(
+    ("args", "key", "expected"),
+    [
+        (["workflows"], "name", SEED_WORKFLOWS),
+        (["workflows"], "display_name", SEED_WORKFLOWS),
+        (["process", "User Workflow"], None, SEED_STAGES),
+        (["status", "User Workflow", "27406"], None, STAGE_STATUSES),
+        (["fields", "User Workflow"], "name", WORKFLOW_FIELDS),
+        (["fields", "User Workflow", "--group-id", "27406"], "name", PROCESS_FIELDS),
+    ],
+)
+def test_legacy_reads(cli: Cli, args: list[str], key: str | None, expected: list[Any]) -> None:
+    data = cli.ok(*args).json()
+    assert (data if key is None else [item[key] for item in data]) == expected
 
 
 def test_fields_for_map(cli: Cli) -> None:
     data = cli.ok("fields", "User Workflow", "--group-id", "27406", "--for-map").json()
     assert [f["name"] for f in data] == [*PROCESS_FIELDS, "RecordId"]
-    assert data[-1]["required"] is True
-    assert data[-1]["label"] == "Record ID"
-    assert data[-1]["help"] == "Record ID"
+    by_name = {f["name"]: f for f in data}
+    # Field definitions are attrs models: plain JSON, their options tuples as lists.
+    plain = {"type": "text", "options": [], "spec": None, "help": "", "default": None}
+    flags = {"required": False, "multiple": False, "multiline": False}
+    assert by_name["Name"] == {"name": "Name", "label": "Name", **plain, **flags}
+    assert by_name["R_Status1"]["options"] == [{"label": v, "value": v} for v in STATUSES]
+    # The wire key is "default:" (with the colon); the model reads it.
+    assert by_name["R_Comments1"]["default"] == ""
+    assert by_name["R_Approved Date1"]["type"] == "date"
+    for_map = {"label": "Record ID", "help": "Record ID", "required": True}
+    assert by_name["RecordId"] == {"name": "RecordId", **plain, **flags, **for_map}
 
 
 @pytest.mark.parametrize(
@@ -121,17 +111,18 @@ def test_submit(cli: Cli, args: list[str], values: dict[str, Any]) -> None:
     assert (record["WorkflowName"], record["values"]) == (args[0], values)
 
 
-def test_submit_with_values_file(cli: Cli, tmp_path: Path) -> None:
+def test_submit_with_values_file_and_from_stdin(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "values.json"
     path.write_text(json.dumps({"City": "Chennai", "Name": "Ünïcode"}), encoding="utf-8")
     cli.ok("submit", "User Workflow", "--values-file", str(path))
-    assert cli.records()[0]["values"] == {"City": "Chennai", "Name": "Ünïcode"}
-
-
-def test_submit_with_values_from_stdin(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "stdin", io.StringIO('{"City": "Madurai"}'))
     cli.ok("submit", "User Workflow", "--values-file", "-")
-    assert cli.records()[0]["values"] == {"City": "Madurai"}
+    assert [r["values"] for r in cli.records()] == [
+        {"City": "Chennai", "Name": "Ünïcode"},
+        {"City": "Madurai"},
+    ]
 
 
 def test_values_file_missing_exits_2(cli: Cli, tmp_path: Path) -> None:
@@ -182,28 +173,19 @@ def test_requests_draft_reassign_and_reject(cli: Cli) -> None:
 
     reassign = ("--reassign-to", "ashoka@cavintek.com", "--comment", "over to you")
     reassigned = cli.ok(*approve, *reassign).json()
-    assert reassigned["assignedTo"] == "ashoka@cavintek.com"
-    assert reassigned["status"] == "pending"
+    assert (reassigned["assignedTo"], reassigned["status"]) == ("ashoka@cavintek.com", "pending")
 
     rejected = cli.ok("requests", "reject", "User Workflow", draft["id"], "--comment", "no").json()
-    assert rejected["status"] == "rejected"
-    assert rejected["comments"][-1]["comment"] == "no"
+    assert (rejected["status"], rejected["comments"][-1]["comment"]) == ("rejected", "no")
 
 
-def test_users(cli: Cli) -> None:
-    users = cli.ok("users").json()
-    assert [u["username"] for u in users] == [
-        USERNAME,
-        "manager@sandbox.local",
-        "ashoka@cavintek.com",
-        "former.employee@sandbox.local",
+def test_users_and_roles(cli: Cli) -> None:
+    users = [[u["username"], u["role"], u["status"]] for u in cli.ok("users").json()]
+    assert users == [
+        [USERNAME, "Admin", "active"],
+        ["manager@sandbox.local", "Manager", "active"],
+        ["ashoka@cavintek.com", "User", "active"],
+        ["former.employee@sandbox.local", "User", "inactive"],
     ]
-    assert [u["role"] for u in users] == ["Admin", "Manager", "User", "User"]
-    assert users[-1]["status"] == "inactive"
-
-
-def test_roles(cli: Cli) -> None:
-    roles = cli.ok("roles").json()
-    assert [r["name"] for r in roles] == ["Admin", "Manager", "User"]
-    assert roles[0]["permissions"]["workflows"] == "full"
-    assert roles[1]["permissions"]["workflows"] == "approve"
+    roles = [[r["name"], r["permissions"]["workflows"]] for r in cli.ok("roles").json()]
+    assert roles == [["Admin", "full"], ["Manager", "approve"], ["User", "submit"]]
