@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cflow_async.cli import EXIT_CODES
-from cli.cli_support import API_KEY, Cli, run_module, subprocess_env
+from cli.cli_support import Cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
@@ -32,13 +32,6 @@ def test_help_documents_exit_codes(cli: Cli) -> None:
 )
 def test_subcommand_help_and_version(cli: Cli, args: list[str], start: str) -> None:
     assert cli.ok(*args).out.startswith(start)
-
-
-def test_module_help_in_subprocess() -> None:
-    result = run_module("--help", env=subprocess_env(CFLOW_API_KEY=API_KEY))
-    assert result.code == 0
-    assert result.out.startswith("usage: cflow ")
-    assert "exit codes:" in result.out
 
 
 @pytest.mark.parametrize(
