@@ -15,7 +15,7 @@ import pytest
 
 from cflow_async import ResponseTooLargeError, ResponseValidationError
 from cflow_async.cli import commands, main, parser
-from cflow_async.cli.commands import COMMANDS, Command, arg
+from cflow_async.cli.commands import COMMANDS, Command
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN
 from cflow_async.cli.output import cell, table
 from cflow_async.cli.run import classify_error
@@ -100,24 +100,6 @@ def test_every_command_parses() -> None:
         args, extras = built.parse_known_args(argv)
         assert args.command is command
         assert extras == []
-
-
-def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A handler plus this entry is all it takes (`import` itself was added so).
-    async def _example(client: Any, args: argparse.Namespace) -> Any:
-        return None
-
-    args = (
-        arg("file", metavar="FILE"),
-        arg("--workflow", metavar="NAME", required=True),
-        arg("--no-validate", action="store_true"),
-    )
-    entry = Command(("example",), _example, "submit the rows of a file", args=args, write=True)
-    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
-    parsed = parser.build_parser().parse_args(["example", "rows.csv", "--workflow", "W"])
-    assert parsed.command is entry
-    assert (parsed.file, parsed.workflow, parsed.no_validate) == ("rows.csv", "W", False)
-    assert parsed.format == "json"
 
 
 # --- error mapping --------------------------------------------------------------------------
