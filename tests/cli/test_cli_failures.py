@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import free_port
 from servers import Loopback, Reply, Seen
 
 from cli.cli_support import (
@@ -83,10 +82,6 @@ def test_read_is_retried_by_default(cli: Cli) -> None:
     cli.script({"status": 503})
     cli.ok("workflows")
     assert cli.requests_seen() == 2
-
-
-def test_connection_refused_exit_7(cli: Cli) -> None:
-    cli.fails(7, "--base-url", f"http://127.0.0.1:{free_port()}", "--retries", "0", "workflows")
 
 
 @pytest.mark.parametrize(
