@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cflow_async import ResponseTooLargeError, ResponseValidationError
+from cflow_async import ResponseTooLargeError
 from cflow_async.cli import commands, main, parser
 from cflow_async.cli.commands import COMMANDS, Command
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN
@@ -70,27 +70,17 @@ def test_table_of_an_object_and_of_scalars() -> None:
 # --- the command table ----------------------------------------------------------------------
 
 
-def _names(command: Command) -> str:
-    return " ".join(command.path)
-
-
-def test_command_table_is_consistent() -> None:
+def test_command_table_is_consistent_and_every_command_parses() -> None:
     paths = [command.path for command in COMMANDS]
     assert len(paths) == len(set(paths))
+    built = parser.build_parser()
     for command in COMMANDS:
-        assert 1 <= len(command.path) <= 2, _names(command)
+        assert 1 <= len(command.path) <= 2, command.path
         if len(command.path) == 2:
             assert command.path[0] in commands.GROUPS
         # The help becomes the description: a lower-case phrase without a final period.
         assert command.help[:1].islower()
         assert not command.help.endswith(".")
-    writes = {_names(c) for c in COMMANDS if c.write}
-    assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
-
-
-def test_every_command_parses() -> None:
-    built = parser.build_parser()
-    for command in COMMANDS:
         argv = [*command.path]
         for argument in command.args:
             if not argument.flags[0].startswith("-"):
@@ -100,21 +90,24 @@ def test_every_command_parses() -> None:
         args, extras = built.parse_known_args(argv)
         assert args.command is command
         assert extras == []
+    writes = {" ".join(c.path) for c in COMMANDS if c.write}
+    assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
 
 
 # --- error mapping --------------------------------------------------------------------------
 
 
-def test_a_bad_answer_to_a_write_is_outcome_unknown_from_the_library() -> None:
-    # The library flags it (outcome_unknown): the CLI needs no write-specific branch.
-    for error_type in (ResponseValidationError, ResponseTooLargeError):
-        error = classify_error(error_type("unreadable", outcome_unknown=True))
-        assert error is not None
-        assert error.code == EXIT_OUTCOME_UNKNOWN
-        assert "Check before sending it again" in error.message
-        read = classify_error(error_type("unreadable"))
-        assert read is not None
-        assert read.code == EXIT_BAD_RESPONSE
+@pytest.mark.parametrize(
+    ("unknown", "code"), [(False, EXIT_BAD_RESPONSE), (True, EXIT_OUTCOME_UNKNOWN)]
+)
+def test_an_oversized_answer_is_a_bad_response_or_of_unknown_outcome(
+    unknown: bool, code: int
+) -> None:
+    # The library flags a write's (outcome_unknown): the CLI needs no write-specific branch.
+    # An unreadable answer: the stub rows of test_cli_failures.
+    error = classify_error(ResponseTooLargeError("too large", outcome_unknown=unknown))
+    assert error is not None
+    assert error.code == code
 
 
 # --- what `cflow --help` imports ------------------------------------------------------------
