@@ -18,20 +18,12 @@ def test_help_documents_exit_codes(cli: Cli) -> None:
     for command in ("check", "workflows", "fields", "submit", "requests", "sandbox"):
         assert command in result.out
     assert result.err == ""
+    assert cli.ok("--version").out.startswith("cflow ")
 
 
-@pytest.mark.parametrize(
-    ("args", "start"),
-    [
-        (["submit", "--help"], "usage: cflow "),
-        (["requests", "--help"], "usage: cflow "),
-        (["requests", "approve", "--help"], "usage: cflow "),
-        (["fields", "--help"], "usage: cflow "),
-        (["--version"], "cflow "),
-    ],
-)
-def test_subcommand_help_and_version(cli: Cli, args: list[str], start: str) -> None:
-    assert cli.ok(*args).out.startswith(start)
+@pytest.mark.parametrize("args", [["submit"], ["requests"], ["requests", "approve"], ["fields"]])
+def test_subcommand_help(cli: Cli, args: list[str]) -> None:
+    assert cli.ok(*args, "--help").out.startswith("usage: cflow ")
 
 
 @pytest.mark.parametrize(
@@ -39,9 +31,7 @@ def test_subcommand_help_and_version(cli: Cli, args: list[str], start: str) -> N
     [
         ([], "required: COMMAND"),
         (["requests"], "required: ACTION"),
-        (["bogus"], "invalid choice"),
         (["workflows", "extra"], "unrecognized arguments: extra"),
-        (["process"], "required: WORKFLOW"),
         (["--timeout", "0", "workflows"], "--timeout"),
         (["--retries", "-1", "workflows"], "--retries"),
         (["--format", "xml", "workflows"], "--format"),
