@@ -31,19 +31,13 @@ def run_python(
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "cwd", "shown"),
-    [
-        (["-m", "scripts.bench", "--help"], ROOT, ["--only SECTION", "--quick"]),
-        ([str(ROOT / "scripts" / "bench" / "__main__.py"), "--help"], None, ["usage:"]),
-    ],
-    ids=["from-the-repository-root", "by-path"],
-)
-def test_help(args: list[str], cwd: Path | None, shown: list[str]) -> None:
-    done = run_python(*args, cwd=cwd)
+def test_help_by_path() -> None:
+    # Run by path, not with -m from the root (as the end-to-end runs below): __main__ puts
+    # the checkout on sys.path itself.
+    done = run_python(str(ROOT / "scripts" / "bench" / "__main__.py"), "--help", cwd=None)
     assert done.returncode == 0, done.stderr
-    for text in shown:
-        assert text in done.stdout
+    assert "--only SECTION" in done.stdout
+    assert "--quick" in done.stdout
 
 
 def test_quick_defaults_and_sections() -> None:
