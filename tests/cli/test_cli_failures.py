@@ -1,4 +1,5 @@
-"""API failures mapped to exit codes 4-9; subprocess runs, ``cflow sandbox`` and Ctrl-C."""
+"""``cflow --help`` and every failure's exit code: usage errors (2, nothing sent), API failures
+(4-9); subprocess runs, ``cflow sandbox`` and Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 from servers import Loopback, Reply, Seen
 
+from cflow_async.cli import EXIT_CODES
 from cli.cli_support import (
     SEED_WORKFLOWS,
     UNKNOWN_NOTE,
@@ -27,6 +29,60 @@ from cli.cli_support import (
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
+# --- help and usage errors -------------------------------------------------------------------
+
+
+def test_help_documents_exit_codes(cli: Cli) -> None:
+    result = cli.ok("--help")
+    assert "exit codes:" in result.out
+    for code, meaning in EXIT_CODES.items():
+        assert f"{code:>3}  {meaning}" in result.out
+    for command in ("check", "workflows", "fields", "submit", "requests", "sandbox"):
+        assert command in result.out
+    assert result.err == ""
+    assert cli.ok("--version").out.startswith("cflow ")
+
+
+@pytest.mark.parametrize("args", [["submit"], ["requests"], ["requests", "approve"], ["fields"]])
+def test_subcommand_help(cli: Cli, args: list[str]) -> None:
+    assert cli.ok(*args, "--help").out.startswith("usage: cflow ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "required: COMMAND"),
+        (["requests"], "required: ACTION"),
+        (["workflows", "extra"], "unrecognized arguments: extra"),
+        (["--timeout", "0", "workflows"], "--timeout"),
+        (["--retries", "-1", "workflows"], "--retries"),
+        (["--format", "xml", "workflows"], "--format"),
+        (["fields", "User Workflow", "--for-map"], "--for-map needs --group-id"),
+        (["submit", "Test"], "exactly one of"),
+        (["submit", "Test", "--values", "{}", "a=b"], "exactly one of"),
+        (["submit", "Test", "novalue"], "FIELD=VALUE"),
+        (["submit", "Test", "a=1", "a=2"], "given twice"),
+        (["submit", "Test", "a:=[1"], "not valid JSON"),
+        (["submit", "Test", "--values", "[1, 2]"], "JSON object"),
+        (["submit", "Test", "--values", "{nope"], "not valid JSON"),
+        (["requests", "create", "Test"], "exactly one of"),
+    ],
+)
+def test_usage_errors_exit_2(cli: Cli, args: list[str], message: str) -> None:
+    result = cli.exits(2, *args)
+    assert result.out == ""
+    assert message in result.err
+    assert cli.requests_seen() == 0  # nothing was sent
+
+
+def test_bad_input_caught_by_the_client_exits_2(cli: Cli) -> None:
+    cli.fails(2, "requests", "get", "User Workflow", "..")
+    assert cli.requests_seen() == 0
+
+
+# --- API failures ----------------------------------------------------------------------------
+
+
 def _echo_the_key(seen: Seen) -> Reply:
     return Reply(400, json.dumps({"message": f"bad key {seen.header('apikey')}"}).encode())
 
@@ -39,6 +95,15 @@ def _echo_the_key(seen: Seen) -> Reply:
         (None, ["update", "SampleWorkflow", "27406", "999", "City=x"], 5, "404"),
         (None, ["requests", "get", "User Workflow", "4242"], 5, "404"),
         # Faults the sandbox is scripted to give.
+        # A write that may have reached the server (the library's message then ends "Check
+        # before sending it again": the unreadable-answer row below).
+        ({"status": 503, "method": "POST"}, ["submit", "Test", "a=b"], 8, "outcome unknown"),
+        (
+            {"status": 502, "method": "POST", "act": True},
+            ["requests", "create", "Test", "a=b"],
+            8,
+            "outcome unknown",
+        ),
         ({"status": 403}, ["users"], 4, "403"),
         ({"status": 429, "retry_after": "120"}, ["workflows"], 6, "429"),
         ({"status": 503}, ["--retries", "0", "workflows"], 7, "503"),
@@ -82,20 +147,6 @@ def test_read_is_retried_by_default(cli: Cli) -> None:
     cli.script({"status": 503})
     cli.ok("workflows")
     assert cli.requests_seen() == 2
-
-
-@pytest.mark.parametrize(
-    ("fault", "args"),
-    [
-        ({"status": 503, "method": "POST"}, ["submit", "Test", "a=b"]),
-        ({"status": 502, "method": "POST", "act": True}, ["requests", "create", "Test", "a=b"]),
-    ],
-)
-def test_write_outcome_unknown_exit_8(cli: Cli, fault: dict[str, Any], args: list[str]) -> None:
-    cli.script(fault)
-    result = cli.fails(8, *args)
-    assert "outcome unknown" in result.err
-    assert "Check before sending it again" in result.err
 
 
 def test_module_against_the_sandbox(cli: Cli) -> None:
