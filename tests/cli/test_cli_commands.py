@@ -38,12 +38,6 @@ PROCESS_FIELDS = [
 ]
 
 
-def test_check(cli: Cli) -> None:
-    result = cli.ok("check")
-    assert result.json() == {"ok": True, "base_url": cli.sandbox.url, "username": USERNAME}
-    assert result.err == ""
-
-
 @pytest.mark.parametrize(
     ("args", "key", "expected"),
     [
@@ -109,7 +103,7 @@ def test_submit(cli: Cli, args: list[str], values: dict[str, Any]) -> None:
     assert (record["WorkflowName"], record["values"]) == (args[0], values)
 
 
-def test_submit_with_values_file_and_from_stdin(
+def test_submit_with_values_file_from_stdin_or_missing(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "values.json"
@@ -121,9 +115,6 @@ def test_submit_with_values_file_and_from_stdin(
         {"City": "Chennai", "Name": "Ünïcode"},
         {"City": "Madurai"},
     ]
-
-
-def test_values_file_missing_exits_2(cli: Cli, tmp_path: Path) -> None:
     result = cli.fails(2, "submit", "Test", "--values-file", str(tmp_path / "nope.json"))
     assert "cannot read values file" in result.err
 

@@ -9,23 +9,19 @@ import pytest
 
 from cli.cli_support import API_KEY, SEED_WORKFLOWS, USER_KEY, USERNAME, WRONG_API_KEY, Cli
 
-pytestmark = pytest.mark.integration
-
-
-def test_missing_credentials_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CFLOW_BASE_URL", cli.sandbox.url)
-    monkeypatch.setenv("CFLOW_API_KEY", API_KEY)
-    result = cli.fails(3, "workflows")
-    assert "CFLOW_USER_KEY" in result.err
-    assert "CFLOW_USERNAME" in result.err
-    assert "CFLOW_API_KEY" not in result.err
-    assert "missing Cflow credentials" in result.err
-    assert cli.requests_seen() == 0
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("env")]
 
 
 @pytest.mark.parametrize(
     ("environ", "args", "code", "says"),
     [
+        (
+            {"CFLOW_USER_KEY": "", "CFLOW_USERNAME": ""},
+            ["check"],
+            3,
+            "missing Cflow credentials: user_key, username (pass them or set CFLOW_USER_KEY,"
+            " CFLOW_USERNAME)",
+        ),
         ({}, ["--region", "mars", "workflows"], 3, "unknown Cflow region 'mars'"),
         # Keys must not cross the network in cleartext.
         ({}, ["--base-url", "http://cflow.example.com", "workflows"], 3, "refusing plain http://"),
@@ -33,7 +29,6 @@ def test_missing_credentials_exit_3(cli: Cli, monkeypatch: pytest.MonkeyPatch) -
         ({"CFLOW_API_KEY": WRONG_API_KEY}, ["workflows"], 4, "401"),
     ],
 )
-@pytest.mark.usefixtures("env")
 def test_bad_settings_exit_3_wrong_credentials_exit_4(
     cli: Cli,
     monkeypatch: pytest.MonkeyPatch,
@@ -45,9 +40,13 @@ def test_bad_settings_exit_3_wrong_credentials_exit_4(
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
     assert says in cli.fails(code, *args).err
+    if code == 3:
+        assert cli.requests_seen() == 0
 
 
-def test_credentials_file_dotenv(cli: Cli, tmp_path: Path) -> None:
+def test_credentials_file_dotenv(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CFLOW_API_KEY", "CFLOW_USER_KEY", "CFLOW_USERNAME"):  # all from the file
+        monkeypatch.delenv(name)
     path = tmp_path / ".env"
     path.write_text(
         "# Cflow credentials\n"
@@ -60,7 +59,6 @@ def test_credentials_file_dotenv(cli: Cli, tmp_path: Path) -> None:
     assert [w["name"] for w in result.json()] == SEED_WORKFLOWS
 
 
-@pytest.mark.usefixtures("env")
 def test_credentials_file_json_beats_environment(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,11 +68,11 @@ def test_credentials_file_json_beats_environment(
     path = tmp_path / "creds.json"
     creds = {"api_key": API_KEY, "user_key": USER_KEY, "username": USERNAME}
     path.write_text(json.dumps({**creds, "base_url": cli.sandbox.url}))
-    result = cli.ok("--credentials-file", str(path), "check").json()
-    assert (result["username"], result["base_url"]) == (USERNAME, cli.sandbox.url)
+    result = cli.ok("--credentials-file", str(path), "check")
+    assert result.json() == {"ok": True, "base_url": cli.sandbox.url, "username": USERNAME}
+    assert result.err == ""
 
 
-@pytest.mark.usefixtures("env")
 def test_empty_value_in_credentials_file_falls_back_to_environment(
     cli: Cli, tmp_path: Path
 ) -> None:
@@ -95,7 +93,6 @@ def test_empty_value_in_credentials_file_falls_back_to_environment(
         (None, "cannot read credentials file"),  # no file at all
     ],
 )
-@pytest.mark.usefixtures("env")
 def test_bad_credentials_file_exit_3(
     cli: Cli, tmp_path: Path, content: str | None, message: str
 ) -> None:
