@@ -51,6 +51,8 @@ def test_table_known_input() -> None:
         (True, "yes"),
         (None, ""),
         ("a\x1bb", "a\\x1bb"),
+        # Nested values short enough to show are JSON, which escapes control characters too.
+        ({"x": "\x1b[2J"}, '{"x":"\\u001b[2J"}'),
     ],
 )
 def test_cell(value: Any, shown: str) -> None:
