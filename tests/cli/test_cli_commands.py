@@ -177,7 +177,7 @@ def test_users_and_roles(cli: Cli) -> None:
     assert roles == [["Admin", "full"], ["Manager", "approve"], ["User", "submit"]]
 
 
-# --- --format table ------------------------------------------------------------------------
+# --- --format table -------------------------------------------------------------------------
 
 
 def test_table_option_before_the_command_and_on_a_group(cli: Cli) -> None:
