@@ -125,8 +125,7 @@ def test_update(cli: Cli) -> None:
     assert updated.json() == {"record_id": "44"}
     record = cli.records()[0]
     assert record["values"] == {"City": "tiruchirappalli", "Name1": "ashoka"}
-    assert record["group_id"] == "27407"
-    assert record["updateCount"] == 1
+    assert (record["group_id"], record["updateCount"]) == ("27407", 1)
 
 
 def test_requests_lifecycle(cli: Cli) -> None:

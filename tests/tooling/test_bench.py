@@ -122,18 +122,10 @@ def test_otel_hooks_are_built_as_measured() -> None:
 
 def test_import_table_formats_known_numbers(tmp_path: Path) -> None:
     spec = {"rows": 1000, "concurrency": 32}
-    res = {
-        "submitted": 1000,
-        "complete": True,
-        "sandbox_records": 1000,
-        "seconds": 0.5,
-        "rows_s": 2000.0,
-        "cpu_us": 150.0,
-        "rss_baseline_mb": 45.0,
-        "rss_peak_mb": 52.5,
-        "rss_growth_mb": 7.5,
-        "journal_mb": 0.1,
-    }
+    counts = {"submitted": 1000, "complete": True, "sandbox_records": 1000}
+    speed = {"seconds": 0.5, "rows_s": 2000.0, "cpu_us": 150.0, "journal_mb": 0.1}
+    memory = {"rss_baseline_mb": 45.0, "rss_peak_mb": 52.5, "rss_growth_mb": 7.5}
+    res = {**counts, **speed, **memory}
     rows = csv_import.import_table(spec, res, report._fmt)
     assert (
         rows[-1] == "| 1,000 | 1,000 | 1,000 | 0.5 | 2,000 | 150 | 45.0 | 52.5 | 7.5 | met | 0.1 |"
