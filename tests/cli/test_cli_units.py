@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from cflow_async import ResponseTooLargeError
+from cflow_async import CflowError, ResponseTooLargeError, ResponseValidationError
 from cflow_async.cli import commands, main, parser
 from cflow_async.cli.commands import COMMANDS, Command
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN
@@ -97,17 +97,14 @@ def test_command_table_is_consistent_and_every_command_parses() -> None:
 # --- error mapping --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("unknown", "code"), [(False, EXIT_BAD_RESPONSE), (True, EXIT_OUTCOME_UNKNOWN)]
-)
-def test_an_oversized_answer_is_a_bad_response_or_of_unknown_outcome(
-    unknown: bool, code: int
-) -> None:
+@pytest.mark.parametrize("error_type", [ResponseValidationError, ResponseTooLargeError])
+def test_a_bad_answer_is_a_bad_response_or_of_unknown_outcome(error_type: type[CflowError]) -> None:
     # The library flags a write's (outcome_unknown): the CLI needs no write-specific branch.
-    # An unreadable answer: the stub rows of test_cli_failures.
-    error = classify_error(ResponseTooLargeError("too large", outcome_unknown=unknown))
-    assert error is not None
-    assert error.code == code
+    read = classify_error(error_type("unreadable"))
+    write = classify_error(error_type("unreadable", outcome_unknown=True))
+    assert read is not None
+    assert write is not None
+    assert (read.code, write.code) == (EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN)
 
 
 # --- what `cflow --help` imports ------------------------------------------------------------
