@@ -58,15 +58,10 @@ def assert_one_error_line(result: Result) -> None:
     assert result.err.count("\n") == 1, result.err
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("CFLOW_")}
-    environ.update(extra)
-    return environ
-
-
-def sandbox_env(proc: SandboxProcess, **extra: str) -> dict[str, str]:
+def sandbox_env(proc: SandboxProcess) -> dict[str, str]:
     """A subprocess environment with the test credentials and ``proc`` as the server."""
-    return subprocess_env(**{**CREDENTIALS_ENV, "CFLOW_BASE_URL": proc.url, **extra})
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("CFLOW_")}
+    return {**environ, **CREDENTIALS_ENV, "CFLOW_BASE_URL": proc.url}
 
 
 def run_module(*args: str, env: dict[str, str], timeout: float = 60) -> Result:

@@ -9,21 +9,17 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import cflow_async
-from cflow_async import CflowConnectionError, ResponseTooLargeError, ResponseValidationError
+from cflow_async import CflowError, ResponseTooLargeError, ResponseValidationError
 from cflow_async.cli import commands, main, parser
-from cflow_async.cli.commands import COMMANDS, Command, arg
-from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN, EXIT_UNAVAILABLE
+from cflow_async.cli.commands import COMMANDS, Command
+from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN
 from cflow_async.cli.output import cell, table
 from cflow_async.cli.run import classify_error
 from cli.cli_support import UNKNOWN_NOTE
-
-PACKAGE_DIR = Path(cflow_async.__file__).resolve().parent
 
 # --- the table formatter --------------------------------------------------------------------
 
@@ -42,10 +38,6 @@ def test_table_known_input() -> None:
     )
 
 
-def test_table_of_only_empty_values_keeps_its_columns() -> None:
-    assert table([{"a": None, "b": ""}]).splitlines()[0].split() == ["a", "b"]
-
-
 @pytest.mark.parametrize(
     ("value", "shown"),
     [
@@ -59,42 +51,36 @@ def test_table_of_only_empty_values_keeps_its_columns() -> None:
         (True, "yes"),
         (None, ""),
         ("a\x1bb", "a\\x1bb"),
+        # Nested values short enough to show are JSON, which escapes control characters too.
+        ({"x": "\x1b[2J"}, '{"x":"\\u001b[2J"}'),
     ],
 )
 def test_cell(value: Any, shown: str) -> None:
     assert cell(value) == shown
 
 
-def test_table_of_an_object_and_of_scalars() -> None:
+def test_table_of_an_object_of_scalars_and_of_nothing() -> None:
     assert table({"ok": True}).splitlines() == ["field  value", "-----  -----", "ok     yes"]
     assert table(["x"]).splitlines() == ["value", "-----", "x"]
     assert table([]) == "(no results)"
+    # Only empty values: the columns are kept, to show the shape.
+    assert table([{"a": None, "b": ""}]).splitlines()[0].split() == ["a", "b"]
 
 
 # --- the command table ----------------------------------------------------------------------
 
 
-def _names(command: Command) -> str:
-    return " ".join(command.path)
-
-
-def test_command_table_is_consistent() -> None:
+def test_command_table_is_consistent_and_every_command_parses() -> None:
     paths = [command.path for command in COMMANDS]
     assert len(paths) == len(set(paths))
+    built = parser.build_parser()
     for command in COMMANDS:
-        assert 1 <= len(command.path) <= 2, _names(command)
+        assert 1 <= len(command.path) <= 2, command.path
         if len(command.path) == 2:
             assert command.path[0] in commands.GROUPS
         # The help becomes the description: a lower-case phrase without a final period.
         assert command.help[:1].islower()
         assert not command.help.endswith(".")
-    writes = {_names(c) for c in COMMANDS if c.write}
-    assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
-
-
-def test_every_command_parses() -> None:
-    built = parser.build_parser()
-    for command in COMMANDS:
         argv = [*command.path]
         for argument in command.args:
             if not argument.flags[0].startswith("-"):
@@ -104,53 +90,29 @@ def test_every_command_parses() -> None:
         args, extras = built.parse_known_args(argv)
         assert args.command is command
         assert extras == []
-
-
-def test_adding_a_command_is_one_table_entry(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A handler plus this entry is all it takes (`import` itself was added so).
-    async def _example(client: Any, args: argparse.Namespace) -> Any:
-        return None
-
-    args = (
-        arg("file", metavar="FILE"),
-        arg("--workflow", metavar="NAME", required=True),
-        arg("--no-validate", action="store_true"),
-    )
-    entry = Command(("example",), _example, "submit the rows of a file", args=args, write=True)
-    monkeypatch.setattr(parser, "COMMANDS", (*COMMANDS, entry))
-    parsed = parser.build_parser().parse_args(["example", "rows.csv", "--workflow", "W"])
-    assert parsed.command is entry
-    assert (parsed.file, parsed.workflow, parsed.no_validate) == ("rows.csv", "W", False)
-    assert parsed.format == "json"
+    writes = {" ".join(c.path) for c in COMMANDS if c.write}
+    assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
 
 
 # --- error mapping --------------------------------------------------------------------------
 
 
-def test_a_bad_answer_to_a_write_is_outcome_unknown_from_the_library() -> None:
-    # The library flags it (outcome_unknown): the CLI needs no write-specific branch.
-    for error_type in (ResponseValidationError, ResponseTooLargeError):
-        error = classify_error(error_type("unreadable", outcome_unknown=True))
-        assert error is not None
-        assert error.code == EXIT_OUTCOME_UNKNOWN
-        assert "Check before sending it again" in error.message
-        read = classify_error(error_type("unreadable"))
-        assert read is not None
-        assert read.code == EXIT_BAD_RESPONSE
-
-
-def test_unexpected_errors_are_not_classified() -> None:
-    assert classify_error(RuntimeError("bug")) is None
-    error = classify_error(CflowConnectionError("refused"))
-    assert error is not None
-    assert error.code == EXIT_UNAVAILABLE
+@pytest.mark.parametrize("error_type", [ResponseValidationError, ResponseTooLargeError])
+def test_a_bad_answer_is_a_bad_response_or_of_unknown_outcome(error_type: type[CflowError]) -> None:
+    # The library flags a write's (outcome_unknown): the CLI needs no write-specific branch.
+    read = classify_error(error_type("unreadable"))
+    write = classify_error(error_type("unreadable", outcome_unknown=True))
+    assert read is not None
+    assert write is not None
+    assert (read.code, write.code) == (EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN)
 
 
 # --- what `cflow --help` imports ------------------------------------------------------------
 
-_HELP_AND_REPORT = """
+
+def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
+    code = """
 import contextlib, io, json, sys
-{prelude}
 from cflow_async.cli import main
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = main(["--help"])
@@ -160,30 +122,12 @@ print(json.dumps(sorted(
     m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy)
 )))
 """
-
-
-def _imported_by_help(prelude: str = "") -> list[str]:
-    code = _HELP_AND_REPORT.format(prelude=prelude)
+    # A fresh interpreter: this one has imported everything already.
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr
-    imported: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return imported
-
-
-def test_the_cli_package_imports_only_the_standard_library() -> None:
-    # A bare cflow_async package object stands in for cflow_async/__init__ (which imports the
-    # client, hence httpx): what remains imported is the CLI's own doing.
-    prelude = (
-        "import types; pkg = types.ModuleType('cflow_async');"
-        f" pkg.__path__ = [{str(PACKAGE_DIR)!r}]; sys.modules['cflow_async'] = pkg"
-    )
-    assert _imported_by_help(prelude) == []
-
-
-def test_cflow_help_imports_neither_httpx_nor_aiohttp() -> None:
-    assert _imported_by_help() == []
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
 
 # --- failures outside the library: bugs, Ctrl-C, a closed pipe -------------------------------
@@ -215,23 +159,19 @@ def run_raising(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[s
     return run
 
 
-def test_a_bug_exits_1_with_one_scrubbed_line(
+def test_a_bug_exits_1_with_one_scrubbed_line_and_cflow_debug_adds_a_traceback(
     run_raising: Raising, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    bug = RuntimeError(f"key {SECRET} leaked")
     monkeypatch.delenv("CFLOW_DEBUG", raising=False)
-    assert run_raising(RuntimeError(f"key {SECRET} leaked")) == (
+    assert run_raising(bug) == (
         1,
         "",
         "cflow: error: unexpected RuntimeError: key [redacted] leaked"
         " (set CFLOW_DEBUG=1 for a traceback)\n",
     )
-
-
-def test_cflow_debug_adds_a_scrubbed_traceback(
-    run_raising: Raising, monkeypatch: pytest.MonkeyPatch
-) -> None:
     monkeypatch.setenv("CFLOW_DEBUG", "1")
-    code, _, err = run_raising(RuntimeError(f"key {SECRET} leaked"))
+    code, _, err = run_raising(bug)
     assert code == 1
     assert "Traceback (most recent call last)" in err
     assert "RuntimeError: key [redacted] leaked" in err
