@@ -121,39 +121,6 @@ def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytes
     result.assert_outcomes(passed=2)
 
 
-TENANT = """
-workflows:
-  - name: Leave
-    display_name: Leave request
-    stages:
-      - {name: Employee, id: "500"}
-      - {name: Manager, id: "501"}
-      - {name: END, id: "502"}
-    fields:
-      - {name: Days, type: text, label: Days, required: true}
-"""
-
-
-def test_the_ini_option_loads_a_tenant_file(pytester: pytest.Pytester) -> None:
-    (pytester.path / "data").mkdir()
-    (pytester.path / "data" / "tenant.yaml").write_text(TENANT)
-    source = """
-        import pytest
-        from cflow_async import BadRequestError
-
-        async def test_tenant(cflow_client):
-            assert [w.name for w in await cflow_client.get_workflows()] == ["Leave"]
-            assert [s.process_id for s in await cflow_client.get_process("Leave")] == [
-                "500", "501", "502"
-            ]
-            with pytest.raises(BadRequestError):
-                await cflow_client.submit_record("Leave", {})
-            assert await cflow_client.submit_record("Leave", {"Days": "2"}) == "44"
-    """
-    ini = "cflow_sandbox_data = data/tenant.yaml"
-    _run(pytester, "auto", source, ini=ini).assert_outcomes(passed=1)
-
-
 def test_a_bad_tenant_file_is_one_clear_error(pytester: pytest.Pytester) -> None:
     (pytester.path / "tenant.yaml").write_text("workflows:\n  - name: Leave\n")
     source = "def test_it(cflow_sandbox):\n    pass\n"
