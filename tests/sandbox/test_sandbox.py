@@ -236,19 +236,15 @@ async def test_not_found_errors_name_what_is_missing(api: Api) -> None:
 
 
 async def test_getworkflows_openapi_shape(api: Api) -> None:
+    # Status and timestamps are checked against the spec by test_sandbox_schemathesis.
     workflows = await api("GET", "getworkflows", 200)
-    assert [w["id"] for w in workflows] == WORKFLOWS
+    assert [(w["id"], w["name"]) for w in workflows] == [(name, name) for name in WORKFLOWS]
     for workflow in workflows:
-        assert workflow["id"] == workflow["name"]
-        assert workflow["status"] == "active"
         assert [(s["id"], s["name"], s["order"]) for s in workflow["stages"]] == [
             ("27405", "User Workflow", 1),
             ("27406", "Manager Review", 2),
             ("27407", "END", 3),
         ]
-        for key in ("createdAt", "updatedAt"):
-            assert workflow[key].endswith("Z")
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", workflow[key])
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS)
@@ -481,15 +477,12 @@ async def test_request_lifecycle(api: Api) -> None:
     assert pick(stats, "requests_created", "requests_stored") == (1, 0)
 
 
-async def test_draft_is_submitted_by_approve(api: Api) -> None:
+async def test_a_draft_is_submitted_by_approve_not_rejected(api: Api) -> None:
     draft = await api("POST", "workflows/Test/drafts", 201, {"fields": {"x": 1}})
-    assert pick(draft, "status", "currentStage") == ("draft", "User Workflow")
     item = f"workflows/Test/requests/{draft['id']}"
     await api("POST", f"{item}/reject", 400)
     submitted = await api("POST", f"{item}/approve", 200)
     assert pick(submitted, "status", "currentStage") == ("pending", "Manager Review")
-    approved = await api("POST", f"{item}/approve", 200, {})
-    assert pick(approved, "status", "currentStage") == ("approved", "END")
 
 
 async def create_request(api: Api) -> str:
@@ -516,35 +509,9 @@ async def test_reject_and_reassign(api: Api) -> None:
     await api("POST", f"{item}/approve", 400, {"reassignTo": DEMO_USERNAME})
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"comment": 5}, {"comment": None}, {"reassignTo": ["x"]}, {"reassignTo": None}, [], "text"],
-)
-async def test_approval_action_validation(api: Api, body: Any) -> None:
-    item = await create_request(api)
-    for action in ("approve", "reject"):
-        await api("POST", f"{item}/{action}", 400, body)
-    assert (await api("GET", item, 200))["status"] == "pending"
-
-
-@pytest.mark.parametrize(
-    "body", [{}, {"fields": None}, {"fields": []}, {"fields": "x"}, {"other": {}}, [], 1]
-)
-async def test_create_requires_fields_object(api: Api, body: Any) -> None:
-    for path in ("requests", "drafts"):
-        await api("POST", f"workflows/Test/{path}", 400, body)
-    assert api.state.requests_stored == 0
-
-
-async def test_users_and_roles(api: Api) -> None:
-    users = await api("GET", "users", 200)
-    by_name = {user["username"]: user for user in users}
-    assert by_name[DEMO_USERNAME]["role"] == "Admin"
-    assert by_name["manager@sandbox.local"]["role"] == "Manager"
-    assert by_name["ashoka@cavintek.com"]["role"] == "User"
-    assert all(user["status"] in ("active", "inactive") for user in users)
+async def test_every_role_has_every_permission_area(api: Api) -> None:
+    # Users, their roles and the role names are compared by the CLI's test_users/test_roles.
     roles = await api("GET", "roles", 200)
-    assert [role["name"] for role in roles] == ["Admin", "Manager", "User"]
     assert all(
         set(role["permissions"]) == {"workflows", "lookups", "reports", "support"} for role in roles
     )
