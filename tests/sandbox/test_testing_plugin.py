@@ -80,25 +80,6 @@ def test_strict_mode_without_the_asyncio_mark_does_not_run_async_tests(
     assert _run(pytester, "strict", ASYNC_TESTS.format(mark="")).ret != 0
 
 
-def test_cflow_sandbox_in_a_plain_sync_test(pytester: pytest.Pytester) -> None:
-    source = """
-        import httpx
-
-        def test_sync(cflow_sandbox):
-            assert cflow_sandbox.url.startswith("http://127.0.0.1:")
-            assert set(cflow_sandbox.headers) == {"apikey", "userkey", "username"}
-            assert cflow_sandbox.headers["apikey"] == cflow_sandbox.api_key
-            url = cflow_sandbox.url + "/integromat/api/cflow/submitrecord"
-            body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": "b"}}
-            response = httpx.post(url, json=body, headers=cflow_sandbox.headers)
-            assert response.json() == {"Record_Id": "44"}
-            assert len(cflow_sandbox.records()) == 1
-            cflow_sandbox.reset()
-            assert cflow_sandbox.records() == []
-    """
-    _run(pytester, "strict", source).assert_outcomes(passed=1)
-
-
 def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytester) -> None:
     source = """
         import httpx
