@@ -417,16 +417,10 @@ async def test_get_workflow(api: Api) -> None:
 
 
 async def test_request_lifecycle(api: Api) -> None:
+    # Creating, listing, getting and approving are compared by the CLI's test_requests_lifecycle.
     base = "workflows/SampleWorkflow/requests"
     request = await api("POST", base, 201, {"fields": {"City": "trichy"}})
-    assert isinstance(request["id"], str)
-    assert pick(request, "status", "currentStage") == ("pending", "Manager Review")
-    assert pick(request, "workflowId", "submittedBy") == ("SampleWorkflow", DEMO_USERNAME)
     item = f"{base}/{request['id']}"
-
-    assert await api("GET", base, 200) == [request]
-    assert await api("GET", item, 200) == request
-    assert await api("GET", "workflows/Test/requests", 200) == []
     await api("GET", f"workflows/Test/requests/{request['id']}", 404)
 
     updated = await api("PUT", item, 200, {"fields": {"Email": "a@b.c"}})
@@ -434,14 +428,10 @@ async def test_request_lifecycle(api: Api) -> None:
     await api("PUT", item, 400, {"fields": {"Bogus": 1}})
 
     approved = await api("POST", f"{item}/approve", 200, {"comment": "looks good"})
-    assert pick(approved, "status", "currentStage") == ("approved", "END")
     assert pick(approved["comments"][-1], "comment", "stage") == ("looks good", "Manager Review")
     actions = [entry["action"] for entry in approved["history"]]
     assert actions == ["submitted", "updated", "approved"]
-    # A closed request takes no more actions or updates.
-    await api("POST", f"{item}/approve", 400)
-    await api("POST", f"{item}/reject", 400)
-    await api("PUT", item, 400, {"fields": {}})
+    await api("PUT", item, 400, {"fields": {}})  # a closed request takes no more updates
 
     assert await api("DELETE", item, 204) is None
     await api("GET", item, 404)
