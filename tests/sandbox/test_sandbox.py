@@ -291,19 +291,17 @@ async def test_field_definitions_per_workflow(api: Api, path: str) -> None:
 # --- legacy writes ----------------------------------------------------------------------------
 
 
-async def test_update_accepts_integer_ids_and_query_params(api: Api) -> None:
-    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
-    params = {"WorkflowName": "SampleWorkflow", "group_id": "27406"}
-    body = {"main": {"RecordId": 44}, "Values": {"City": "madurai"}}
-    assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "44"}
-    assert api.state.records["44"].values["City"] == "madurai"
-    assert api.state.stats_json()["updates_applied"] == 1
-
-
-async def test_submit_takes_the_workflow_name_from_the_query(api: Api) -> None:
+async def test_workflow_and_group_may_come_from_the_query(api: Api) -> None:
     body = {"main": {}, "dynamicobj": {}}
     answer = await api("POST", "submitrecord", 200, body, params={"WorkflowName": "Test"})
     assert answer == {"Record_Id": "44"}
+    # An update may also give the record id as an integer.
+    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
+    params = {"WorkflowName": "SampleWorkflow", "group_id": "27406"}
+    body = {"main": {"RecordId": 45}, "Values": {"City": "madurai"}}
+    assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "45"}
+    assert api.state.records["45"].values["City"] == "madurai"
+    assert api.state.stats_json()["updates_applied"] == 1
 
 
 DEEP = b"[" * 5000 + b"]" * 5000
