@@ -297,10 +297,12 @@ async def test_workflow_and_group_may_come_from_the_query(api: Api) -> None:
     assert answer == {"Record_Id": "44"}
     # An update may also give the record id as an integer.
     await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
-    params = {"WorkflowName": "SampleWorkflow", "group_id": "27406"}
+    # 27408 (the legacy document's) is no stage: the record keeps it, the stage stays.
+    params = {"WorkflowName": "SampleWorkflow", "group_id": "27408"}
     body = {"main": {"RecordId": 45}, "Values": {"City": "madurai"}}
     assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "45"}
     assert api.state.records["45"].values["City"] == "madurai"
+    assert api.state.records["45"].group_id == "27408"
     assert api.state.stats_json()["updates_applied"] == 1
 
 
@@ -420,7 +422,9 @@ async def test_request_lifecycle(api: Api) -> None:
     assert pick(approved["comments"][-1], "comment", "stage") == ("looks good", "Manager Review")
     actions = [entry["action"] for entry in approved["history"]]
     assert actions == ["submitted", "updated", "approved"]
-    await api("PUT", item, 400, {"fields": {}})  # a closed request takes no more updates
+    # A closed request takes no more actions or updates.
+    await api("POST", f"{item}/approve", 400)
+    await api("PUT", item, 400, {"fields": {}})
 
     assert await api("DELETE", item, 204) is None
     await api("GET", item, 404)
@@ -588,6 +592,9 @@ async def test_act_before_fault_still_checks_credentials() -> None:
     app = create_app(SandboxConfig(faults=FaultConfig(rate=1.0, act_before_fault=1.0)))
     async with Api(app, headers=None) as api:
         await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+        # The admin routes need no credentials.
+        assert await api("GET", "/__sandbox__/health", 200) == {"status": "ok"}
+        assert (await api("GET", "/__sandbox__/requests", 200))["count"] == 0
     assert api.state.records_stored == 0
 
 
@@ -766,13 +773,15 @@ async def test_sandbox_process_async_with_faults_and_custom_keys() -> None:
     assert proc.returncode == 0
 
 
-def test_cli_port_in_use_fails_cleanly() -> None:
+# The sandbox's own module, and `cflow sandbox` (the CLI's subcommand) through its module.
+@pytest.mark.parametrize("module", [["cflow_async.sandbox"], ["cflow_async.cli", "sandbox"]])
+def test_cli_port_in_use_fails_cleanly(module: list[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "cflow_async.sandbox", "--port", str(port)],
+            [sys.executable, "-m", *module, "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,
