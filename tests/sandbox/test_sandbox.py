@@ -63,14 +63,6 @@ UPDATE_SAMPLE: dict[str, Any] = {
         "Build_Date": "3/26/2022 6:30:00 PM",
     },
 }
-SEED_STAGES = [
-    {"ProcessStage": name, "ProcessStageDisplayName": name, "ProcessID": process_id}
-    for name, process_id in [
-        ("User Workflow", "27405"),
-        ("Manager Review", "27406"),
-        ("END", "27407"),
-    ]
-]
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -236,11 +228,6 @@ async def test_getworkflows_openapi_shape(api: Api) -> None:
             ("27406", "Manager Review", 2),
             ("27407", "END", 3),
         ]
-
-
-@pytest.mark.parametrize("workflow", WORKFLOWS)
-async def test_getprocess(api: Api, workflow: str) -> None:
-    assert await api("GET", "getprocess", 200, params={"WorkflowName": workflow}) == SEED_STAGES
 
 
 async def test_getstatus_answers_the_group_asked_for(api: Api) -> None:
