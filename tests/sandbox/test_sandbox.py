@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from cflow_async import CflowClient, NotFoundError
 from cflow_async.sandbox import (
     DEMO_API_KEY,
     DEMO_USER_KEY,
@@ -64,14 +63,6 @@ UPDATE_SAMPLE: dict[str, Any] = {
         "Build_Date": "3/26/2022 6:30:00 PM",
     },
 }
-SEED_STAGES = [
-    {"ProcessStage": name, "ProcessStageDisplayName": name, "ProcessID": process_id}
-    for name, process_id in [
-        ("User Workflow", "27405"),
-        ("Manager Review", "27406"),
-        ("END", "27407"),
-    ]
-]
 
 
 def assert_json_error(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -114,13 +105,6 @@ async def api() -> AsyncIterator[Api]:
         yield sandbox
 
 
-@pytest.fixture
-async def http(cflow_sandbox: CflowSandbox) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on the plugin's sandbox, over a real loopback socket."""
-    async with httpx.AsyncClient(base_url=cflow_sandbox.url, headers=cflow_sandbox.headers) as c:
-        yield c
-
-
 def pick(mapping: dict[str, Any], *keys: str) -> tuple[Any, ...]:
     return tuple(mapping[key] for key in keys)
 
@@ -149,10 +133,6 @@ def seed_responses() -> list[Any]:
 
 
 # --- authentication ---------------------------------------------------------------------------
-
-
-async def test_get_connection_ok(api: Api) -> None:
-    assert await api("GET", CONNECTION, 200) == {"message": "OK"}
 
 
 @pytest.mark.parametrize(
@@ -215,13 +195,8 @@ ERRORS = [
     ("POST", "updaterecord", {"main": {"WorkflowName": "SampleWorkflow"}, "Values": {}}, 400),
     ("POST", "updaterecord", {"main": {**MAIN_44, "RecordId": True}, "Values": {}}, 400),
     ("POST", "updaterecord", {"main": {**MAIN_44, "group_id": []}, "Values": {}}, 400),
-    ("GET", "workflows/Nope", None, 404),
-    ("GET", "workflows/Nope/requests", None, 404),
-    ("POST", "workflows/Nope/requests", {"fields": {}}, 404),
-    ("POST", "workflows/Nope/drafts", {"fields": {}}, 404),
-    ("GET", "workflows/Test/requests/9", None, 404),
-    ("DELETE", "workflows/Test/requests/9", None, 404),
-    ("PUT", "workflows/Test/requests/9", {"fields": {}}, 404),
+    # Approving or rejecting an unknown request (the other OpenAPI routes' 404s are pinned by
+    # test_request_lifecycle and by schemathesis, which sends random ids).
     ("POST", "workflows/Test/requests/9/approve", None, 404),
     ("POST", "workflows/Test/requests/9/reject", None, 404),
 ]
@@ -243,95 +218,49 @@ async def test_not_found_errors_name_what_is_missing(api: Api) -> None:
 # --- legacy read routes -----------------------------------------------------------------------
 
 
-async def test_getworkflows_legacy_shape(api: Api) -> None:
-    assert await api("GET", "getworkflows", 200, params={"username": DEMO_USERNAME}) == {
-        "Workflows": [{"WorkflowDisplayName": name, "WorkflowName": name} for name in WORKFLOWS]
-    }
-
-
 async def test_getworkflows_openapi_shape(api: Api) -> None:
+    # Status and timestamps are checked against the spec by test_sandbox_schemathesis.
     workflows = await api("GET", "getworkflows", 200)
-    assert [w["id"] for w in workflows] == WORKFLOWS
+    assert [(w["id"], w["name"]) for w in workflows] == [(name, name) for name in WORKFLOWS]
     for workflow in workflows:
-        assert workflow["id"] == workflow["name"]
-        assert workflow["status"] == "active"
         assert [(s["id"], s["name"], s["order"]) for s in workflow["stages"]] == [
             ("27405", "User Workflow", 1),
             ("27406", "Manager Review", 2),
             ("27407", "END", 3),
         ]
-        for key in ("createdAt", "updatedAt"):
-            assert workflow[key].endswith("Z")
-            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", workflow[key])
 
 
-@pytest.mark.parametrize("workflow", WORKFLOWS)
-async def test_getprocess(api: Api, workflow: str) -> None:
-    assert await api("GET", "getprocess", 200, params={"WorkflowName": workflow}) == SEED_STAGES
-
-
-async def test_getstatus(api: Api) -> None:
-    params = {"WorkflowName": "User Workflow", "group_id": "27406"}
-    assert await api("GET", "getstatus", 200, params=params) == {
-        "Status": [
-            {"Group_ID": "27406", "Field_Status": status}
-            for status in ("New", "Approved", "Rejected")
-        ]
-    }
+async def test_getstatus_answers_the_group_asked_for(api: Api) -> None:
+    # The seed document's example (group 27406) is compared verbatim below.
     other = await api("GET", "getstatus", 200, params={"WorkflowName": "Test", "group_id": "27407"})
     assert {s["Group_ID"] for s in other["Status"]} == {"27407"}
 
 
 @pytest.mark.parametrize(
-    ("index", "path"),
+    ("index", "method", "path"),
     [
-        (0, "getworkflows"),
-        (1, "getprocess"),
-        (2, "getstatus"),
-        (5, "getworkflowprocessfieldsformap"),
-        (6, "getworkflowfieldsets"),
-        (7, "getworkflowprocessfieldsets"),
+        (0, "GET", "getworkflows"),
+        (1, "GET", "getprocess"),
+        (2, "GET", "getstatus"),
+        (3, "POST", "submitrecord"),
+        (5, "GET", "getworkflowprocessfieldsformap"),
+        (6, "GET", "getworkflowfieldsets"),
+        (7, "GET", "getworkflowprocessfieldsets"),
     ],
 )
-async def test_seed_document_examples_verbatim(api: Api, index: int, path: str) -> None:
-    expected = seed_responses()[index]
-    params = {"username": DEMO_USERNAME, "WorkflowName": "User Workflow", "group_id": "27406"}
-    got = await api("GET", path, 200, params=params)
-    assert got == expected
-    # Compared as JSON text too, so key order and the odd "default:" key are pinned.
-    assert json.dumps(got) == json.dumps(expected)
-
-
-async def test_seed_submit_example_answers_44(api: Api) -> None:
+async def test_seed_document_examples_verbatim(
+    api: Api, index: int, method: str, path: str
+) -> None:
     responses = seed_responses()
     assert len(responses) == 8
-    assert await api("POST", "submitrecord", 200, SUBMIT_SAMPLE) == responses[3]
-    assert responses[3] == {"Record_Id": "44"}
-
-
-async def test_field_definitions_quirks(api: Api) -> None:
-    params = {"WorkflowName": "User Workflow", "group_id": "27406"}
-    fields = await api("GET", "getworkflowprocessfieldsformap", 200, params=params)
-    by_name = {field["name"]: field for field in fields}
-    assert all("default:" in field and "default" not in field for field in fields)
-    assert by_name["R_Comments1"]["default:"] == ""
-    assert by_name["R_Status1"]["default:"] is None
-    assert [o["value"] for o in by_name["R_Status1"]["options"]] == ["New", "Approved", "Rejected"]
-    assert by_name["RecordId"]["required"] is True
-    assert list(by_name) == [
-        "City",
-        "Email",
-        "R_Approved By2",
-        "R_Approved Date2",
-        "GoogleSheetRowNumber",
-        "R_Approved By1",
-        "R_Approved Date1",
-        "R_Comments1",
-        "R_Status1",
-        "Name",
-        "Phone",
-        "RecordId",
-    ]
+    if method == "POST":
+        got = await api(method, path, 200, SUBMIT_SAMPLE)
+    else:
+        params = {"username": DEMO_USERNAME, "WorkflowName": "User Workflow", "group_id": "27406"}
+        got = await api(method, path, 200, params=params)
+    assert got == responses[index]
+    # Compared as JSON text too, so key order and the odd "default:" key are pinned.
+    assert json.dumps(got) == json.dumps(responses[index])
 
 
 @pytest.mark.parametrize("path", ["getworkflowfieldsets", "getworkflowprocessfieldsets"])
@@ -349,42 +278,19 @@ async def test_field_definitions_per_workflow(api: Api, path: str) -> None:
 # --- legacy writes ----------------------------------------------------------------------------
 
 
-async def test_submit_and_update_records(api: Api) -> None:
-    params = {"username": DEMO_USERNAME, "WorkflowName": "SampleWorkflow"}
-    first = await api("POST", "submitrecord", 200, SUBMIT_SAMPLE, params=params)
-    assert first == {"Record_Id": "44"}
-    assert await api("POST", "submitrecord", 200, submission("Test", any=[1])) == {
-        "Record_Id": "45"
-    }
-    update = {**UPDATE_SAMPLE, "main": {**UPDATE_SAMPLE["main"], "RecordId": "44"}}
-    assert await api("POST", "updaterecord", 200, update) == {"Record_Id": "44"}
-
-    records = await api("GET", "/__sandbox__/records", 200)
-    assert records["count"] == 2
-    record = records["records"][0]
-    assert pick(record, "Record_Id", "WorkflowName", "group_id") == (
-        "44",
-        "SampleWorkflow",
-        "27408",
-    )
-    assert record["updateCount"] == 1
-    assert pick(record["values"], "City", "Work_Status") == ("tiruchirappalli", ["Stage"])
-    stats = await api("GET", "/__sandbox__/stats", 200)
-    assert pick(stats, "records_stored", "submits_applied", "updates_applied") == (2, 2, 1)
-
-
-async def test_update_accepts_integer_ids_and_query_params(api: Api) -> None:
-    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
-    params = {"WorkflowName": "SampleWorkflow", "group_id": "27406"}
-    body = {"main": {"RecordId": 44}, "Values": {"City": "madurai"}}
-    assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "44"}
-    assert api.state.records["44"].values["City"] == "madurai"
-
-
-async def test_submit_takes_the_workflow_name_from_the_query(api: Api) -> None:
+async def test_workflow_and_group_may_come_from_the_query(api: Api) -> None:
     body = {"main": {}, "dynamicobj": {}}
     answer = await api("POST", "submitrecord", 200, body, params={"WorkflowName": "Test"})
     assert answer == {"Record_Id": "44"}
+    # An update may also give the record id as an integer.
+    await api("POST", "submitrecord", 200, SUBMIT_SAMPLE)
+    # 27408 (the legacy document's) is no stage: the record keeps it, the stage stays.
+    params = {"WorkflowName": "SampleWorkflow", "group_id": "27408"}
+    body = {"main": {"RecordId": 45}, "Values": {"City": "madurai"}}
+    assert await api("POST", "updaterecord", 200, body, params=params) == {"Record_Id": "45"}
+    assert api.state.records["45"].values["City"] == "madurai"
+    assert api.state.records["45"].group_id == "27408"
+    assert api.state.stats_json()["updates_applied"] == 1
 
 
 DEEP = b"[" * 5000 + b"]" * 5000
@@ -444,13 +350,11 @@ async def test_malformed_bodies_are_json_errors_and_store_nothing(
     ("values", "named"),
     [
         ({"Nope": "x", "City": "y", "Other": 1}, ["Nope", "Other"]),
-        ({"Build_Date": "2022-03-26 18:30"}, ["Build_Date"]),
         ({"Build_Date": "2/30/2022 6:30:00 PM"}, ["Build_Date"]),
         ({"Build_Date": "3/26/2022 13:30:00 PM"}, ["Build_Date"]),
         ({"Build_Date": "3/26/2022 6:30 PM"}, ["Build_Date"]),
         ({"Work_Status": "Stage"}, ["Work_Status"]),
         ({"Work_Status": ["Stage", 3]}, ["Work_Status"]),
-        ({"Completed_work": ["not an option"]}, ["Completed_work"]),
         ({"City": {"nested": True}}, ["City"]),
         ({"City": True}, ["City"]),
     ],
@@ -468,9 +372,7 @@ async def test_submit_field_validation(api: Api, values: dict[str, Any], named: 
 @pytest.mark.parametrize(
     ("workflow", "values"),
     [
-        ("SampleWorkflow", {"Build_Date": "03/26/2022 06:30:00 AM"}),
         ("SampleWorkflow", {"Build_Date": "12/31/1999 12:00:00 AM"}),
-        ("SampleWorkflow", {"Build_Date": ""}),
         ("SampleWorkflow", {"Work_Status": []}),
         ("SampleWorkflow", {"R_Status1": "Approved", "R_Comments1": "", "Phone": 12345}),
         ("SampleWorkflow", {"City": None}),
@@ -493,16 +395,10 @@ async def test_get_workflow(api: Api) -> None:
 
 
 async def test_request_lifecycle(api: Api) -> None:
+    # Creating, listing, getting and approving are compared by the CLI's test_requests_lifecycle.
     base = "workflows/SampleWorkflow/requests"
     request = await api("POST", base, 201, {"fields": {"City": "trichy"}})
-    assert isinstance(request["id"], str)
-    assert pick(request, "status", "currentStage") == ("pending", "Manager Review")
-    assert pick(request, "workflowId", "submittedBy") == ("SampleWorkflow", DEMO_USERNAME)
     item = f"{base}/{request['id']}"
-
-    assert await api("GET", base, 200) == [request]
-    assert await api("GET", item, 200) == request
-    assert await api("GET", "workflows/Test/requests", 200) == []
     await api("GET", f"workflows/Test/requests/{request['id']}", 404)
 
     updated = await api("PUT", item, 200, {"fields": {"Email": "a@b.c"}})
@@ -510,13 +406,11 @@ async def test_request_lifecycle(api: Api) -> None:
     await api("PUT", item, 400, {"fields": {"Bogus": 1}})
 
     approved = await api("POST", f"{item}/approve", 200, {"comment": "looks good"})
-    assert pick(approved, "status", "currentStage") == ("approved", "END")
     assert pick(approved["comments"][-1], "comment", "stage") == ("looks good", "Manager Review")
     actions = [entry["action"] for entry in approved["history"]]
     assert actions == ["submitted", "updated", "approved"]
     # A closed request takes no more actions or updates.
     await api("POST", f"{item}/approve", 400)
-    await api("POST", f"{item}/reject", 400)
     await api("PUT", item, 400, {"fields": {}})
 
     assert await api("DELETE", item, 204) is None
@@ -526,15 +420,12 @@ async def test_request_lifecycle(api: Api) -> None:
     assert pick(stats, "requests_created", "requests_stored") == (1, 0)
 
 
-async def test_draft_is_submitted_by_approve(api: Api) -> None:
+async def test_a_draft_is_submitted_by_approve_not_rejected(api: Api) -> None:
     draft = await api("POST", "workflows/Test/drafts", 201, {"fields": {"x": 1}})
-    assert pick(draft, "status", "currentStage") == ("draft", "User Workflow")
     item = f"workflows/Test/requests/{draft['id']}"
     await api("POST", f"{item}/reject", 400)
     submitted = await api("POST", f"{item}/approve", 200)
     assert pick(submitted, "status", "currentStage") == ("pending", "Manager Review")
-    approved = await api("POST", f"{item}/approve", 200, {})
-    assert pick(approved, "status", "currentStage") == ("approved", "END")
 
 
 async def create_request(api: Api) -> str:
@@ -561,35 +452,9 @@ async def test_reject_and_reassign(api: Api) -> None:
     await api("POST", f"{item}/approve", 400, {"reassignTo": DEMO_USERNAME})
 
 
-@pytest.mark.parametrize(
-    "body",
-    [{"comment": 5}, {"comment": None}, {"reassignTo": ["x"]}, {"reassignTo": None}, [], "text"],
-)
-async def test_approval_action_validation(api: Api, body: Any) -> None:
-    item = await create_request(api)
-    for action in ("approve", "reject"):
-        await api("POST", f"{item}/{action}", 400, body)
-    assert (await api("GET", item, 200))["status"] == "pending"
-
-
-@pytest.mark.parametrize(
-    "body", [{}, {"fields": None}, {"fields": []}, {"fields": "x"}, {"other": {}}, [], 1]
-)
-async def test_create_requires_fields_object(api: Api, body: Any) -> None:
-    for path in ("requests", "drafts"):
-        await api("POST", f"workflows/Test/{path}", 400, body)
-    assert api.state.requests_stored == 0
-
-
-async def test_users_and_roles(api: Api) -> None:
-    users = await api("GET", "users", 200)
-    by_name = {user["username"]: user for user in users}
-    assert by_name[DEMO_USERNAME]["role"] == "Admin"
-    assert by_name["manager@sandbox.local"]["role"] == "Manager"
-    assert by_name["ashoka@cavintek.com"]["role"] == "User"
-    assert all(user["status"] in ("active", "inactive") for user in users)
+async def test_every_role_has_every_permission_area(api: Api) -> None:
+    # Users, their roles and the role names are compared by the CLI's test_users/test_roles.
     roles = await api("GET", "roles", 200)
-    assert [role["name"] for role in roles] == ["Admin", "Manager", "User"]
     assert all(
         set(role["permissions"]) == {"workflows", "lookups", "reports", "support"} for role in roles
     )
@@ -598,13 +463,6 @@ async def test_users_and_roles(api: Api) -> None:
 # --- admin routes -----------------------------------------------------------------------------
 
 FAULTS = "/__sandbox__/faults"
-
-
-async def test_admin_routes_need_no_credentials() -> None:
-    async with Api(headers=None) as api:
-        for path in ("health", "faults", "stats", "records", "requests"):
-            await api("GET", f"/__sandbox__/{path}", 200)
-        assert (await api("GET", "/__sandbox__/stats", 200))["requests_seen"] == 0
 
 
 A_CONFIG = {"rate": 0.5, "statuses": [429, 503], "retry_after": 2, "seed": 7, "methods": ["post"]}
@@ -721,28 +579,26 @@ async def test_act_before_fault_still_checks_credentials() -> None:
     app = create_app(SandboxConfig(faults=FaultConfig(rate=1.0, act_before_fault=1.0)))
     async with Api(app, headers=None) as api:
         await api("POST", "submitrecord", 503, SUBMIT_SAMPLE)
+        # The admin routes need no credentials.
+        assert await api("GET", "/__sandbox__/health", 200) == {"status": "ok"}
+        assert (await api("GET", "/__sandbox__/requests", 200))["count"] == 0
     assert api.state.records_stored == 0
 
 
 async def test_random_faults_are_reproducible_with_a_seed() -> None:
     async def run(seed: int) -> list[int]:
-        config = SandboxConfig(faults=FaultConfig(rate=0.4, statuses=[500, 502, 503], seed=seed))
-        async with Api(create_app(config)) as api:
-            return [(await api.get(f"{API}/users")).status_code for _ in range(40)]
+        faults = FaultConfig(rate=0.4, statuses=[500, 502, 503], seed=seed)
+        async with Api(create_app(SandboxConfig(faults=faults))) as api:
+            first = [(await api.get(f"{API}/users")).status_code for _ in range(40)]
+            api.state.set_faults(faults)  # which reseeds: the same sequence again
+            assert [(await api.get(f"{API}/users")).status_code for _ in range(40)] == first
+            return first
 
     first, again, other = await run(11), await run(11), await run(12)
     assert first == again
     assert first != other
     assert set(first) <= {200, 500, 502, 503}
     assert 5 < sum(status != 200 for status in first) < 35
-
-
-async def test_set_faults_reseeds(api: Api) -> None:
-    async def statuses() -> list[int]:
-        api.state.set_faults(FaultConfig(rate=0.5, seed=3))
-        return [(await api.get(f"{API}/users")).status_code for _ in range(20)]
-
-    assert await statuses() == await statuses()
 
 
 async def test_fault_filters_and_admin_paths_untouched(api: Api) -> None:
@@ -762,8 +618,10 @@ async def test_latency(api: Api) -> None:
     assert api.state.stats_json()["requests_delayed"] == 1
 
 
-async def test_drop_without_socket_raises(api: Api) -> None:
-    api.state.set_faults({"script": [{"drop": True, "act": True}]})
+async def test_in_process_transport_has_no_socket(api: Api) -> None:
+    assert await api("GET", NODELAY, 200) == {"tcp_nodelay": None}
+    # A random drop that acts first (act_before_fault=1): the write is stored all the same.
+    api.state.set_faults(FaultConfig(drop_rate=1.0, act_before_fault=1.0, methods=["POST"]))
     with pytest.raises(SandboxConnectionDropped):
         await api.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
     assert api.state.records_stored == 1
@@ -783,33 +641,6 @@ def test_fault_config_python_validation() -> None:
     assert FaultConfig.from_json(config.to_json()) == config
 
 
-# --- the client in-process, as the README shows --------------------------------------------
-
-
-async def test_the_client_runs_against_the_in_process_sandbox() -> None:
-    app = create_app()
-    async with (
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as http,
-        CflowClient(
-            api_key=DEMO_API_KEY,
-            user_key=DEMO_USER_KEY,
-            username=DEMO_USERNAME,
-            base_url="http://127.0.0.1",
-            http_client=http,
-        ) as cflow,
-    ):
-        processes = await cflow.get_process("SampleWorkflow")
-        assert [s.process_id for s in processes] == ["27405", "27406", "27407"]
-        record_id = await cflow.submit_record("Test", {"Name": "in-process"})
-        request = await cflow.requests.create("TrWorkflow", {"Amount": 5})
-        approved = await cflow.requests.approve("TrWorkflow", str(request.id), comment="ok")
-        with pytest.raises(NotFoundError):
-            await cflow.get_process("NoSuchWorkflow")
-    assert record_id == "44"
-    assert app.state.sandbox.records_stored == 1
-    assert str(approved.status) == "approved"
-
-
 # --- real sockets -----------------------------------------------------------------------------
 
 # Accepted connections have TCP_NODELAY, however the sandbox is started: without it Nagle's
@@ -817,12 +648,6 @@ async def test_the_client_runs_against_the_in_process_sandbox() -> None:
 # Checked on the server's accepted socket (the admin route reads it with getsockopt), not with
 # a clock.
 NODELAY = "/__sandbox__/connection"
-
-
-def nodelay_on_one_connection(url: str) -> list[bool | None]:
-    # Two requests on one kept-alive connection: the second is the case Nagle delays.
-    with httpx.Client(base_url=url) as client:
-        return [client.get(NODELAY).json()["tcp_nodelay"] for _ in range(2)]
 
 
 async def test_run_sandbox_serves_over_loopback() -> None:
@@ -840,6 +665,7 @@ async def test_run_sandbox_serves_over_loopback() -> None:
             submitted = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
             assert submitted.json() == {"Record_Id": "44"}
             assert (await c.get(f"{API}/getworkflows")).status_code == 200
+            # Two requests on one kept-alive connection: the second is the case Nagle delays.
             assert [(await c.get(NODELAY)).json()["tcp_nodelay"] for _ in range(2)] == [True] * 2
         assert sb.state.records_stored == 1
     assert asyncio.all_tasks() == before
@@ -858,55 +684,6 @@ async def test_run_sandbox_on_ipv6_loopback_sets_tcp_nodelay() -> None:
             assert (await c.get(NODELAY)).json()["tcp_nodelay"] is True
     finally:
         await context.__aexit__(None, None, None)
-
-
-def test_cflow_sandbox_command_sets_tcp_nodelay() -> None:
-    # `cflow sandbox --port 0`, the CLI's subcommand, as a child.
-    command = [sys.executable, "-m", "cflow_async.cli", "sandbox", "--port", "0"]
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True
-    ) as p:
-        try:
-            assert p.stdout is not None
-            match = re.search(r"on (http://\S+)", line := p.stdout.readline())
-            assert match, line
-            assert nodelay_on_one_connection(match.group(1)) == [True, True]
-        finally:
-            p.terminate()
-
-
-async def test_in_process_transport_has_no_socket_to_report(api: Api) -> None:
-    assert await api("GET", NODELAY, 200) == {"tcp_nodelay": None}
-
-
-async def test_run_sandbox_refuses_non_loopback() -> None:
-    with pytest.raises(ValueError, match="loopback"):
-        async with run_sandbox(host="0.0.0.0"):
-            pass
-
-
-async def test_status_fault_keeps_the_connection_usable(
-    cflow_sandbox: CflowSandbox, http: httpx.AsyncClient
-) -> None:
-    cflow_sandbox.fail_next(status=503, retry_after="1")
-    first = await http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    second = await http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert (first.status_code, first.headers["retry-after"]) == (503, "1")
-    assert second.json() == {"Record_Id": "44"}
-
-
-@pytest.mark.parametrize("act", [False, True])
-async def test_drop_over_socket_httpx(
-    cflow_sandbox: CflowSandbox, http: httpx.AsyncClient, act: bool
-) -> None:
-    cflow_sandbox.fail_next(path_contains="submitrecord", drop=True, act=act)
-    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-        await http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    # The next request (new connection) works, and shows whether the drop acted.
-    after = await http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-    assert after.json() == {"Record_Id": "45" if act else "44"}
-    assert len(cflow_sandbox.records()) == (2 if act else 1)
-    assert cflow_sandbox.stats()["faults_injected"]["drop"] == 1
 
 
 def _raw_exchange(url: str, request: bytes) -> bytes:
@@ -940,24 +717,6 @@ async def test_drop_over_raw_socket_sends_no_byte(cflow_sandbox: CflowSandbox) -
     assert b'{"Record_Id":"45"}' in normal
 
 
-@pytest.mark.cflow_faults(drop_rate=0.5, act_before_fault=1.0, seed=5, methods=["POST"])
-async def test_random_drops_over_socket_are_counted(
-    cflow_sandbox: CflowSandbox, http: httpx.AsyncClient
-) -> None:
-    outcomes = []
-    for _ in range(12):
-        try:
-            response = await http.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
-            outcomes.append(response.status_code)
-        except httpx.TransportError:
-            outcomes.append(0)
-    stats = cflow_sandbox.stats()
-    assert stats["faults_injected"]["drop"] == outcomes.count(0) > 0
-    assert outcomes.count(200) > 0
-    # Every POST was applied, answered or not: act_before_fault=1.
-    assert stats["records_stored"] == 12 == stats["submits_applied"]
-
-
 # --- CLI and child process ----------------------------------------------------------------------
 
 
@@ -980,7 +739,12 @@ def test_sandbox_process_sync() -> None:
         with httpx.Client(base_url=proc.url, headers=proc.headers) as c:
             assert c.get(CONNECTION).json() == {"message": "OK"}
             assert c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE).json() == {"Record_Id": "44"}
-        assert nodelay_on_one_connection(proc.url) == [True, True]
+            # Two requests on one kept-alive connection: the second is the case Nagle delays.
+            assert [c.get(NODELAY).json()["tcp_nodelay"] for _ in range(2)] == [True, True]
+        # Ctrl-C exits cleanly (the async test below leaves through SIGTERM).
+        assert proc.pid is not None
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
     assert proc.returncode == 0
 
 
@@ -996,21 +760,15 @@ async def test_sandbox_process_async_with_faults_and_custom_keys() -> None:
     assert proc.returncode == 0
 
 
-def test_cli_exits_zero_on_sigint() -> None:
-    with SandboxProcess() as proc:
-        assert proc.pid is not None
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(10) == 0
-    assert proc.returncode == 0
-
-
-def test_cli_port_in_use_fails_cleanly() -> None:
+# The sandbox's own module, and `cflow sandbox` (the CLI's subcommand) through its module.
+@pytest.mark.parametrize("module", [["cflow_async.sandbox"], ["cflow_async.cli", "sandbox"]])
+def test_cli_port_in_use_fails_cleanly(module: list[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "cflow_async.sandbox", "--port", str(port)],
+            [sys.executable, "-m", *module, "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=30,

@@ -80,25 +80,6 @@ def test_strict_mode_without_the_asyncio_mark_does_not_run_async_tests(
     assert _run(pytester, "strict", ASYNC_TESTS.format(mark="")).ret != 0
 
 
-def test_cflow_sandbox_in_a_plain_sync_test(pytester: pytest.Pytester) -> None:
-    source = """
-        import httpx
-
-        def test_sync(cflow_sandbox):
-            assert cflow_sandbox.url.startswith("http://127.0.0.1:")
-            assert set(cflow_sandbox.headers) == {"apikey", "userkey", "username"}
-            assert cflow_sandbox.headers["apikey"] == cflow_sandbox.api_key
-            url = cflow_sandbox.url + "/integromat/api/cflow/submitrecord"
-            body = {"main": {"WorkflowName": "Test"}, "dynamicobj": {"a": "b"}}
-            response = httpx.post(url, json=body, headers=cflow_sandbox.headers)
-            assert response.json() == {"Record_Id": "44"}
-            assert len(cflow_sandbox.records()) == 1
-            cflow_sandbox.reset()
-            assert cflow_sandbox.records() == []
-    """
-    _run(pytester, "strict", source).assert_outcomes(passed=1)
-
-
 def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytester) -> None:
     source = """
         import httpx
@@ -119,39 +100,6 @@ def test_the_cflow_faults_marker_applies_to_its_test_only(pytester: pytest.Pytes
     """
     result = _run(pytester, "auto", source, "-p", "no:randomly", "--strict-markers")
     result.assert_outcomes(passed=2)
-
-
-TENANT = """
-workflows:
-  - name: Leave
-    display_name: Leave request
-    stages:
-      - {name: Employee, id: "500"}
-      - {name: Manager, id: "501"}
-      - {name: END, id: "502"}
-    fields:
-      - {name: Days, type: text, label: Days, required: true}
-"""
-
-
-def test_the_ini_option_loads_a_tenant_file(pytester: pytest.Pytester) -> None:
-    (pytester.path / "data").mkdir()
-    (pytester.path / "data" / "tenant.yaml").write_text(TENANT)
-    source = """
-        import pytest
-        from cflow_async import BadRequestError
-
-        async def test_tenant(cflow_client):
-            assert [w.name for w in await cflow_client.get_workflows()] == ["Leave"]
-            assert [s.process_id for s in await cflow_client.get_process("Leave")] == [
-                "500", "501", "502"
-            ]
-            with pytest.raises(BadRequestError):
-                await cflow_client.submit_record("Leave", {})
-            assert await cflow_client.submit_record("Leave", {"Days": "2"}) == "44"
-    """
-    ini = "cflow_sandbox_data = data/tenant.yaml"
-    _run(pytester, "auto", source, ini=ini).assert_outcomes(passed=1)
 
 
 def test_a_bad_tenant_file_is_one_clear_error(pytester: pytest.Pytester) -> None:
