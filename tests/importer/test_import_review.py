@@ -4,6 +4,7 @@ caller, an unbounded Retry-After, and a journal left locked by a failed ``open_i
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import sqlite3
 import zipfile
@@ -115,6 +116,32 @@ async def test_reconcile_with_no_done_row_says_it_relies_on_settle(
         again = await imp.run(reconcile=True, settle=5.0)
     assert again.submitted == 1
     assert "only because --settle 5 s have passed" in caplog.text
+
+
+async def test_reconcile_waits_out_the_settle_time_before_reading_the_listing(
+    imp: Bench, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cflow_async.importer.reconcile as reconcile
+
+    waits: list[float] = []
+
+    class Asyncio:  # reconcile's own asyncio: its sleeps recorded, and slept
+        async def sleep(self, delay: float) -> None:
+            waits.append(delay)
+            await asyncio.sleep(delay)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(asyncio, name)
+
+    monkeypatch.setattr(reconcile, "asyncio", Asyncio())
+    imp.fake.script = {"2": [502]}  # sent just now, outcome unknown
+    await imp.run(imp.sheet(1))
+    with caplog.at_level("INFO", logger="cflow_async.importer"):
+        again = await imp.run(reconcile=True, settle=0.2)
+    assert waits, "the listing is read only once settle has passed"
+    assert 0 < waits[0] <= 0.2
+    assert "for the previous run's requests to land" in caplog.text
+    assert again.submitted == 1
 
 
 # -- 4: SQLite errors are JournalErrors ---------------------------------------------------

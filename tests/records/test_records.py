@@ -186,6 +186,11 @@ def test_problem_messages_say_what_would_do(schema: RecordSchema) -> None:
     assert "'Done'" in problem.message
     (problem,) = schema.check({"RecordId": "1", DATE: "tomorrow"})
     assert "3/26/2022 6:30:00 PM" in problem.message
+    # A select whose definition lists no options takes any string, and says so.
+    bare = RecordSchema.from_json([{"name": "Pick", "type": "select", "label": "Pick"}])
+    assert bare.check({"Pick": "anything"}) == []
+    (problem,) = bare.check({"Pick": 5})
+    assert problem.message == "5 is not an option; a select value is a string"
 
 
 def test_a_scalar_for_a_multiple_field_is_wrapped_and_an_empty_select_clears_it(

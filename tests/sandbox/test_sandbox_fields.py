@@ -11,6 +11,7 @@ import pytest
 
 from cflow_async import CflowClient
 from cflow_async.sandbox import RunningSandbox, SandboxConfig, SandboxProcess, run_sandbox
+from cflow_async.sandbox.validation import ApiError, validate_fields
 from cflow_async.testing import CflowSandbox
 
 API = "/integromat/api/cflow"
@@ -89,6 +90,20 @@ def test_values_that_do_not_fit_are_a_400_listing_every_problem(
         assert error["problem"].startswith(problems[error["field"]])
         assert error["field"] in body["message"]
     assert cflow_sandbox.records() == []
+
+
+def test_only_what_a_definition_says_is_checked() -> None:
+    # Not every select lists its options, and some types (attachments, tables) say nothing
+    # about their values: those take any value of the right shape, as the client's schema.
+    definitions = {
+        "Pick": {"type": "select"},
+        "Picks": {"type": "select", "multiple": True},
+        "Files": {"type": "attachment"},
+    }
+    values = {"Pick": "anything", "Picks": ["a", "b"], "Files": [{"name": "a.pdf"}]}
+    validate_fields("W", definitions, values)
+    with pytest.raises(ApiError, match="Pick must be a string"):
+        validate_fields("W", definitions, {"Pick": 5})
 
 
 async def test_required_fields_are_needed_on_submit_not_on_update() -> None:
