@@ -39,12 +39,6 @@ def creds() -> dict[str, Any]:
     return dict(CREDS)
 
 
-@pytest.fixture
-def fast_retry() -> RetryPolicy:
-    """Retries on, with backoffs short enough to keep the suite fast."""
-    return FAST_RETRY
-
-
 class RecordingAsyncio:
     """Stands in for ``asyncio`` inside ``cflow_async._transport`` only: records the backoff
     delays it is asked to sleep instead of sleeping them."""
@@ -69,11 +63,6 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordingAsyncio:
     return recorder
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.fixture(autouse=True)
 def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tests must not pick up a developer's real settings.
@@ -83,9 +72,9 @@ def _no_cflow_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def client(creds: dict[str, Any], fast_retry: RetryPolicy) -> AsyncIterator[CflowClient]:
+async def client(creds: dict[str, Any]) -> AsyncIterator[CflowClient]:
     """A client for pytest-httpx unit tests (httpx backend, tiny backoffs)."""
-    async with CflowClient(**creds, http_backend="httpx", retry=fast_retry) as c:
+    async with CflowClient(**creds, http_backend="httpx", retry=FAST_RETRY) as c:
         yield c
 
 
@@ -101,9 +90,7 @@ def sandbox(cflow_sandbox: Any) -> Any:
 
 
 @pytest.fixture
-async def sandbox_client(
-    sandbox: Any, backend: str, fast_retry: RetryPolicy
-) -> AsyncIterator[CflowClient]:
+async def sandbox_client(sandbox: Any, backend: str) -> AsyncIterator[CflowClient]:
     """A real client on the given backend talking to the sandbox over loopback."""
     async with CflowClient(
         api_key=sandbox.api_key,
@@ -111,6 +98,6 @@ async def sandbox_client(
         username=sandbox.username,
         base_url=sandbox.url,
         http_backend=backend,  # type: ignore[arg-type]
-        retry=fast_retry,
+        retry=FAST_RETRY,
     ) as c:
         yield c
