@@ -230,20 +230,11 @@ def test_a_breaking_change_is_loud_until_facade_yaml_is_updated(project: Path) -
     assert result.returncode == 0, result.stderr  # it still regenerates
     summary = "**BREAKING**: 2 breaking change(s); facade methods: "
     assert f"{summary}`requests.delete`, `requests.list`\n" in result.stdout
-    assert "**BREAKING** operation removed" in result.stdout
-    assert "facade: requests.delete" in result.stdout
-    assert "(query status, required); facade: requests.list" in result.stdout
     assert not (project / "generated/cflow_openapi/api/requests/delete_request.py").exists()
     _spec_tests_pass(project)
 
-    check = _run(project, "scripts/check_facade.py")
-    assert check.returncode == 1
-    assert "requests.delete (deleteRequest): the operation is no longer in the document" in (
-        check.stderr
-    )
-    assert "requests.list (listRequests): now requires query parameter(s) ['status']" in (
-        check.stderr
-    )
+    # Its messages are test_check_facade.py's; here, that the flow stops on them.
+    assert _run(project, "scripts/check_facade.py").returncode == 1
 
     # The deliberate step: drop requests.delete, give requests.list its new argument.
     facade = project / "openapi" / "facade.yaml"
