@@ -517,9 +517,6 @@ async def test_failure_ends_the_call_after_its_attempts(
     assert (UNKNOWN_HINT in str(error)) is case.unknown
     if not isinstance(case.step, type):
         assert error.status_code == _status(case.step)
-        # The request it carries for debugging has its keys redacted.
-        assert error.response.request.headers["apikey"] != API_KEY
-        assert error.response.request.headers["userkey"] != USER_KEY
     if case.delays is not None:
         assert sleeps.delays == list(case.delays)
     if case.retry_after is not None:
