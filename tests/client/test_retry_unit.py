@@ -339,7 +339,6 @@ async def test_with_options_is_a_light_copy_sharing_pool_and_budget(backend: str
     assert copy.timeout == httpx.Timeout(3.0)
     assert cflow.timeout == DEFAULT_TIMEOUT
     assert copy.http_backend == cflow.http_backend
-    assert copy.base_url == cflow.base_url
 
     # Only a retry policy: the timeout is kept, and vice versa.
     assert cflow.with_options(retry=other).timeout == cflow.timeout
