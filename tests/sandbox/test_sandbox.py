@@ -463,7 +463,6 @@ A_CONFIG = {"rate": 0.5, "statuses": [429, 503], "retry_after": 2, "seed": 7, "m
 async def test_admin_faults_put_and_patch(api: Api) -> None:
     default = await api("GET", FAULTS, 200)
     assert default == FaultConfig().to_json()
-    assert default["statuses"] == [503]
     put = await api("PUT", FAULTS, 200, A_CONFIG)
     assert pick(put, "retry_after", "methods") == ("2", ["POST"])
     patched = await api("PATCH", FAULTS, 200, {"latency": 0.25})
@@ -519,14 +518,14 @@ async def test_admin_script_append_and_reset(api: Api) -> None:
 
 
 async def test_scripted_fault_with_retry_after(api: Api) -> None:
-    api.state.set_faults(
-        FaultConfig(
-            script=[
-                ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
-                {"status": 429, "retry_after": "Wed, 21 Oct 2037 07:28:00 GMT"},
-            ]
-        )
+    faults = FaultConfig(
+        script=[
+            ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
+            {"status": 429, "retry_after": "Wed, 21 Oct 2037 07:28:00 GMT"},
+        ]
     )
+    assert FaultConfig.from_json(faults.to_json()) == faults  # the admin API's JSON round trip
+    api.state.set_faults(faults)
     # The GET skips the POST-only entry and takes the second one.
     first = await api.get(CONNECTION)
     assert first.status_code == 429
@@ -636,11 +635,6 @@ async def test_run_sandbox_serves_over_loopback() -> None:
     before = asyncio.all_tasks()
     async with run_sandbox() as sb:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sb.url)
-        assert (sb.api_key, sb.user_key, sb.username) == (
-            DEMO_API_KEY,
-            DEMO_USER_KEY,
-            DEMO_USERNAME,
-        )
         assert DEMO_API_KEY not in repr(sb)
         async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
             submitted = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
@@ -716,14 +710,12 @@ def test_sandbox_process_sync() -> None:
         )
         with httpx.Client(base_url=proc.url, headers=proc.headers) as c:
             assert c.get(CONNECTION).json() == {"message": "OK"}
-            assert c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE).json() == {"Record_Id": "44"}
             # Two requests on one kept-alive connection: the second is the case Nagle delays.
             assert [c.get(NODELAY).json()["tcp_nodelay"] for _ in range(2)] == [True, True]
         # Ctrl-C exits cleanly (the async test below leaves through SIGTERM).
         assert proc.pid is not None
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    assert proc.returncode == 0
 
 
 async def test_sandbox_process_async_with_faults_and_custom_keys() -> None:
