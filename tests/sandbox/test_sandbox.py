@@ -162,13 +162,6 @@ async def test_custom_credentials() -> None:
     async with Api(create_app(config), headers=custom) as api:
         await api("GET", CONNECTION, 200)
         await api("GET", CONNECTION, 401, headers=AUTH)
-        assert (await api("GET", "users", 200))[0]["username"] == "me@example.com"
-
-
-async def test_unknown_method_is_a_json_405(api: Api) -> None:
-    response = await api.delete(f"{API}/getworkflows")
-    assert_json_error(response, 405)
-    assert "GET" in response.headers["allow"]
 
 
 # Requests answered with a JSON error. Each case runs after SUBMIT_SAMPLE was stored as record
@@ -176,6 +169,7 @@ async def test_unknown_method_is_a_json_405(api: Api) -> None:
 MAIN_44 = {"WorkflowName": "SampleWorkflow", "RecordId": "44"}
 ERRORS = [
     ("GET", "nope", None, 404),
+    ("DELETE", "getworkflows", None, 405),  # its Allow header is schemathesis' pin
     ("GET", "getprocess", None, 400),
     ("GET", "getprocess?WorkflowName=", None, 400),
     ("GET", "getstatus?WorkflowName=Test&group_id=1", None, 404),
@@ -439,8 +433,6 @@ async def test_reject_and_reassign(api: Api) -> None:
     body = {"reassignTo": "ashoka@cavintek.com", "comment": "over to you"}
     reassigned = await api("POST", f"{item}/approve", 200, body)
     assert pick(reassigned, "status", "currentStage") == ("pending", "Manager Review")
-    assert reassigned["assignedTo"] == "ashoka@cavintek.com"
-    assert reassigned["comments"][-1]["comment"] == "over to you"
     assert reassigned["history"][-1]["action"] == "reassigned"
 
     for target in ("nobody@nowhere", "former.employee@sandbox.local", ""):
@@ -471,7 +463,6 @@ A_CONFIG = {"rate": 0.5, "statuses": [429, 503], "retry_after": 2, "seed": 7, "m
 async def test_admin_faults_put_and_patch(api: Api) -> None:
     default = await api("GET", FAULTS, 200)
     assert default == FaultConfig().to_json()
-    assert default["statuses"] == [503]
     put = await api("PUT", FAULTS, 200, A_CONFIG)
     assert pick(put, "retry_after", "methods") == ("2", ["POST"])
     patched = await api("PATCH", FAULTS, 200, {"latency": 0.25})
@@ -527,14 +518,14 @@ async def test_admin_script_append_and_reset(api: Api) -> None:
 
 
 async def test_scripted_fault_with_retry_after(api: Api) -> None:
-    api.state.set_faults(
-        FaultConfig(
-            script=[
-                ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
-                {"status": 429, "retry_after": "Wed, 21 Oct 2037 07:28:00 GMT"},
-            ]
-        )
+    faults = FaultConfig(
+        script=[
+            ScriptedFault(status=503, retry_after="1", retry_after_ms=1500, method="POST"),
+            {"status": 429, "retry_after": "Wed, 21 Oct 2037 07:28:00 GMT"},
+        ]
     )
+    assert FaultConfig.from_json(faults.to_json()) == faults  # the admin API's JSON round trip
+    api.state.set_faults(faults)
     # The GET skips the POST-only entry and takes the second one.
     first = await api.get(CONNECTION)
     assert first.status_code == 429
@@ -548,6 +539,9 @@ async def test_scripted_fault_with_retry_after(api: Api) -> None:
     assert stats["faults_injected"] == {"total": 2, "status": 2, "drop": 0}
     assert stats["faults_by_status"] == {"429": 1, "503": 1}
     assert stats["records_stored"] == 1
+    # Made in Python too, a scripted fault takes only a 4xx or 5xx status.
+    with pytest.raises(FaultConfigError):
+        ScriptedFault(status=302)
 
 
 async def test_scripted_pass_through_and_path_filter(api: Api) -> None:
@@ -628,19 +622,6 @@ async def test_in_process_transport_has_no_socket(api: Api) -> None:
     assert api.state.stats_json()["faults_injected"]["drop"] == 1
 
 
-def test_fault_config_python_validation() -> None:
-    with pytest.raises(FaultConfigError):
-        FaultConfig(rate=1.5)
-    with pytest.raises(FaultConfigError):
-        FaultConfig(statuses=[])
-    with pytest.raises(FaultConfigError):
-        ScriptedFault(status=302)
-    config = FaultConfig(statuses=[429], methods=["get"], script=[{"drop": True}])
-    assert config.methods == ("GET",)
-    assert config.script == (ScriptedFault(drop=True),)
-    assert FaultConfig.from_json(config.to_json()) == config
-
-
 # --- real sockets -----------------------------------------------------------------------------
 
 # Accepted connections have TCP_NODELAY, however the sandbox is started: without it Nagle's
@@ -654,17 +635,10 @@ async def test_run_sandbox_serves_over_loopback() -> None:
     before = asyncio.all_tasks()
     async with run_sandbox() as sb:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", sb.url)
-        assert (sb.api_key, sb.user_key, sb.username) == (
-            DEMO_API_KEY,
-            DEMO_USER_KEY,
-            DEMO_USERNAME,
-        )
         assert DEMO_API_KEY not in repr(sb)
         async with httpx.AsyncClient(base_url=sb.url, headers=sb.headers) as c:
-            assert (await c.get(CONNECTION)).json() == {"message": "OK"}
             submitted = await c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE)
             assert submitted.json() == {"Record_Id": "44"}
-            assert (await c.get(f"{API}/getworkflows")).status_code == 200
             # Two requests on one kept-alive connection: the second is the case Nagle delays.
             assert [(await c.get(NODELAY)).json()["tcp_nodelay"] for _ in range(2)] == [True] * 2
         assert sb.state.records_stored == 1
@@ -720,13 +694,11 @@ async def test_drop_over_raw_socket_sends_no_byte(cflow_sandbox: CflowSandbox) -
 # --- CLI and child process ----------------------------------------------------------------------
 
 
-def test_main_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--host", "0.0.0.0"]) == 2
+def test_main_rejects_bad_arguments() -> None:
+    # A non-loopback host and --help: test_cli_failures' test_sandbox_command_delegates.
     assert main(["--fault-rate", "2"]) == 2
     assert main(["--fault-status", "200"]) == 2
     assert main(["--port", "nope"]) == 2
-    assert main(["--help"]) == 0
-    assert "fault" in capsys.readouterr().out
 
 
 def test_sandbox_process_sync() -> None:
@@ -738,14 +710,12 @@ def test_sandbox_process_sync() -> None:
         )
         with httpx.Client(base_url=proc.url, headers=proc.headers) as c:
             assert c.get(CONNECTION).json() == {"message": "OK"}
-            assert c.post(f"{API}/submitrecord", json=SUBMIT_SAMPLE).json() == {"Record_Id": "44"}
             # Two requests on one kept-alive connection: the second is the case Nagle delays.
             assert [c.get(NODELAY).json()["tcp_nodelay"] for _ in range(2)] == [True, True]
         # Ctrl-C exits cleanly (the async test below leaves through SIGTERM).
         assert proc.pid is not None
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
-    assert proc.returncode == 0
 
 
 async def test_sandbox_process_async_with_faults_and_custom_keys() -> None:
