@@ -61,9 +61,10 @@ logger = logging.getLogger("cflow_async")
 
 T = TypeVar("T")
 
-# What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Type/
-# AttributeError in the generated models), and JSON nested past the parser's recursion limit.
-_UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+# What reading a hostile body can raise: bad JSON (ValueError), wrong shapes (Key/Index/
+# Type/AttributeError in the generated models), numbers out of range (OverflowError from a
+# date), and JSON nested past the parser's recursion limit. Callers see none of them raw.
+_UNREADABLE = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, RecursionError)
 
 
 class CflowTransport:

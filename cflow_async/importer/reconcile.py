@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
-from .._errors import CflowError, ResponseValidationError
 from .journal import Journal, JournalRow, key_text
 from .summary import ImportSummary, UnreconciledRowsError
 
@@ -64,12 +63,8 @@ async def index_requests(
     """``{key_text(fields[field]): [request ids]}`` over the workflow's requests: the
     journal's form of a key, so a value Cflow stores as ``"3 "`` is found as ``"3"``."""
     workflow_id = await openapi_workflow_id(cflow, workflow_name)
-    try:
-        requests = await cflow.requests.list(workflow_id)
-    except CflowError:
-        raise
-    except Exception as exc:  # a listing the generated models cannot read
-        raise ResponseValidationError(f"unreadable requests listing: {exc}") from exc
+    # A listing the models cannot read is the request path's ResponseValidationError.
+    requests = await cflow.requests.list(workflow_id)
     index: dict[str, list[str]] = {}
     for request in requests:
         value = _fields(request).get(field)

@@ -66,6 +66,21 @@ async def test_unreadable_2xx_outcome_is_the_same_through_both_doors(
     assert info.value.attempts == 1
 
 
+@pytest.mark.parametrize("raised", [IndexError, OverflowError, KeyError, ValueError, TypeError])
+async def test_whatever_a_reader_raises_on_a_body_is_a_response_validation_error(
+    client: CflowClient, httpx_mock: HTTPXMock, raised: type[Exception]
+) -> None:
+    # The one read path turns a reader's failure into the typed error for every reader
+    # (legacy, OpenAPI, the importer's listing): no caller needs a guard of its own.
+    def reader(data: Any) -> Any:
+        raise raised("bad")
+
+    httpx_mock.add_response(json={"a": 1})
+    with pytest.raises(ResponseValidationError, match="unreadable response to GET /x") as info:
+        await client._requester.request("op", "GET", "/x", reader)
+    assert info.value.__context__ is None  # no body held on the chain
+
+
 async def test_submit_records_checks_its_arguments_when_called(client: CflowClient) -> None:
     pulled: list[int] = []
 
