@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from cflow_async._argtypes import number
 from cflow_async._constants import (
     ENV_API_KEY,
     ENV_BASE_URL,
@@ -28,26 +29,6 @@ if TYPE_CHECKING:
 
 #: The command that hands everything after it to the sandbox's own parser.
 SANDBOX = "sandbox"
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -84,14 +65,14 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     group.add_argument(
         "--timeout",
         metavar="SECONDS",
-        type=_positive_float,
+        type=number(float, unit="seconds"),
         default=default(None),
         help="per-request timeout in seconds (default: connect 5, read 30)",
     )
     group.add_argument(
         "--retries",
         metavar="N",
-        type=_non_negative_int,
+        type=number(int, zero=True),
         default=default(None),
         help="retries of failed reads and of writes that surely did not reach the server"
         " (default: 2; 0 disables)",

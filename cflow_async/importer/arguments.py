@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from .._argtypes import number
+
 __all__ = ["IMPORT_ARGS", "add_import_arguments"]
 
 
@@ -17,29 +19,6 @@ def _mapping(text: str) -> tuple[str, str]:
     if not sep or not column.strip() or not field.strip():
         raise argparse.ArgumentTypeError(f"expected COLUMN=FIELD, got {text!r}")
     return column.strip(), field.strip()
-
-
-def _positive(kind: type[int] | type[float]) -> Any:
-    def parse(text: str) -> int | float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not value > 0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"must be more than 0, got {text!r}")
-        return value
-
-    return parse
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
-    return value
 
 
 #: ``(flags, add_argument options)`` of the import command, in help order.
@@ -70,13 +49,13 @@ IMPORT_ARGS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
     ),
     (
         ("--concurrency",),
-        {"metavar": "N", "type": _positive(int), "default": 8, "help": "requests at once (8)"},
+        {"metavar": "N", "type": number(int), "default": 8, "help": "requests at once (8)"},
     ),
     (
         ("--rate",),
         {
             "metavar": "R",
-            "type": _positive(float),
+            "type": number(float),
             "help": "at most R requests per second (429s slow the import down by themselves)",
         },
     ),
@@ -106,7 +85,7 @@ IMPORT_ARGS: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         ("--settle",),
         {
             "metavar": "SECONDS",
-            "type": _seconds,
+            "type": number(float, zero=True, unit="seconds"),
             "default": 30.0,
             "help": "how long after a crash --reconcile waits for its requests to land (30)",
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from cflow_async import CflowError, ResponseTooLargeError, ResponseValidationError
+from cflow_async._argtypes import number
 from cflow_async.cli import commands, main, parser
 from cflow_async.cli.commands import COMMANDS, Command
 from cflow_async.cli.exit_codes import EXIT_BAD_RESPONSE, EXIT_OUTCOME_UNKNOWN
@@ -92,6 +94,34 @@ def test_command_table_is_consistent_and_every_command_parses() -> None:
         assert extras == []
     writes = {" ".join(c.path) for c in COMMANDS if c.write}
     assert writes == {"submit", "update", "requests create", "requests approve", "requests reject"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "text", "outcome"),
+    [
+        (float, {"unit": "seconds"}, "2.5", 2.5),
+        (float, {"unit": "seconds"}, "0", "must be more than 0 seconds, got '0'"),
+        (float, {"unit": "seconds"}, "inf", "must be more than 0 seconds, got 'inf'"),
+        (float, {"unit": "seconds"}, "soon", "expected a number of seconds, got 'soon'"),
+        (int, {"zero": True}, "0", 0),
+        (int, {"zero": True}, "-1", "must be 0 or more, got '-1'"),
+        (int, {"zero": True}, "1.5", "expected a whole number, got '1.5'"),
+        (int, {}, "0", "must be more than 0, got '0'"),
+        (float, {}, "nan", "must be more than 0, got 'nan'"),
+        (float, {"zero": True, "unit": "seconds"}, "0", 0.0),
+        (float, {"zero": True, "unit": "seconds"}, "-1", "must be 0 or more seconds, got '-1'"),
+    ],
+)
+def test_number_options_of_both_command_lines(
+    kind: type, options: dict[str, Any], text: str, outcome: Any
+) -> None:
+    parse = number(kind, **options)
+    if isinstance(outcome, str):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"^{re.escape(outcome)}$"):
+            parse(text)
+    else:
+        value = parse(text)
+        assert (value, type(value)) == (outcome, kind)
 
 
 # --- error mapping --------------------------------------------------------------------------
