@@ -172,6 +172,9 @@ async def _roles(client: CflowClient, _args: argparse.Namespace) -> Any:
 # Arguments several commands share, named once so their help reads the same everywhere.
 _WORKFLOW = arg("workflow", metavar="WORKFLOW", help="the workflow name")
 _GROUP_ID = arg("group_id", metavar="GROUP_ID", help="the stage's ProcessID")
+_STAGE_FIELDSETS = arg(
+    "--group-id", metavar="ID", help="a stage's ProcessID: its process fieldsets"
+)
 _WORKFLOW_ID = arg("workflow_id", metavar="WORKFLOW_ID")
 _REQUEST_ID = arg("request_id", metavar="REQUEST_ID")
 # submit and update: checked against the workflow's field definitions unless told not to.
@@ -217,7 +220,7 @@ COMMANDS: tuple[Command, ...] = (
         "list field definitions: the workflow's, or a stage's with --group-id",
         args=(
             _WORKFLOW,
-            arg("--group-id", metavar="ID", help="a stage's ProcessID: its process fieldsets"),
+            _STAGE_FIELDSETS,
             arg(
                 "--for-map",
                 action="store_true",
@@ -253,7 +256,7 @@ COMMANDS: tuple[Command, ...] = (
         "write a typed record class (a Python module) for a workflow's form",
         args=(
             _WORKFLOW,
-            arg("--group-id", metavar="ID", help="a stage's ProcessID: its process fieldsets"),
+            _STAGE_FIELDSETS,
             arg("-o", "--output", metavar="FILE", required=True, help="the module to write"),
         ),
     ),

@@ -4,7 +4,7 @@ and which failures a later attempt may cure."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -18,10 +18,10 @@ from .._errors import (
     PermissionDeniedError,
     RateLimitError,
 )
+from .._retry import RETRYABLE_STATUSES
 
 __all__ = ["ImportOptions", "RecordSchema", "retryable", "stops_job"]
 
-_RETRYABLE_STATUSES: Final = frozenset({408, 429, 500, 502, 503, 504})
 _JOB_ERRORS = (AuthenticationError, PermissionDeniedError, NotFoundError)
 
 
@@ -56,7 +56,7 @@ def retryable(error: CflowError) -> bool:
         return False
     if isinstance(error, RateLimitError | CflowConnectionError):
         return True
-    return isinstance(error, CflowAPIError) and error.status_code in _RETRYABLE_STATUSES
+    return isinstance(error, CflowAPIError) and error.status_code in RETRYABLE_STATUSES
 
 
 def stops_job(error: CflowError) -> bool:

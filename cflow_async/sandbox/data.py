@@ -16,7 +16,6 @@ DEMO_USERNAME: Final = "demo@sandbox.local"
 MANAGER_USERNAME: Final = "manager@sandbox.local"
 SAMPLE_USERNAME: Final = "ashoka@cavintek.com"
 
-LEGACY_PREFIX: Final = "/integromat/api"
 ADMIN_PREFIX: Final = "/__sandbox__"
 
 # The legacy document's submit example answers Record_Id "44"; starting there makes a fresh
