@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from cflow_async import CflowClient
 
 HERE = Path(__file__).resolve().parent
 #: The repository root: child processes run there, so ``-m scripts.bench`` resolves.
@@ -14,6 +18,18 @@ API_KEY = "bench-api-key"
 USER_KEY = "bench-user-key"
 USERNAME = "bench@example.com"
 AUTH = {"apikey": API_KEY, "userkey": USER_KEY, "username": USERNAME}
+
+
+def bench_client(base_url: str, **options: Any) -> CflowClient:
+    """A facade client with the bench credentials (imported here: the orchestrator and the
+    raw workers never load the package)."""
+    from cflow_async import CflowClient
+
+    return CflowClient(
+        api_key=API_KEY, user_key=USER_KEY, username=USERNAME, base_url=base_url, **options
+    )
+
+
 WORKFLOWS_PATH = "/integromat/api/cflow/getworkflows?username=" + quote(USERNAME, safe="")
 #: The OpenAPI call measured (issue 11): ``cflow.requests.list(REQUESTS_WORKFLOW)``.
 REQUESTS_WORKFLOW = "wf-1"

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .common import API_KEY, IMPORT_RSS_GOAL_MB, USER_KEY, USERNAME
+from .common import IMPORT_RSS_GOAL_MB, bench_client
 
 #: A sandbox workflow keyed by the sheet's row number column, as a Google Sheets export is.
 WORKFLOW = "User Workflow"
@@ -47,16 +47,8 @@ def write_sheet(path: Path, rows: int) -> None:
 
 
 async def _import(spec: dict[str, Any], sheet: Path) -> dict[str, Any]:
-    from cflow_async import CflowClient
-
     conc = spec["concurrency"]
-    async with CflowClient(
-        api_key=API_KEY,
-        user_key=USER_KEY,
-        username=USERNAME,
-        base_url=spec["base"],
-        max_connections=max(conc, 10),
-    ) as cflow:
+    async with bench_client(spec["base"], max_connections=max(conc, 10)) as cflow:
         await cflow.check_connection()
         baseline = peak = _rss_mb()
         done = asyncio.Event()

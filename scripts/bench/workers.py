@@ -20,14 +20,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from .common import (
-    API_KEY,
     AUTH,
     REQUESTS_PATH,
     REQUESTS_WORKFLOW,
     SANDBOX_WORKFLOW,
-    USER_KEY,
-    USERNAME,
     WORKFLOWS_PATH,
+    bench_client,
 )
 from .csv_import import import_worker
 
@@ -101,8 +99,6 @@ async def _make_call(
 
         return raw_httpx, client.aclose
     if variant in ("facade-aiohttp", "facade-httpx"):
-        from cflow_async import CflowClient
-
         extra: dict[str, Any] = {} if pool is None else {"max_connections": pool}
         clear = None
         if spec.get("hooks") is not None:
@@ -111,14 +107,7 @@ async def _make_call(
             hooks, clear = make_hooks(spec["hooks"])
             if hooks:
                 extra["hooks"] = hooks
-        cflow = CflowClient(
-            api_key=API_KEY,
-            user_key=USER_KEY,
-            username=USERNAME,
-            base_url=base,
-            http_backend=variant.split("-", 1)[1],  # type: ignore[arg-type]
-            **extra,
-        )
+        cflow = bench_client(base, http_backend=variant.split("-", 1)[1], **extra)
         call: Callable[[], Awaitable[Any]] = cflow.get_workflows
         if requests:
             # A bound partial adds no coroutine frame, so the call is measured as a user
@@ -219,16 +208,8 @@ def _bulk_rows(n: int) -> Iterator[dict[str, Any]]:
 
 
 async def _bulk_worker(spec: dict[str, Any]) -> dict[str, Any]:
-    from cflow_async import CflowClient
-
     n = spec["rows"]
-    async with CflowClient(
-        api_key=API_KEY,
-        user_key=USER_KEY,
-        username=USERNAME,
-        base_url=spec["base"],
-        http_backend=spec["backend"],
-    ) as cflow:
+    async with bench_client(spec["base"], http_backend=spec["backend"]) as cflow:
         # Warm the pool and every code path once, so the baseline holds the steady state.
         warm = cflow.submit_records("Bench", _bulk_rows(spec["concurrency"] * 2))
         async for _ in warm:
@@ -265,15 +246,7 @@ async def _bulk_worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 async def _sandbox_worker(spec: dict[str, Any]) -> dict[str, Any]:
     """Per-call latency at concurrency 1: each call timed alone, against the sandbox."""
-    from cflow_async import CflowClient
-
-    async with CflowClient(
-        api_key=API_KEY,
-        user_key=USER_KEY,
-        username=USERNAME,
-        base_url=spec["base"],
-        http_backend=spec["backend"],
-    ) as cflow:
+    async with bench_client(spec["base"], http_backend=spec["backend"]) as cflow:
         if spec["call"] == "getworkflows":
 
             async def call() -> Any:
